@@ -1,0 +1,1 @@
+"""Deterministic demo CRM data (generate.py) for any adapter to load."""

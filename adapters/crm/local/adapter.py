@@ -1,0 +1,250 @@
+"""LocalCrm: the CrmAdapter whose tables live in the bot's database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session
+
+from adapters import fulltext
+from adapters.crm.base import (
+    OPEN_DEAL_STAGES,
+    OPEN_TICKET_STATUSES,
+    Activity,
+    ActivityFilter,
+    CompanyDetail,
+    ContactDetail,
+    Deal,
+    DealDetail,
+    DealFilter,
+    Record,
+    RecordKind,
+    SearchHit,
+    Ticket,
+    TicketFilter,
+    WriteResult,
+)
+from adapters.crm.local import search
+from adapters.crm.local.convert import to_record
+from adapters.crm.local.tables import (
+    ROW_MODELS,
+    ActivityRow,
+    CompanyRow,
+    ContactRow,
+    DealRow,
+    TicketRow,
+)
+from adapters.crm.local.writes import Writer
+
+RECENT_ACTIVITIES = 10
+MAX_LIMIT = 500
+
+
+class LocalCrm:
+    """CRM on the bot's own database; every method is a short blocking transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = Writer(engine)
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search_contacts(self, text: str, *, limit: int = 20) -> list[SearchHit]:
+        with Session(self._engine) as session:
+            ranked = self._ranked(session, search.CONTACT_INDEX, text, limit)
+            if not ranked:
+                return []
+            rows = session.execute(
+                select(ContactRow, CompanyRow.name)
+                .outerjoin(CompanyRow, CompanyRow.id == ContactRow.company_id)
+                .where(ContactRow.id.in_([rid for rid, _ in ranked]))
+            ).all()
+        by_id = {contact.id: (contact, company) for contact, company in rows}
+        hits = []
+        for rid, score in ranked:
+            if rid in by_id:
+                c, company = by_id[rid]
+                subtitle = " · ".join(p for p in (c.title, company, c.email, c.phone) if p)
+                hits.append(SearchHit("contact", rid, f"{c.first_name} {c.last_name}", subtitle, score))
+        return hits
+
+    def search_companies(self, text: str, *, limit: int = 20) -> list[SearchHit]:
+        with Session(self._engine) as session:
+            ranked = self._ranked(session, search.COMPANY_INDEX, text, limit)
+            if not ranked:
+                return []
+            rows = session.scalars(
+                select(CompanyRow).where(CompanyRow.id.in_([rid for rid, _ in ranked]))
+            ).all()
+        by_id = {row.id: row for row in rows}
+        return [
+            SearchHit(
+                "company", rid, by_id[rid].name,
+                " · ".join(p for p in (by_id[rid].domain, by_id[rid].industry, by_id[rid].country) if p),
+                score,
+            )
+            for rid, score in ranked
+            if rid in by_id
+        ]
+
+    @staticmethod
+    def _ranked(session: Session, index: fulltext.FtsIndex, text: str, limit: int) -> list[tuple[int, float]]:
+        terms = search.query_terms(text)
+        return fulltext.search(
+            session.connection(), index, terms, match_all=True, prefix=True, limit=_clamp(limit)
+        )
+
+    # -- get with related ---------------------------------------------------------------------
+
+    def get(self, kind: RecordKind, record_id: int) -> Record | None:
+        with Session(self._engine) as session:
+            row = session.get(ROW_MODELS[kind], record_id)
+            return to_record(kind, row) if row is not None else None
+
+    def get_contact(self, contact_id: int) -> ContactDetail | None:
+        with Session(self._engine) as session:
+            row = session.get(ContactRow, contact_id)
+            if row is None:
+                return None
+            company = session.get(CompanyRow, row.company_id) if row.company_id else None
+            return ContactDetail(
+                contact=to_record("contact", row),  # type: ignore[arg-type]
+                company=to_record("company", company) if company else None,  # type: ignore[arg-type]
+                open_deals=self._deals(session, DealRow.contact_id == contact_id),
+                recent_activities=self._activities(session, ActivityRow.contact_id == contact_id),
+                open_tickets=self._tickets(session, TicketRow.contact_id == contact_id),
+            )
+
+    def get_company(self, company_id: int) -> CompanyDetail | None:
+        with Session(self._engine) as session:
+            row = session.get(CompanyRow, company_id)
+            if row is None:
+                return None
+            contacts = session.scalars(
+                select(ContactRow).where(ContactRow.company_id == company_id).order_by(ContactRow.id).limit(50)
+            ).all()
+            return CompanyDetail(
+                company=to_record("company", row),  # type: ignore[arg-type]
+                contacts=tuple(to_record("contact", c) for c in contacts),  # type: ignore[misc]
+                open_deals=self._deals(session, DealRow.company_id == company_id),
+                recent_activities=self._activities(session, ActivityRow.company_id == company_id),
+                open_tickets=self._tickets(session, TicketRow.company_id == company_id),
+            )
+
+    def get_deal(self, deal_id: int) -> DealDetail | None:
+        with Session(self._engine) as session:
+            row = session.get(DealRow, deal_id)
+            if row is None:
+                return None
+            company = session.get(CompanyRow, row.company_id)
+            contact = session.get(ContactRow, row.contact_id) if row.contact_id else None
+            return DealDetail(
+                deal=to_record("deal", row),  # type: ignore[arg-type]
+                company=to_record("company", company) if company else None,  # type: ignore[arg-type]
+                contact=to_record("contact", contact) if contact else None,  # type: ignore[arg-type]
+                recent_activities=self._activities(session, ActivityRow.deal_id == deal_id),
+            )
+
+    @staticmethod
+    def _deals(session: Session, condition: Any) -> tuple[Deal, ...]:
+        rows = session.scalars(
+            select(DealRow).where(condition, DealRow.stage.in_(OPEN_DEAL_STAGES)).order_by(DealRow.close_date, DealRow.id)
+        ).all()
+        return tuple(to_record("deal", r) for r in rows)  # type: ignore[misc]
+
+    @staticmethod
+    def _activities(session: Session, condition: Any) -> tuple[Activity, ...]:
+        rows = session.scalars(
+            select(ActivityRow).where(condition)
+            .order_by(ActivityRow.occurred_at.desc(), ActivityRow.id.desc()).limit(RECENT_ACTIVITIES)
+        ).all()
+        return tuple(to_record("activity", r) for r in rows)  # type: ignore[misc]
+
+    @staticmethod
+    def _tickets(session: Session, condition: Any) -> tuple[Ticket, ...]:
+        rows = session.scalars(
+            select(TicketRow).where(condition, TicketRow.status.in_(OPEN_TICKET_STATUSES)).order_by(TicketRow.id)
+        ).all()
+        return tuple(to_record("ticket", r) for r in rows)  # type: ignore[misc]
+
+    # -- lists --------------------------------------------------------------------------------
+
+    def list_deals(self, filters: DealFilter, *, limit: int = 50) -> list[Deal]:
+        query = select(DealRow)
+        if filters.stages:
+            query = query.where(DealRow.stage.in_(filters.stages))
+        if filters.open_only:
+            query = query.where(DealRow.stage.in_(OPEN_DEAL_STAGES))
+        if filters.owner:
+            query = query.where(DealRow.owner == filters.owner)
+        if filters.company_id:
+            query = query.where(DealRow.company_id == filters.company_id)
+        if filters.closing_from:
+            query = query.where(DealRow.close_date >= filters.closing_from)
+        if filters.closing_to:
+            query = query.where(DealRow.close_date <= filters.closing_to)
+        if filters.no_activity_since:
+            query = query.where(
+                or_(DealRow.last_activity_at < filters.no_activity_since, DealRow.last_activity_at.is_(None)),
+                DealRow.created_at < filters.no_activity_since,
+            )
+        query = query.order_by(DealRow.close_date, DealRow.id).limit(_clamp(limit))
+        return self._all("deal", query)  # type: ignore[return-value]
+
+    def list_activities(self, filters: ActivityFilter, *, limit: int = 50) -> list[Activity]:
+        query = select(ActivityRow)
+        for column, value in (
+            (ActivityRow.company_id, filters.company_id),
+            (ActivityRow.contact_id, filters.contact_id),
+            (ActivityRow.deal_id, filters.deal_id),
+        ):
+            if value:
+                query = query.where(column == value)
+        if filters.kinds:
+            query = query.where(ActivityRow.kind.in_(filters.kinds))
+        if filters.since:
+            query = query.where(ActivityRow.occurred_at >= filters.since)
+        query = query.order_by(ActivityRow.occurred_at.desc(), ActivityRow.id.desc()).limit(_clamp(limit))
+        return self._all("activity", query)  # type: ignore[return-value]
+
+    def list_tickets(self, filters: TicketFilter, *, limit: int = 50) -> list[Ticket]:
+        query = select(TicketRow)
+        if filters.statuses:
+            query = query.where(TicketRow.status.in_(filters.statuses))
+        if filters.priorities:
+            query = query.where(TicketRow.priority.in_(filters.priorities))
+        if filters.company_id:
+            query = query.where(TicketRow.company_id == filters.company_id)
+        if filters.sla_breached_at:
+            query = query.where(TicketRow.sla_due_at < filters.sla_breached_at)
+        query = query.order_by(TicketRow.sla_due_at, TicketRow.id).limit(_clamp(limit))
+        return self._all("ticket", query)  # type: ignore[return-value]
+
+    def _all(self, kind: RecordKind, query: Any) -> Sequence[Record]:
+        with Session(self._engine) as session:
+            return [to_record(kind, r) for r in session.scalars(query).all()]
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def create(self, kind: RecordKind, fields: Mapping[str, Any], *, idempotency_key: str) -> WriteResult:
+        return self._writer.create(kind, fields, idempotency_key=idempotency_key)
+
+    def update(
+        self,
+        kind: RecordKind,
+        record_id: int,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int,
+        idempotency_key: str,
+    ) -> WriteResult:
+        return self._writer.update(
+            kind, record_id, changes, expected_version=expected_version, idempotency_key=idempotency_key
+        )
+
+
+def _clamp(limit: int) -> int:
+    return max(1, min(int(limit), MAX_LIMIT))
+

@@ -1,0 +1,183 @@
+"""Command line: `python -m bot COMMAND`. User errors print one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
+
+from adapters.crm.base import CrmError
+from bot import config as config_module
+from bot.config import ConfigError, Settings, load_settings, redact_url
+from bot.store import schema
+from bot.wiring import Components, build, build_engine
+
+log = logging.getLogger("bot")
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="CRM copilot for Slack.")
+    parser.add_argument("--config", help="path of app.toml (default: $BOT_CONFIG or ./app.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="start the bot (needs Slack tokens)").add_argument(
+        "--port", type=int, default=3000, help="HTTP port in HTTP mode (default 3000)"
+    )
+    migrate = sub.add_parser("migrate", help="upgrade the database schema to the newest version")
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+
+    seed = sub.add_parser("seed-demo", help="fill the CRM with deterministic demo data")
+    seed.add_argument("--scale", type=int, default=1, help="1 = 200 companies, 1,000 contacts, ... (1-100)")
+    seed.add_argument("--seed", type=int, help="random seed (default: demo.seed in app.toml)")
+    seed.add_argument("--today", type=date.fromisoformat, help="reference date YYYY-MM-DD (default today)")
+    mode = seed.add_mutually_exclusive_group()
+    mode.add_argument("--if-empty", action="store_true", help="do nothing when the CRM holds data")
+    mode.add_argument("--replace", action="store_true", help="delete the CRM's data first")
+
+    imp = sub.add_parser("import-crm", help="import companies, contacts or deals from a CSV file")
+    imp.add_argument("file", type=Path, help="CSV file with a header row (columns: see README)")
+    imp.add_argument("--kind", required=True, choices=("companies", "contacts", "deals"))
+
+    sub.add_parser("kb-reindex", help="index new and changed knowledge-base files")
+
+    cfg = sub.add_parser("config", help="configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
+    cfg_sub.add_parser("check", help="validate the config and print it with secrets hidden")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        logging.basicConfig(
+            level=settings.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        handler = _COMMANDS[args.command]
+        return handler(settings, args)
+    except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"error: database unavailable ({_first_line(exc.orig)}); check DATABASE_URL or database.url",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _first_line(exc: object) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _components(settings: Settings, *, require_schema: bool = True) -> Components:
+    components = build(settings)
+    if require_schema:
+        schema.require_current(components.engine)
+    return components
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    _components(settings)
+    secrets = settings.secrets
+    if not secrets.slack_bot_token:
+        raise UserError(
+            "SLACK_BOT_TOKEN is not set: set it and SLACK_APP_TOKEN (Socket Mode) or "
+            "SLACK_SIGNING_SECRET (HTTP mode); README, 'Connect to Slack', says where to find them"
+        )
+    raise UserError("this release does not include the Slack app yet; nothing to run")
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    engine = build_engine(settings)
+    before = schema.current_revision(engine)
+    schema.upgrade(engine, args.revision)
+    after = schema.current_revision(engine)
+    where = redact_url(settings.database_url)
+    if before == after:
+        print(f"{where}: already at {after}")
+    else:
+        print(f"{where}: migrated {before or 'empty'} -> {after}")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.crm.local import demo
+
+    if not 1 <= args.scale <= 100:
+        raise UserError(f"--scale must be between 1 and 100, got {args.scale}")
+    components = _components(settings)
+    existing = demo.company_count(components.engine)
+    if existing and args.if_empty:
+        print(f"the CRM already holds {existing} companies; nothing seeded")
+        return 0
+    if existing and not args.replace:
+        raise UserError(
+            f"the CRM already holds {existing} companies; use --replace to wipe it first or --if-empty"
+        )
+    if existing:
+        demo.clear(components.engine)
+    seed = settings.demo.seed if args.seed is None else args.seed
+    counts = demo.seed(components.engine, scale=args.scale, seed=seed, today=args.today or date.today())
+    print("seeded: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items()))
+    return 0
+
+
+def cmd_import_crm(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.crm.csv_import import CsvFormatError, import_csv
+
+    components = _components(settings)
+    try:
+        report = import_csv(components.crm, args.file, args.kind)
+    except CsvFormatError as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    for line, reason in report.errors:
+        print(f"{args.file}:{line}: {reason}", file=sys.stderr)
+    print(
+        f"{args.file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.errors)} rejected"
+    )
+    return 1 if report.errors else 0
+
+
+def cmd_kb_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    components = _components(settings)
+    try:
+        report = components.kb.reindex()
+    except FileNotFoundError as exc:
+        raise UserError(f"{exc}; set kb.path in {settings.config_path}") from None
+    for path, reason in report.failed:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(
+        f"knowledge base: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged, "
+        f"{len(report.failed)} skipped; {report.sections} sections indexed"
+    )
+    return 1 if report.failed else 0
+
+
+def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
+    print(f"# {settings.config_path}: valid")
+    print(json.dumps(config_module.redacted(settings), indent=2))
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "migrate": cmd_migrate,
+    "seed-demo": cmd_seed_demo,
+    "import-crm": cmd_import_crm,
+    "kb-reindex": cmd_kb_reindex,
+    "config": cmd_config,
+}

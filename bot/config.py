@@ -1,0 +1,360 @@
+"""One validated Settings object: app.toml, then BOT_<SECTION>__<KEY> overrides, then secrets.
+
+Every error a user can make here (unreadable file, bad TOML, unknown key, wrong type, bad cron
+expression, unknown time zone) becomes a ConfigError with one line naming the source, the key
+and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_CONFIG = "app.toml"
+ENV_PREFIX = "BOT_"
+# Environment variables that are not key overrides although they start with BOT_.
+_NOT_OVERRIDES = {"BOT_CONFIG"}
+
+DIGEST_SECTIONS = (
+    "pipeline_movement",
+    "closing_soon",
+    "stale_deals",
+    "new_leads",
+    "at_risk_accounts",
+    "ticket_alerts",
+    "pending_proposals",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem a user must fix; the message is one line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(_Section):
+    name: str = Field("CRM copilot", min_length=1, max_length=80)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///var/bot.db"
+    busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
+    pool_size: int = Field(5, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError(
+                "expected a sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB url"
+            )
+        return value
+
+
+class CrmSection(_Section):
+    adapter: Literal["local"] = "local"
+    search_limit: int = Field(20, ge=1, le=200)
+
+
+class KbSection(_Section):
+    path: Path = Path("kb")
+    extensions: tuple[str, ...] = (".md", ".markdown", ".txt")
+    max_file_bytes: int = Field(1_000_000, ge=1)
+    search_limit: int = Field(5, ge=1, le=50)
+
+    @field_validator("extensions")
+    @classmethod
+    def _dotted(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ext in value:
+            if not re.fullmatch(r"\.[A-Za-z0-9]+", ext):
+                raise ValueError(f'expected file extensions such as ".md", got "{ext}"')
+        return tuple(ext.lower() for ext in value)
+
+
+class DemoSection(_Section):
+    seed: int = 7
+
+
+class DigestConfig(_Section):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    channel: str = Field(min_length=2)
+    cron: str
+    timezone: str = "UTC"
+    sections: tuple[Literal[DIGEST_SECTIONS], ...] = Field(min_length=1)  # type: ignore[valid-type]
+    owner: str | None = None
+    team: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        validate_cron(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        validate_timezone(value)
+        return value
+
+
+class Secrets(_Section):
+    """Values that only ever come from the environment."""
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    slack_api_url: str | None = None
+    database_url: SecretStr | None = None
+
+
+SECRET_ENV = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "slack_api_url": "SLACK_API_URL",
+    "database_url": "DATABASE_URL",
+}
+
+
+class Settings(_Section):
+    """The whole configuration, validated once at start-up and passed to constructors."""
+
+    bot: BotSection = BotSection()
+    database: DatabaseSection = DatabaseSection()
+    crm: CrmSection = CrmSection()
+    kb: KbSection = KbSection()
+    demo: DemoSection = DemoSection()
+    digests: tuple[DigestConfig, ...] = ()
+    secrets: Secrets = Secrets()
+    config_path: Path = Path(DEFAULT_CONFIG)
+
+    @field_validator("digests")
+    @classmethod
+    def _unique_names(cls, value: tuple[DigestConfig, ...]) -> tuple[DigestConfig, ...]:
+        seen: set[str] = set()
+        for digest in value:
+            if digest.name in seen:
+                raise ValueError(f'digest names must be unique; "{digest.name}" appears twice')
+            seen.add(digest.name)
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the config are resolved against."""
+        return self.config_path.resolve().parent
+
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL if set, else database.url; relative SQLite paths resolved."""
+        url = (
+            self.secrets.database_url.get_secret_value()
+            if self.secrets.database_url
+            else self.database.url
+        )
+        return resolve_sqlite_url(url, self.base_dir)
+
+    @property
+    def kb_path(self) -> Path:
+        """The knowledge-base folder, resolved against the config file's directory."""
+        return self.kb.path if self.kb.path.is_absolute() else self.base_dir / self.kb.path
+
+
+def validate_cron(expr: str) -> None:
+    """Raise ValueError with a valid example unless expr is a 5-field crontab expression."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    example = 'such as "0 8 * * mon-fri" (minute hour day month weekday)'
+    if len(expr.split()) != 5:
+        raise ValueError(f'expected a 5-field cron expression {example}, got "{expr}"')
+    try:
+        CronTrigger.from_crontab(expr, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f'invalid cron expression "{expr}" ({exc}); expected one {example}') from None
+
+
+def validate_timezone(name: str) -> None:
+    """Raise ValueError unless name is an IANA time zone."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f'unknown time zone "{name}"; expected an IANA name such as "Europe/Berlin" or "UTC"'
+        ) from None
+
+
+def resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    """Make a relative sqlite:///path absolute against base_dir; other URLs pass through."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path = url[len(prefix):]
+    if path in ("", ":memory:") or path.startswith("/"):
+        return url
+    return prefix + str((base_dir / path).resolve())
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, override and validate the configuration; raise ConfigError on any problem."""
+    env = os.environ if env is None else env
+    config_path = Path(path or env.get("BOT_CONFIG") or DEFAULT_CONFIG)
+    raw = _read_toml(config_path)
+    if "secrets" in raw or "config_path" in raw:
+        key = "secrets" if "secrets" in raw else "config_path"
+        raise ConfigError(f"{config_path}: {key}: not a config key; secrets come only from the environment")
+    origins = _apply_env_overrides(raw, env, config_path)
+    raw["secrets"] = {field: env[var] for field, var in SECRET_ENV.items() if env.get(var)}
+    raw["config_path"] = config_path
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_path, origins)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the config file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _apply_env_overrides(
+    raw: dict[str, Any], env: Mapping[str, str], config_path: Path
+) -> dict[str, str]:
+    """Apply BOT_<SECTION>__<KEY>=value to raw in place; return dotted key -> variable name."""
+    origins: dict[str, str] = {}
+    for var in sorted(env):
+        if not var.startswith(ENV_PREFIX) or var in _NOT_OVERRIDES:
+            continue
+        parts = [p.lower() for p in var[len(ENV_PREFIX):].split("__")]
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(
+                f"{var}: expected BOT_<SECTION>__<KEY> (for example BOT_KB__PATH), "
+                "with two underscores between section and key"
+            )
+        node: Any = raw
+        for i, part in enumerate(parts[:-1]):
+            node = _child(node, part, var, parts[: i + 1])
+        _set(node, parts[-1], _parse_env_value(env[var]), var)
+        origins[".".join(parts)] = var
+    return origins
+
+
+def _child(node: Any, part: str, var: str, path: list[str]) -> Any:
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise ConfigError(f"{var}: {'.'.join(path)}: no such entry (there are {len(node)})")
+        return node[int(part)]
+    if not isinstance(node, dict):
+        raise ConfigError(f"{var}: {'.'.join(path[:-1])} is not a section")
+    return node.setdefault(part, {})
+
+
+def _set(node: Any, key: str, value: Any, var: str) -> None:
+    if isinstance(node, list):
+        if not key.isdigit() or int(key) >= len(node):
+            raise ConfigError(f"{var}: no such entry {key} (there are {len(node)})")
+        node[int(key)] = value
+    elif isinstance(node, dict):
+        node[key] = value
+    else:
+        raise ConfigError(f"{var}: the parent of {key} is not a section")
+
+
+def _parse_env_value(text: str) -> Any:
+    """Read an override as a TOML value (8, true, ["a"]), falling back to a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _describe(exc: ValidationError, config_path: Path, origins: Mapping[str, str]) -> str:
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
+    # Literal unions put the allowed values into the location; keep the key path only.
+    loc = [p for p in loc if not p.startswith("literal[")]
+    dotted = ".".join(loc)
+    pretty = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc).lstrip(".")
+    if dotted.startswith("secrets"):
+        field = loc[1] if len(loc) > 1 else ""
+        return f"{SECRET_ENV.get(field, 'environment')}: {_expected(err)}"
+    source = next(
+        (var for key, var in origins.items() if dotted == key or dotted.startswith(key + ".")),
+        None,
+    )
+    where = f"{source} (environment)" if source else str(config_path)
+    extra = len(exc.errors()) - 1
+    more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
+    return f"{where}: {pretty or 'top level'}: {_expected(err, loc)}{more}"
+
+
+def _expected(err: Any, loc: list[str] | None = None) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc or [])
+        hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    message = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    if kind != "value_error" and not isinstance(got, (dict, list)):
+        message += f", got {got!r}"
+    return message
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: Any = Settings
+    for part in loc[:-1]:
+        if part.isdigit():
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    return sorted(k for k in model.model_fields if k not in ("secrets", "config_path"))
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data with every secret hidden."""
+    data = settings.model_dump(mode="json", exclude={"secrets"})
+    data["database"]["effective_url"] = redact_url(settings.database_url)
+    data["kb"]["effective_path"] = str(settings.kb_path)
+    data["secrets"] = {
+        var: ("set" if getattr(settings.secrets, field) else "not set")
+        for field, var in SECRET_ENV.items()
+    }
+    for field in ("openai_base_url", "slack_api_url"):
+        value = getattr(settings.secrets, field)
+        if value:
+            data["secrets"][SECRET_ENV[field]] = redact_url(value)
+    return data
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a URL such as postgresql://user:secret@host/db."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)

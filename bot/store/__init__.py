@@ -1,0 +1,1 @@
+"""The bot's own state: SQLModel tables, the engine factory and schema checks."""

@@ -1,0 +1,142 @@
+"""The bot's own tables. Timestamps are aware UTC datetimes, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Current time as an aware UTC datetime, the form every timestamp column takes."""
+    return datetime.now(timezone.utc)
+
+
+class Conversation(SQLModel, table=True):
+    """A Slack thread or a terminal session: the unit of history and of the placeholder vault."""
+
+    __tablename__ = "conversation"
+
+    id: str = Field(primary_key=True, max_length=200)
+    channel: str | None = Field(default=None, max_length=64)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    started_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Turn(SQLModel, table=True):
+    """One message of a conversation as the model saw it (masked)."""
+
+    __tablename__ = "turn"
+    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", max_length=200, index=True)
+    seq: int
+    role: str = Field(max_length=16)
+    content: str = Field(sa_type=Text)
+    name: str | None = Field(default=None, max_length=64)
+    tool_call_id: str | None = Field(default=None, max_length=64)
+    tokens: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Proposal(SQLModel, table=True):
+    """A write the agent wants; executes only after an authorised approval, at most once."""
+
+    __tablename__ = "proposal"
+    __table_args__ = (Index("ix_proposal_status_expires", "status", "expires_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    conversation_id: str | None = Field(
+        default=None, foreign_key="conversation.id", max_length=200, index=True
+    )
+    tool: str = Field(max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    payload_hash: str = Field(max_length=64)
+    summary: str = Field(sa_type=Text)
+    diff: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    risk: str = Field(max_length=8)
+    requester: str = Field(max_length=64, index=True)
+    record_kind: str | None = Field(default=None, max_length=16)
+    record_id: int | None = None
+    record_version: int | None = None
+    status: str = Field(default="pending", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = None
+    reason: str | None = Field(default=None, sa_type=Text)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, sa_type=Text)
+    supersedes_id: str | None = Field(default=None, foreign_key="proposal.id", max_length=32)
+    channel: str | None = Field(default=None, max_length=64)
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only trail: model calls, tool calls and proposal transitions, PII masked."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    kind: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=64)
+    conversation_id: str | None = Field(default=None, max_length=200, index=True)
+    proposal_id: str | None = Field(default=None, max_length=32, index=True)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    payload_hash: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """A Slack delivery already handled; the primary key makes redeliveries no-ops."""
+
+    __tablename__ = "processed_event"
+
+    event_id: str = Field(primary_key=True, max_length=128)
+    kind: str = Field(max_length=32)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A digest schedule, from app.toml ([[digests]]) or made in Slack."""
+
+    __tablename__ = "digest_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    channel: str = Field(max_length=64)
+    cron: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+    sections: list[str] = Field(default_factory=list, sa_type=JSON)
+    filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    source: str = Field(default="config", max_length=8)
+    created_by: str | None = Field(default=None, max_length=64)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DigestRun(SQLModel, table=True):
+    """One claimed slot of a digest; the unique key makes each slot post once."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (UniqueConstraint("digest_name", "scheduled_for"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_name: str = Field(max_length=64)
+    scheduled_for: datetime
+    status: str = Field(default="claimed", max_length=16)
+    catching_up: bool = False
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+    message_ts: str | None = Field(default=None, max_length=32)
