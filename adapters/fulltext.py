@@ -107,9 +107,11 @@ def search(
     star = ":*" if prefix else ""
     joiner = " & " if match_all else " | "
     query = joiner.join(f"{t}{star}" for t in terms)
-    # ts_rank_cd takes weights in the order {D, C, B, A}.
-    pg_weights = list(index.weights[:4]) + [index.weights[-1]] * (4 - len(index.weights[:4]))
-    array = "{" + ", ".join(str(w) for w in reversed(pg_weights)) + "}"
+    # ts_rank_cd takes weights between 0 and 1, in the order {D, C, B, A}.
+    top = max(index.weights)
+    pg_weights = [w / top for w in index.weights[:4]]
+    pg_weights += [pg_weights[-1]] * (4 - len(pg_weights))
+    array = "{" + ", ".join(f"{w:.3f}" for w in reversed(pg_weights)) + "}"
     sql = (
         f"SELECT id, ts_rank_cd('{array}'::float4[], tsv, q) AS score "
         f"FROM {index.table}, to_tsquery('{index.pg_config}', :q) AS q "

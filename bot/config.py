@@ -114,8 +114,9 @@ class Secrets(_Section):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
-    slack_api_url: str | None = None
+    # URLs, not secrets, but they may carry credentials: kept out of repr, redacted when shown.
+    openai_base_url: str | None = Field(None, repr=False)
+    slack_api_url: str | None = Field(None, repr=False)
     database_url: SecretStr | None = None
 
 

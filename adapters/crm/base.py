@@ -18,6 +18,12 @@ TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
 OPEN_TICKET_STATUSES = ("open", "pending")
 LIFECYCLE_STAGES = ("lead", "prospect", "customer", "churned")
+# Fields that identify a record well enough to look it up (used by importers to avoid duplicates).
+LOOKUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "company": ("external_id", "domain", "name"),
+    "contact": ("external_id", "email"),
+    "deal": ("external_id", "name"),
+}
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,10 @@ class CrmAdapter(Protocol):
     def search_companies(self, text: str, *, limit: int = 20) -> list[SearchHit]: ...
 
     def get(self, kind: RecordKind, record_id: int) -> Record | None: ...
+
+    def find(self, kind: RecordKind, field: str, value: str) -> Record | None:
+        """The record whose `field` equals value (case-insensitive), for fields in LOOKUP_FIELDS."""
+        ...
 
     def get_contact(self, contact_id: int) -> ContactDetail | None: ...
 

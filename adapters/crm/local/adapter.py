@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from adapters import fulltext
 from adapters.crm.base import (
+    LOOKUP_FIELDS,
     OPEN_DEAL_STAGES,
     OPEN_TICKET_STATUSES,
     Activity,
@@ -101,6 +102,17 @@ class LocalCrm:
     def get(self, kind: RecordKind, record_id: int) -> Record | None:
         with Session(self._engine) as session:
             row = session.get(ROW_MODELS[kind], record_id)
+            return to_record(kind, row) if row is not None else None
+
+    def find(self, kind: RecordKind, field: str, value: str) -> Record | None:
+        if field not in LOOKUP_FIELDS.get(kind, ()):
+            raise ValueError(f"cannot look up a {kind} by {field}")
+        model = ROW_MODELS[kind]
+        column = getattr(model, field)
+        with Session(self._engine) as session:
+            row = session.scalars(
+                select(model).where(func.lower(column) == value.strip().lower()).order_by(model.id).limit(1)
+            ).first()
             return to_record(kind, row) if row is not None else None
 
     def get_contact(self, contact_id: int) -> ContactDetail | None:

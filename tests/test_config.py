@@ -1,0 +1,137 @@
+"""Config: every user mistake is refused with one line naming the source, the key and what is expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, redacted
+
+GOOD = """
+[database]
+url = "sqlite:///var/x.db"
+
+[[digests]]
+name = "daily"
+channel = "#sales"
+cron = "0 8 * * mon-fri"
+timezone = "Europe/Berlin"
+sections = ["closing_soon"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "app.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_app_toml_is_valid_and_every_key_is_commented() -> None:
+    root = Path(__file__).resolve().parents[1]
+    settings = load_settings(root / "app.toml", env={})
+    assert settings.digests and settings.kb_path == root / "kb"
+    for line in (root / "app.toml").read_text().splitlines():
+        stripped = line.strip()
+        if "=" in stripped and not stripped.startswith("#"):
+            assert "#" in stripped, f"app.toml key without a comment: {stripped}"
+
+
+def test_defaults_apply_when_the_file_is_empty(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), env={})
+    assert settings.database_url == f"sqlite:///{(tmp_path / 'var/bot.db').resolve()}"
+    assert settings.kb_path == tmp_path / "kb"
+    assert settings.digests == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[kb]\npaht = 'kb'\n", "app.toml: kb.paht: unknown key; expected one of: extensions, max_file_bytes, path, search_limit"),
+        ("[nope]\nx = 1\n", "app.toml: nope: unknown key"),
+        ("[kb]\nmax_file_bytes = 'big'\n", "app.toml: kb.max_file_bytes: Input should be a valid integer"),
+        ("[bot]\nlog_level = 'LOUD'\n", "app.toml: bot.log_level: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
+        ("[database]\nurl = 'mysql://x'\n", "app.toml: database.url: expected a sqlite:///PATH or postgresql+psycopg://"),
+        (GOOD.replace("0 8 * * mon-fri", "61 8 * * *"), 'app.toml: digests[0].cron: invalid cron expression "61 8 * * *"'),
+        (GOOD.replace("0 8 * * mon-fri", "every morning"), 'app.toml: digests[0].cron: expected a 5-field cron expression such as "0 8 * * mon-fri"'),
+        (GOOD.replace("Europe/Berlin", "Europe/Atlantis"), 'app.toml: digests[0].timezone: unknown time zone "Europe/Atlantis"; expected an IANA name'),
+        (GOOD.replace('["closing_soon"]', '["gossip"]'), "app.toml: digests[0].sections[0]: Input should be 'pipeline_movement'"),
+        (GOOD.replace('["closing_soon"]', "[]"), "app.toml: digests[0].sections: Tuple should have at least 1 item"),
+        (GOOD.replace('channel = "#sales"\n', ""), "app.toml: digests[0].channel: required key is missing"),
+        (GOOD + GOOD.split("[[digests]]")[1].join(["[[digests]]", ""]), 'app.toml: digests: digest names must be unique; "daily" appears twice'),
+        ("[secrets]\nopenai_api_key = 'sk-x'\n", "app.toml: secrets: not a config key; secrets come only from the environment"),
+        ("[kb\npath = 1", "app.toml: not valid TOML:"),
+    ],
+)
+def test_bad_config_is_refused_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    message = str(err.value).replace(str(path), "app.toml")
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing\.toml: cannot read the config file \(No such file or directory\)"):
+        load_settings(tmp_path / "missing.toml", env={})
+    path = tmp_path / "latin1.toml"
+    path.write_bytes("[bot]\nname = 'Caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_settings(path, env={})
+
+
+def test_bot_config_env_selects_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[bot]\nname = 'From env'\n", "other.toml")
+    assert load_settings(env={"BOT_CONFIG": str(path)}).bot.name == "From env"
+
+
+@pytest.mark.parametrize(
+    ("env", "check"),
+    [
+        ({"BOT_KB__SEARCH_LIMIT": "9"}, lambda s: s.kb.search_limit == 9),
+        ({"BOT_KB__EXTENSIONS": '[".md"]'}, lambda s: s.kb.extensions == (".md",)),
+        ({"BOT_BOT__NAME": "Deal helper"}, lambda s: s.bot.name == "Deal helper"),
+        ({"BOT_DIGESTS__0__CHANNEL": "#emea"}, lambda s: s.digests[0].channel == "#emea"),
+        ({"BOT_DATABASE__URL": "sqlite:////tmp/other.db"}, lambda s: s.database_url == "sqlite:////tmp/other.db"),
+        (
+            {"BOT_DATABASE__URL": "sqlite:////tmp/other.db", "DATABASE_URL": "postgresql+psycopg://u:pw@h/db"},
+            lambda s: s.database_url == "postgresql+psycopg://u:pw@h/db",
+        ),
+    ],
+)
+def test_environment_overrides(tmp_path: Path, env: dict[str, str], check) -> None:  # type: ignore[no-untyped-def]
+    assert check(load_settings(write(tmp_path, GOOD), env=env))
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BOT_KB__SEARCH_LIMIT": "many"}, "BOT_KB__SEARCH_LIMIT (environment): kb.search_limit: Input should be a valid integer"),
+        ({"BOT_KB__COLOUR": "red"}, "BOT_KB__COLOUR (environment): kb.colour: unknown key"),
+        ({"BOT_KBPATH": "x"}, "BOT_KBPATH: expected BOT_<SECTION>__<KEY>"),
+        ({"BOT_DIGESTS__3__CRON": "0 9 * * *"}, "BOT_DIGESTS__3__CRON: digests.3: no such entry (there are 1)"),
+        ({"BOT_DIGESTS__0__TIMEZONE": "Mars/Olympus"}, 'BOT_DIGESTS__0__TIMEZONE (environment): digests[0].timezone: unknown time zone "Mars/Olympus"'),
+    ],
+)
+def test_bad_environment_overrides_name_the_variable(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, GOOD), env=env)
+    assert str(err.value).startswith(expected), str(err.value)
+
+
+def test_redacted_config_hides_every_secret(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-secret-bot",
+        "SLACK_APP_TOKEN": "xapp-secret-app",
+        "SLACK_SIGNING_SECRET": "signing-secret-123",
+        "OPENAI_API_KEY": "sk-secret-key",
+        "OPENAI_BASE_URL": "https://user:urlpass@llm.example/v1",
+        "DATABASE_URL": "postgresql+psycopg://bot:dbpass@db.example/crm",
+    }
+    settings = load_settings(write(tmp_path, GOOD), env=env)
+    shown = repr(redacted(settings)) + repr(settings)
+    for secret in ("xoxb-secret-bot", "xapp-secret-app", "signing-secret-123", "sk-secret-key", "urlpass", "dbpass"):
+        assert secret not in shown
+    assert redacted(settings)["database"]["effective_url"] == "postgresql+psycopg://bot:***@db.example/crm"
+    assert redacted(settings)["secrets"]["SLACK_BOT_TOKEN"] == "set"
