@@ -2,7 +2,7 @@
 
 An index is a table keyed by the id of the row it describes, with one or more weighted text
 columns. On SQLite it is an FTS5 virtual table ranked by BM25; on PostgreSQL a table of one
-tsvector with a GIN index, ranked by ts_rank_cd. Callers pass plain word tokens (see
+tsvector with a GIN index, ranked by ts_rank. Callers pass plain word tokens (see
 `words`), so both databases see the same terms. The tables themselves are created by the
 migrations (see migrations/versions/0001_initial_schema.py).
 """
@@ -107,13 +107,13 @@ def search(
     star = ":*" if prefix else ""
     joiner = " & " if match_all else " | "
     query = joiner.join(f"{t}{star}" for t in terms)
-    # ts_rank_cd takes weights between 0 and 1, in the order {D, C, B, A}.
+    # ts_rank takes weights between 0 and 1, in the order {D, C, B, A}.
     top = max(index.weights)
     pg_weights = [w / top for w in index.weights[:4]]
     pg_weights += [pg_weights[-1]] * (4 - len(pg_weights))
     array = "{" + ", ".join(f"{w:.3f}" for w in reversed(pg_weights)) + "}"
     sql = (
-        f"SELECT id, ts_rank_cd('{array}'::float4[], tsv, q) AS score "
+        f"SELECT id, ts_rank('{array}'::float4[], tsv, q) AS score "
         f"FROM {index.table}, to_tsquery('{index.pg_config}', :q) AS q "
         f"WHERE tsv @@ q ORDER BY score DESC, id LIMIT :limit"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import BigInteger, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -16,8 +16,8 @@ class KbDocumentRow(SQLModel, table=True):
     path: str = Field(primary_key=True, max_length=500)
     title: str = Field(max_length=300)
     sha256: str = Field(max_length=64)
-    size: int
-    mtime_ns: int
+    size: int = Field(sa_type=BigInteger)
+    mtime_ns: int = Field(sa_type=BigInteger)
     indexed_at: datetime
 
 
