@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -122,18 +122,29 @@ def _national(phone: str) -> str | None:
     return national if national.startswith("0") else None
 
 
-def build_query_mix(engine: Engine, *, seed: int) -> list[Query]:
-    """A deterministic, shuffled list of queries sampled from the seeded CRM (see CATEGORIES)."""
+def build_query_mix(engine: Engine, *, seed: int) -> tuple[list[Query], dict[str, Any]]:
+    """A deterministic, shuffled list of queries sampled from the seeded CRM (see CATEGORIES),
+    and statistics of the sampled data."""
     rng = random.Random(seed)
     with engine.connect() as conn:
         contacts = conn.execute(text(
             "SELECT id, first_name, last_name, email, phone FROM crm_contact ORDER BY id"
         )).all()
         companies = conn.execute(text("SELECT id, name, phone FROM crm_company ORDER BY id")).all()
-    phones = [("contact", c.id, c.phone) for c in contacts if c.phone] + [
+    all_phones = [("contact", c.id, c.phone) for c in contacts if c.phone] + [
         ("company", c.id, c.phone) for c in companies if c.phone
     ]
+    # A number several records share cannot name one of them, so only unique numbers are asked
+    # for; how many records share a number is reported (it is a property of the demo data).
+    uses = Counter(p for _, _, p in all_phones)
+    phones = [row for row in all_phones if uses[row[2]] == 1]
     national = [(kind, rid, n) for kind, rid, p in phones if (n := _national(p))]
+    shared = {p: n for p, n in uses.most_common() if n > 1}
+    stats = {
+        "records_with_shared_phone": sum(shared.values()),
+        "shared_phone_numbers": len(shared),
+        "most_shared": [[p, n] for p, n in list(shared.items())[:3]],
+    }
 
     def sample(category: str) -> Query:
         expect = CATEGORIES[category][1]
@@ -176,7 +187,7 @@ def build_query_mix(engine: Engine, *, seed: int) -> list[Query]:
     mix = [sample(category) for category, (count, _) in CATEGORIES.items() for _ in range(count)]
     # Interleave the categories so no kind of query profits from the one before it.
     rng.shuffle(mix)
-    return mix
+    return mix, stats
 
 
 # -- figure 2: search and get-with-related --------------------------------------------------------
@@ -288,7 +299,7 @@ def run(workdir: Path, pg_url: str, *, scale: int, seed: int, today: date, mix_s
             if table_counts(engine) != seeded["counts"]:
                 raise RuntimeError(f"{name} holds {table_counts(engine)}, expected {seeded['counts']}")
 
-        mix = build_query_mix(engines[SQLITE], seed=mix_seed)
+        mix, out["data_stats"] = build_query_mix(engines[SQLITE], seed=mix_seed)
         out["backends"] = {}
         for name, engine in engines.items():
             crm = LocalCrm(engine)

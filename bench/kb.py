@@ -67,7 +67,19 @@ HEADINGS = ("Overview", "Before you start", "Steps", "Troubleshooting", "Limits"
 
 
 class _Prose:
-    """Deterministic sentences, paragraphs and articles from VOCABULARY."""
+    """Deterministic sentences, paragraphs, articles and queries from VOCABULARY.
+
+    Real articles are about something: each belongs to one of TOPICS topics (a fixed random
+    slice of the vocabulary) and draws most of its words from it; the rest come from the whole
+    vocabulary with Zipf-like weights (the "account", "customer" words found everywhere).
+    Queries are about a topic too. Without topics every section would hold most of a few
+    hundred words and a typical query would match a third or more of the knowledge base.
+    """
+
+    TOPICS = 35
+    ARTICLE_TOPIC_SHARE = 0.8  # share of an article's words taken from its topic
+    QUERY_TOPIC_SHARE = 0.8
+    ZIPF = 0.8
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -75,42 +87,51 @@ class _Prose:
         # Which words are common is random but fixed by the seed, not alphabetical.
         self.rng.shuffle(words)
         self.words = words
-        self.weights = [1 / (rank + 1) ** 0.9 for rank in range(len(words))]
+        self.weights = [1 / (rank + 1) ** self.ZIPF for rank in range(len(words))]
+        # Topics partition the vocabulary, so a topic word is rare outside its own topic.
+        self.topics = [words[i::self.TOPICS] for i in range(self.TOPICS)]
 
-    def pick(self, k: int) -> list[str]:
-        return self.rng.choices(self.words, weights=self.weights, k=k)
+    def pick(self, k: int, topic: int, share: float) -> list[str]:
+        return [
+            self.rng.choice(self.topics[topic]) if self.rng.random() < share
+            else self.rng.choices(self.words, weights=self.weights)[0]
+            for _ in range(k)
+        ]
 
-    def sentence(self) -> str:
+    def sentence(self, topic: int) -> str:
         out = []
-        for word in self.pick(self.rng.randint(6, 14)):
+        for word in self.pick(self.rng.randint(6, 14), topic, self.ARTICLE_TOPIC_SHARE):
             if self.rng.random() < 0.35:
                 out.append(self.rng.choice(FILLERS))
             out.append(word)
         return out[0].capitalize() + " " + " ".join(out[1:]) + "."
 
-    def paragraph(self) -> str:
-        return " ".join(self.sentence() for _ in range(self.rng.randint(2, 5)))
+    def paragraph(self, topic: int | None = None) -> str:
+        topic = self.rng.randrange(self.TOPICS) if topic is None else topic
+        return " ".join(self.sentence(topic) for _ in range(self.rng.randint(2, 5)))
 
     def article(self, index: int) -> tuple[str, str]:
         """(relative path, Markdown text) of article number index."""
-        title_words = self.pick(self.rng.randint(3, 6))
+        topic = self.rng.randrange(self.TOPICS)
+        title_words = self.pick(self.rng.randint(3, 6), topic, 0.9)
         title = " ".join(title_words).capitalize()
         slug = "-".join(title_words)
-        lines = [f"# {title}", "", self.paragraph(), ""]
+        lines = [f"# {title}", "", self.paragraph(topic), ""]
         headings = self.rng.sample(HEADINGS, self.rng.randint(4, 8))
         for heading in headings:
             # Headings carry content words too, as real ones ("Refunds for annual plans") do.
-            lines += [f"## {heading}: {' '.join(self.pick(self.rng.randint(1, 3)))}", ""]
+            lines += [f"## {heading}: {' '.join(self.pick(self.rng.randint(1, 3), topic, 0.9))}", ""]
             for _ in range(self.rng.randint(1, 3)):
-                lines += [self.paragraph(), ""]
+                lines += [self.paragraph(topic), ""]
         return f"{FOLDERS[index % len(FOLDERS)]}/{slug}-{index:04d}.md", "\n".join(lines)
 
     def query(self) -> str:
+        topic = self.rng.randrange(self.TOPICS)
         # Distinct words: a user does not repeat a word in a question.
         n = self.rng.randint(2, 6)
         words: list[str] = []
         while len(words) < n:
-            word = self.pick(1)[0]
+            word = self.pick(1, topic, self.QUERY_TOPIC_SHARE)[0]
             if word not in words:
                 words.append(word)
         return " ".join(words)
@@ -140,16 +161,19 @@ def full_index(kb: LocalKnowledgeBase) -> dict[str, Any]:
     return {"seconds": ns / 1e9, "files": len(report.added), "sections": report.sections}
 
 
-def matching_sections(engine: Engine, queries: list[str]) -> dict[str, float]:
+def matching_sections(engine: Engine, queries: list[str]) -> list[int]:
     """How many sections each query matches (untimed): shows the queries do real ranking work."""
-    counts = []
     with engine.connect() as conn:
-        for q in queries:
-            counts.append(len(fulltext.search(
-                conn, KB_INDEX, _query_terms(q), match_all=False, prefix=False, limit=1_000_000
-            )))
+        return [
+            len(fulltext.search(conn, KB_INDEX, _query_terms(q), match_all=False, prefix=False, limit=10**9))
+            for q in queries
+        ]
+
+
+def match_stats(counts: list[int], sections: int) -> dict[str, Any]:
     ordered = sorted(counts)
     return {
+        "sections": sections,
         "median": statistics.median(ordered),
         "p90": ordered[int(0.9 * (len(ordered) - 1))],
         "min": ordered[0],
@@ -158,22 +182,54 @@ def matching_sections(engine: Engine, queries: list[str]) -> dict[str, float]:
     }
 
 
-def measure_search(kb: LocalKnowledgeBase, queries: list[str], *, passes: int, limit: int) -> dict[str, Any]:
-    """Warm up with one untimed pass, then time every query `passes` times."""
+def measure_search(kb: LocalKnowledgeBase, engine: Engine, queries: list[str], *, passes: int,
+                   limit: int) -> dict[str, Any]:
+    """Warm up with one untimed pass, then time every query `passes` times.
+
+    Also times the index query alone (`fulltext.search`, what the database does) so the share
+    spent in Python afterwards (loading sections, building snippets) is visible.
+    """
     for q in queries:
         kb.search(q, limit=limit)
-    samples = []
+    samples: list[int] = []
+    per_query: list[list[int]] = [[] for _ in queries]
     returned = []
     with quiet_gc():
         for _ in range(passes):
-            for q in queries:
+            for i, q in enumerate(queries):
                 ns, hits = time_call(lambda q=q: kb.search(q, limit=limit))
                 samples.append(ns)
+                per_query[i].append(ns)
                 returned.append(len(hits))
+    index_only: list[int] = []
+    with engine.connect() as conn, quiet_gc():
+        for q in queries:
+            terms = _query_terms(q)
+            ns, _ = time_call(lambda terms=terms: fulltext.search(
+                conn, KB_INDEX, terms, match_all=False, prefix=False, limit=limit))
+            index_only.append(ns)
     return {
         "queries": len(queries), "passes": passes, "limit": limit, **summarize(samples),
         "answered_rate": sum(1 for n in returned if n) / len(returned),
+        "index_query_only": summarize(index_only),
+        "per_query_median_ms": [statistics.median(v) / 1e6 for v in per_query],
     }
+
+
+BUCKETS = ((0.0, 0.10), (0.10, 0.25), (0.25, 0.50), (0.50, 1.01))
+
+
+def by_matches(counts: list[int], sections: int, per_query_ms: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Median latency per backend of the queries grouped by the share of sections they match."""
+    out = []
+    for low, high in BUCKETS:
+        idx = [i for i, c in enumerate(counts) if low <= c / sections < high]
+        if idx:
+            out.append({
+                "share": f"{low:.0%}–{min(high, 1.0):.0%}", "queries": len(idx),
+                **{name: statistics.median(ms[i] for i in idx) for name, ms in per_query_ms.items()},
+            })
+    return out
 
 
 def change_file(path: Path, prose: _Prose) -> None:
@@ -211,12 +267,18 @@ def run(workdir: Path, backends: dict[str, str], *, articles: int, queries: int,
             log(f"  {name}: full index {index['seconds']:.1f} s, {index['sections']:,} sections")
 
         query_list = make_queries(count=queries, seed=seed + 1)
-        first = next(iter(engines.values()))
-        out["query_matches"] = matching_sections(first, query_list)
+        first = next(iter(engines))
+        sections = out["backends"][first]["full_index"]["sections"]
+        counts = matching_sections(engines[first], query_list)
+        out["query_matches"] = match_stats(counts, sections)
         for name, kb in kbs.items():
-            result = measure_search(kb, query_list, passes=passes, limit=limit)
+            result = measure_search(kb, engines[name], query_list, passes=passes, limit=limit)
             out["backends"][name]["search"] = result
-            log(f"  {name}: search p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms")
+            log(f"  {name}: search p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
+                f"(index query alone p50 {result['index_query_only']['p50_ms']:.2f} ms)")
+        out["latency_by_matches"] = by_matches(
+            counts, sections, {name: out["backends"][name]["search"]["per_query_median_ms"] for name in kbs}
+        )
 
         # An unchanged reindex is the floor of every reindex: walking and stat-ing every file
         # and loading every document row. Shown next to the one-file figure to explain it.

@@ -238,8 +238,11 @@ class CrmAdapter(Protocol):
 
     def get(self, kind: RecordKind, record_id: int) -> Record | None: ...
 
-    def find(self, kind: RecordKind, field: str, value: str) -> Record | None:
-        """The record whose `field` equals value (case-insensitive), for fields in LOOKUP_FIELDS."""
+    def find(
+        self, kind: RecordKind, field: str, value: str, *, company_id: int | None = None
+    ) -> Record | None:
+        """The oldest record whose `field` equals value (case-insensitive), optionally within one
+        company; only for the fields in LOOKUP_FIELDS."""
         ...
 
     def get_contact(self, contact_id: int) -> ContactDetail | None: ...

@@ -30,6 +30,16 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 class _Fields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_epoch_numbers(cls, value: Any, info: Any) -> Any:
+        # pydantic would read 1699920000 as a date or time; only ISO 8601 text is meant here.
+        field = cls.model_fields[info.field_name]
+        wants_time = any(t in str(field.annotation) for t in ("date", "datetime"))
+        if wants_time and (isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit())):
+            raise ValueError("expected an ISO 8601 date such as 2026-11-30 (or a time such as 2026-11-30T09:00:00Z)")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _aware_utc(cls, value: Any) -> Any:
@@ -55,7 +65,7 @@ def _check_phone(value: str | None) -> str | None:
 
 class CompanyFields(_Fields):
     name: str | None = Field(None, min_length=1, max_length=200)
-    domain: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+    domain: str | None = Field(None, max_length=200)
     industry: str | None = Field(None, max_length=100)
     employees: int | None = Field(None, ge=0, le=10_000_000)
     country: str | None = Field(None, max_length=64)
@@ -67,6 +77,13 @@ class CompanyFields(_Fields):
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         return _check_phone(value)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
+            raise ValueError("expected a domain name such as example.com")
+        return value.lower() if value else value
 
 
 class ContactFields(_Fields):
@@ -99,10 +116,17 @@ class DealFields(_Fields):
     contact_id: int | None = Field(None, ge=1)
     stage: Literal[DEAL_STAGES] | None = None  # type: ignore[valid-type]
     amount: Decimal | None = Field(None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    currency: str | None = None
     close_date: date | None = None
     owner: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, max_length=100)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("expected a 3-letter currency code such as EUR")
+        return value
 
 
 class ActivityFields(_Fields):

@@ -38,8 +38,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's own lower() folds only A-Z; PostgreSQL's folds every letter. Case-insensitive
+        # look-ups ("Ölwerke" = "ölwerke") must behave the same on both.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
     return engine
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -179,7 +179,9 @@ def test_rerun_of_the_same_files_changes_nothing(engine: Engine, tmp_path: Path)
 def test_changed_row_updates_only_that_record(engine: Engine, tmp_path: Path) -> None:
     crm = LocalCrm(engine)
     load_all(crm, tmp_path)
-    changed = CONTACTS.replace(",CTO,", ",Chief Engineer,").replace("Alan,Turing,alan@initech.example,,,", "Alan,Turing,alan@initech.example,,Mathematician,")
+    changed = CONTACTS.replace(",CTO,", ",Chief Engineer,").replace(
+        "alan@initech.example,,,", "alan@initech.example,,Mathematician,"
+    )
     report = import_csv(crm, write(tmp_path, changed), "contacts")
     assert report == ImportReport(created=0, updated=2, unchanged=1, errors=())
     ada = crm.find("contact", "external_id", "P-1")
@@ -204,7 +206,8 @@ def test_deal_stage_change_on_rerun_matches_the_deal_within_its_company(engine: 
     report = import_csv(crm, write(tmp_path, moved), "deals")
     assert report == ImportReport(created=0, updated=1, unchanged=1, errors=())
     globex = crm.find("company", "external_id", "C-2")
-    deals = [d for d in crm.list_deals(DealFilter(company_id=globex.id)) if d.name == "Renewal"]  # type: ignore[union-attr]
+    assert globex is not None
+    deals = [d for d in crm.list_deals(DealFilter(company_id=globex.id)) if d.name == "Renewal"]
     assert [(d.stage, d.version) for d in deals] == [("negotiation", 2)]
     assert count(engine, "crm_deal") == 4
 
@@ -253,19 +256,20 @@ def test_multi_line_quoted_fields_keep_line_numbers(engine: Engine, tmp_path: Pa
         "first_name,last_name,email,title\r\n"                      # 1
         'Ada,Lovelace,ada@acme.example,"Head of\r\nEngineering"\r\n'  # 2-3
         "Bob,Builder,bob@,Foreman\r\n"                               # 4
-        '"Carol\nAnn",Smith,carol@,"a\n\nb"\n'                       # 5-7, reported at its first line
-        "Dan,Brown,not-an-email,\n"                                  # 8
+        '"Carol\nAnn",Smith,carol@,"a\n\nb"\n'                       # 5-8, reported at its first line
+        "Dan,Brown,not-an-email,\n"                                  # 9
     ))
     report = import_csv(crm, path, "contacts")
     assert report.created == 1
-    assert [line for line, _ in report.errors] == [4, 5, 8]
+    assert [line for line, _ in report.errors] == [4, 5, 9]
     assert all(reason.startswith("email: ") for _, reason in report.errors)
     assert crm.find("contact", "email", "ada@acme.example").title == "Head of\r\nEngineering"  # type: ignore[union-attr]
 
 
 def test_bom_upper_case_headers_and_blank_rows(engine: Engine, tmp_path: Path) -> None:
     crm = LocalCrm(engine)
-    path = write(tmp_path, " NAME , Domain ,EMPLOYEES\n\nAcme,acme.example,12\n,,\n  ,\t,\nGlobex,,\n", encoding="utf-8-sig")
+    content = " NAME , Domain ,EMPLOYEES\n\nAcme,acme.example,12\n,,\n  ,\t,\nGlobex,,\n"
+    path = write(tmp_path, content, encoding="utf-8-sig")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     report = import_csv(crm, path, "companies")
     assert report == ImportReport(created=2, updated=0, unchanged=0, errors=())
@@ -338,7 +342,12 @@ def test_cli_import_reports_rejected_rows(db_url: str, tmp_path: Path, monkeypat
     argv = ["--config", str(config), "import-crm"]
     companies = write(tmp_path, COMPANIES, "companies.csv")
     assert cli.main([*argv, str(companies), "--kind", "companies"]) == 0
-    contacts = write(tmp_path, "first_name,last_name,email,company\nAda,Lovelace,ada@acme.example,C-1\nBob,Builder,bob@,C-1\nCy,Young,cy@x.example,Nope\n")
+    contacts = write(tmp_path, (
+        "first_name,last_name,email,company\n"
+        "Ada,Lovelace,ada@acme.example,C-1\n"
+        "Bob,Builder,bob@,C-1\n"
+        "Cy,Young,cy@x.example,Nope\n"
+    ))
     capsys.readouterr()
     assert cli.main([*argv, str(contacts), "--kind", "contacts"]) == 1
     out, err = capsys.readouterr()
@@ -354,3 +363,27 @@ def test_cli_import_reports_rejected_rows(db_url: str, tmp_path: Path, monkeypat
     bad = write(tmp_path, "first_name,emial\n", "bad.csv")
     assert cli.main([*argv, str(bad), "--kind", "contacts"]) == 2
     assert capsys.readouterr().err.startswith(f'error: {bad}: unknown column "emial" (expected some of: ')
+
+
+class RacingCrm(LocalCrm):
+    """A CRM where someone else edits the record between the importer's read and its write."""
+
+    def update(self, kind, record_id, changes, *, expected_version, idempotency_key):  # type: ignore[no-untyped-def]
+        if kind == "company" and changes.get("industry") == "Lost race":
+            super().update(kind, record_id, {"owner": "U09OTHER"}, expected_version=expected_version,
+                           idempotency_key=f"other-{record_id}")
+        return super().update(kind, record_id, changes, expected_version=expected_version,
+                              idempotency_key=idempotency_key)
+
+
+def test_concurrent_edit_is_a_row_error_and_later_rows_still_import(engine: Engine, tmp_path: Path) -> None:
+    crm = RacingCrm(engine)
+    import_csv(crm, write(tmp_path, COMPANIES, "c.csv"), "companies")
+    path = write(tmp_path, "external_id,name,industry\nC-1,Acme GmbH,Lost race\nC-2,Globex,Utilities\n")
+    report = import_csv(crm, path, "companies")
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    assert len(report.errors) == 1 and report.errors[0][0] == 2
+    assert report.errors[0][1].endswith("is at version 2, not 1; it changed during the import, run it again")
+    acme = crm.find("company", "external_id", "C-1")
+    assert acme is not None and (acme.industry, acme.owner) == ("Manufacturing", "U09OTHER")
+    assert import_csv(crm, write(tmp_path, "external_id,name,industry\nC-1,Acme GmbH,Retail\n"), "companies").updated == 1

@@ -233,7 +233,9 @@ def test_concurrent_writes_with_one_key_create_one_record(crm: LocalCrm) -> None
         ("contact", {"first_name": "A", "last_name": "B", "shoe_size": 9}, "shoe_size: unknown field"),
         ("deal", {"name": "D", "company_id": 1, "amount": "-5"}, "amount: Input should be greater than or equal to 0"),
         ("deal", {"name": "D", "company_id": 1, "amount": 5, "stage": "won"}, "stage: Input should be 'lead'"),
-        ("deal", {"name": "D", "company_id": 1, "amount": 5, "currency": "euro"}, "currency: String should match"),
+        ("deal", {"name": "D", "company_id": 1, "amount": 5, "currency": "euro"}, "currency: expected a 3-letter currency code"),
+        ("deal", {"name": "D", "company_id": 1, "amount": 5, "close_date": "1699920000"}, "close_date: expected an ISO 8601 date"),
+        ("company", {"name": "C", "domain": "not a domain"}, "domain: expected a domain name"),
         ("activity", {"kind": "tweet", "subject": "x"}, "kind: Input should be 'note'"),
         ("ticket", {"subject": "x", "company_id": 1, "priority": "p0"}, "priority: Input should be 'low'"),
     ],
@@ -250,3 +252,21 @@ def test_update_errors(crm: LocalCrm) -> None:
     bob = crm.find("contact", "email", "bob@globex.com")
     with pytest.raises(ValidationFailed, match="last_name: a contact cannot be left without it"):
         crm.update("contact", bob.id, {"last_name": None}, expected_version=bob.version, idempotency_key="m")
+
+
+def test_find_folds_every_letter_and_scopes_deals_to_a_company(crm: LocalCrm) -> None:
+    olwerke = crm.create("company", {"name": "Ölwerke Ärzte AG"}, idempotency_key="o").record
+    assert crm.find("company", "name", "ÖLWERKE ÄRZTE ag").id == olwerke.id  # type: ignore[union-attr]
+    acme = crm.find("company", "domain", "acme-logistics.de")
+    crm.create("deal", {"name": "Renewal", "company_id": acme.id, "amount": 1}, idempotency_key="r1")
+    theirs = crm.create("deal", {"name": "Renewal", "company_id": olwerke.id, "amount": 1}, idempotency_key="r2").record
+    assert crm.find("deal", "name", "renewal", company_id=olwerke.id).id == theirs.id  # type: ignore[union-attr]
+    assert crm.find("deal", "name", "renewal", company_id=999) is None
+
+
+def test_an_update_that_changes_nothing_keeps_the_version(crm: LocalCrm) -> None:
+    bob = crm.find("contact", "email", "bob@globex.com")
+    same = crm.update("contact", bob.id, {"first_name": "Robert"}, expected_version=bob.version, idempotency_key="s")
+    assert same.record.version == bob.version and same.changed_fields == ()
+    with pytest.raises(ConflictError):
+        crm.update("contact", bob.id, {"first_name": "Robert"}, expected_version=bob.version - 1, idempotency_key="t")

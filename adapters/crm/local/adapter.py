@@ -104,15 +104,19 @@ class LocalCrm:
             row = session.get(ROW_MODELS[kind], record_id)
             return to_record(kind, row) if row is not None else None
 
-    def find(self, kind: RecordKind, field: str, value: str) -> Record | None:
+    def find(
+        self, kind: RecordKind, field: str, value: str, *, company_id: int | None = None
+    ) -> Record | None:
         if field not in LOOKUP_FIELDS.get(kind, ()):
             raise ValueError(f"cannot look up a {kind} by {field}")
         model = ROW_MODELS[kind]
-        column = getattr(model, field)
+        query = select(model).where(func.lower(getattr(model, field)) == value.strip().lower())
+        if company_id is not None:
+            if kind == "company":
+                raise ValueError("company_id narrows contacts and deals, not companies")
+            query = query.where(model.company_id == company_id)
         with Session(self._engine) as session:
-            row = session.scalars(
-                select(model).where(func.lower(column) == value.strip().lower()).order_by(model.id).limit(1)
-            ).first()
+            row = session.scalars(query.order_by(model.id).limit(1)).first()
             return to_record(kind, row) if row is not None else None
 
     def get_contact(self, contact_id: int) -> ContactDetail | None:

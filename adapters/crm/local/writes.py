@@ -90,6 +90,13 @@ class Writer:
                     raise NotFoundError(kind, record_id)
                 _check_references(session, values)
                 changed = tuple(sorted(k for k, v in values.items() if getattr(row, k) != v))
+                if not changed:
+                    # Nothing to write: keep the version, so a no-op cannot make approvals stale.
+                    if row.version != expected_version:
+                        raise ConflictError(to_record(kind, row), expected_version)
+                    result = WriteResult(record=to_record(kind, row), created=False)
+                    _remember(session, idempotency_key, "update", kind, result)
+                    return result
                 now = utcnow()
                 extra: dict[str, Any] = {"updated_at": now, "version": model.version + 1}
                 if kind == "deal" and "stage" in changed:
@@ -119,8 +126,8 @@ class Writer:
             replay = _replay(session, key, operation, kind, record_id)
         if replay:
             return replay
-        detail = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
-        raise ValidationFailed(f"conflicts with an existing {kind}: {detail}") from None
+        # external_id is the only unique field a caller sets; the driver's wording varies.
+        raise ValidationFailed(f"external_id: already used by another {kind}") from None
 
 
 def _check_key(key: str) -> None:

@@ -1,0 +1,146 @@
+"""Render docs/benchmarks.md from every result file in bench/results/, and the stdout summary.
+
+A result file is the JSON a suite returns:
+
+    {"suite": "foundation", "title": "...", "duration_s": 123.4,
+     "machine": {"date", "cores", "cpu", "python", "sqlite", "postgresql", ...},
+     "sections": [{"title", "description", "columns": ["SQLite", "PostgreSQL"],
+                   "rows": [{"measure", "target" (text or null),
+                             "cells": {column: {"text", "value", "unit", "pass"} or null}}],
+                   "tables": [{"caption", "columns", "rows": [[text, ...]]}],
+                   "notes": [text]}],
+     "data": {...raw measurements...}}
+
+Only this shape is read here, so a later suite gets its own section on the page by writing one
+more file; nothing in this module knows what any suite measures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import DOCS_PAGE, RESULTS_DIR, status
+
+INTRO = """\
+# Benchmarks
+
+Performance figures of the CRM copilot, measured against the targets set for each part. This
+page is generated: do not edit it by hand. To reproduce, from the repository root:
+
+```sh
+make bench                                   # every suite
+.venv/bin/python -m bench foundation         # one suite
+.venv/bin/python -m bench --render           # rebuild this page from bench/results/*.json
+```
+
+Each suite writes `bench/results/<suite>.json` (raw numbers, not committed) and this page is
+rebuilt from all result files present. PostgreSQL is expected on 127.0.0.1:5432 as for the tests
+(`TEST_POSTGRES_URL` overrides it); the benchmarks create and drop their own scratch databases.
+Latencies are per call, measured with `time.perf_counter_ns` around the adapter method, and
+percentiles are nearest-rank. The machine is shared, so expect some run-to-run noise, mostly in
+the p99 and max columns.
+"""
+
+
+def load_results(order: Sequence[str]) -> list[dict[str, Any]]:
+    """Every result file, known suites in registry order first, then any others by name."""
+    files = sorted(Path(RESULTS_DIR).glob("*.json"))
+    results = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(results, key=lambda r: (rank.get(r.get("suite", ""), len(rank)), r.get("suite", "")))
+
+
+def _cell(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "—"
+    if c.get("pass") is True:
+        return f"{c['text']} ✅"
+    if c.get("pass") is False:
+        return f"**{c['text']} ❌**"
+    return c["text"]
+
+
+def _table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(section, measure, column, passed) for every judged figure of a result."""
+    out = []
+    for section in result["sections"]:
+        for row in section["rows"]:
+            for column, c in row["cells"].items():
+                if c and c.get("pass") is not None:
+                    out.append((section["title"], row["measure"], column, bool(c["pass"])))
+    return out
+
+
+def render_suite(result: dict[str, Any]) -> list[str]:
+    m = result["machine"]
+    judged = verdicts(result)
+    failed = [v for v in judged if not v[3]]
+    lines = [
+        f"## {result['title']}",
+        "",
+        f"Suite `{result['suite']}`, run {m['date']} in {result['duration_s']:.0f} s on {m['cores']} cores "
+        f"({m['cpu']}, load average {m['load_avg_1m_at_start']} at start), {m['os']}; Python {m['python']}, "
+        f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, SQLAlchemy {m['sqlalchemy']}.",
+        "",
+        f"**{len(judged) - len(failed)} of {len(judged)} judged figures meet their target.**"
+        + ("" if not failed else " Missed: " + "; ".join(f"{c} {meas}" for _, meas, c, _ in failed) + "."),
+        "",
+    ]
+    for section in result["sections"]:
+        lines += [f"### {section['title']}", "", section["description"], ""]
+        columns = ["Measure", "Target", *section["columns"]]
+        lines += _table(columns, (
+            [row["measure"], row["target"] or "—", *(_cell(row["cells"].get(c)) for c in section["columns"])]
+            for row in section["rows"]
+        ))
+        lines.append("")
+        for table in section.get("tables", []):
+            lines += [f"*{table['caption']}*", ""]
+            lines += _table(table["columns"], table["rows"])
+            lines.append("")
+        for note in section.get("notes", []):
+            lines += [note, ""]
+    return lines
+
+
+def write_docs(order: Sequence[str]) -> Path:
+    results = load_results(order)
+    lines = INTRO.splitlines() + [""]
+    if not results:
+        lines += ["No results yet: run `make bench`.", ""]
+    for result in results:
+        lines += render_suite(result)
+    page = Path(DOCS_PAGE)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return page
+
+
+def summary(result: dict[str, Any]) -> str:
+    """Compact plain-text table of a suite's judged and unjudged rows, for stdout."""
+    out = [f"== {result['suite']}: {result['title']} ({result['duration_s']:.0f} s)"]
+    for section in result["sections"]:
+        out.append(f"-- {section['title']}")
+        for row in section["rows"]:
+            cells = []
+            for column in section["columns"]:
+                c = row["cells"].get(column)
+                if c:
+                    mark = status(c.get("pass"))
+                    cells.append(f"{column} {c['text']}{' ' + mark if mark else ''}")
+            target = f" [target {row['target']}]" if row["target"] else ""
+            measure = row["measure"].replace("`", "")
+            out.append(f"   {measure}{target}: " + "; ".join(cells))
+    judged = verdicts(result)
+    failed = sum(1 for v in judged if not v[3])
+    out.append(f"== {len(judged) - failed}/{len(judged)} judged figures pass")
+    return "\n".join(out)
