@@ -152,9 +152,9 @@ def build_query_mix(engine: Engine, *, seed: int) -> tuple[list[Query], dict[str
             c = rng.choice(contacts)
             return Query(category, "contact", f"{c.first_name} {c.last_name}", c.id, expect)
         if category == "first-name prefix":
-            while len(word := _letters_prefix(rng.choice(contacts).first_name)) < 3:
+            while len(word := _letters_prefix((c := rng.choice(contacts)).first_name)) < 3:
                 pass
-            return Query(category, "contact", word[: rng.randint(3, len(word))], None, expect)
+            return Query(category, "contact", word[: rng.randint(3, len(word))], c.id, expect)
         if category == "last name":
             c = rng.choice(contacts)
             return Query(category, "contact", c.last_name, c.id, expect)
@@ -165,9 +165,9 @@ def build_query_mix(engine: Engine, *, seed: int) -> tuple[list[Query], dict[str
             c = rng.choice(companies)
             return Query(category, "company", c.name, c.id, expect)
         if category == "company-name prefix":
-            while len(word := _letters_prefix(rng.choice(companies).name)) < 3:
+            while len(word := _letters_prefix((c := rng.choice(companies)).name)) < 3:
                 pass
-            return Query(category, "company", word[: rng.randint(3, len(word))], None, expect)
+            return Query(category, "company", word[: rng.randint(3, len(word))], c.id, expect)
         if category == "phone, international":
             kind, rid, phone = rng.choice(phones)
             return Query(category, kind, phone, rid, expect)
@@ -292,7 +292,7 @@ def run(workdir: Path, pg_url: str, *, scale: int, seed: int, today: date, mix_s
         # date in-process, hence the same rows and ids, so one query mix serves both.
         engines[POSTGRES] = pg = make_engine(pg_url)
         schema.upgrade(pg)
-        ns, counts = time_call(lambda: demo.seed(pg, scale=scale, seed=seed, today=today))
+        ns, _ = time_call(lambda: demo.seed(pg, scale=scale, seed=seed, today=today))
         out["seed_postgres_in_process_s"] = ns / 1e9
         log(f"  seeded PostgreSQL in-process in {ns / 1e9:.1f} s")
         for name, engine in engines.items():

@@ -88,7 +88,9 @@ def render_suite(result: dict[str, Any]) -> list[str]:
         f"## {result['title']}",
         "",
         f"Suite `{result['suite']}`, run {m['date']} in {result['duration_s']:.0f} s on {m['cores']} cores "
-        f"({m['cpu']}, load average {m['load_avg_1m_at_start']} at start), {m['os']}; Python {m['python']}, "
+        f"({m['cpu']}, 1-minute load average {m['load_avg_1m_at_start']} at start"
+        + (f", {m['load_avg_1m_at_end']} at end" if "load_avg_1m_at_end" in m else "")
+        + f"), {m['os']}; Python {m['python']}, "
         f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, SQLAlchemy {m['sqlalchemy']}.",
         "",
         f"**{len(judged) - len(failed)} of {len(judged)} judged figures meet their target.**"

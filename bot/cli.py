@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from adapters.crm.base import CrmError
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
+from bot.privacy.spans import DetectionError
 from bot.store import schema
 from bot.wiring import Components, build, build_engine
 
@@ -50,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("kb-reindex", help="index new and changed knowledge-base files")
 
+    mask = sub.add_parser("mask", help="mask personal data in text read from stdin")
+    fmt = mask.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help='print {"masked": ..., "entities": [...]}')
+    fmt.add_argument("--jsonl", action="store_true", help='read one {"text": ...} per line, write one result per line')
+
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
     cfg_sub.add_parser("check", help="validate the config and print it with secrets hidden")
@@ -63,10 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for noisy in ("alembic", "presidio-analyzer"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         handler = _COMMANDS[args.command]
         return handler(settings, args)
-    except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError) as exc:
+    except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -167,6 +174,43 @@ def cmd_kb_reindex(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_mask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.privacy.vault import MemoryVaultStore, Vault
+    from bot.wiring import build_gateway
+
+    components = _components(settings)
+    gateway, detector, _known = build_gateway(settings, components.crm)
+    for warning in detector.warnings:
+        log.warning(warning)
+    store = MemoryVaultStore()
+
+    def result(text: str, n: int) -> dict[str, object]:
+        masked = gateway.mask_text(Vault(f"cli-{n}", store), text)
+        entities = [{"type": t, "start": b, "end": e, "placeholder": p} for t, b, e, p in masked.entities]
+        return {"masked": masked.text, "entities": entities}
+
+    if not args.jsonl:
+        text = sys.stdin.read()
+        print(json.dumps(result(text, 0), ensure_ascii=False) if args.json else result(text, 0)["masked"],
+              end="" if not args.json and text.endswith("\n") else "\n")
+        return 0
+    failed = 0
+    for n, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text = record["text"] if isinstance(record, dict) else None
+            if not isinstance(text, str):
+                raise ValueError
+        except (ValueError, KeyError):
+            failed += 1
+            print(json.dumps({"line": n, "error": 'expected a JSON object {"text": "..."}'}))
+            continue
+        print(json.dumps(result(text, n), ensure_ascii=False), flush=False)
+    return 1 if failed else 0
+
+
 def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     print(f"# {settings.config_path}: valid")
     print(json.dumps(config_module.redacted(settings), indent=2))
@@ -179,5 +223,6 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "seed-demo": cmd_seed_demo,
     "import-crm": cmd_import_crm,
     "kb-reindex": cmd_kb_reindex,
+    "mask": cmd_mask,
     "config": cmd_config,
 }

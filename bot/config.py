@@ -81,6 +81,30 @@ class KbSection(_Section):
         return tuple(ext.lower() for ext in value)
 
 
+PII_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS")
+NATIONAL_IDS = ("US_SSN", "UK_NHS", "UK_NINO", "ES_NIF", "IT_FISCAL_CODE")
+
+
+class PrivacySection(_Section):
+    spacy_model: str = ""
+    entities: tuple[Literal[PII_ENTITIES], ...] = PII_ENTITIES  # type: ignore[valid-type]
+    national_ids: tuple[Literal[NATIONAL_IDS], ...] = ()  # type: ignore[valid-type]
+    phone_regions: tuple[str, ...] = ("US", "GB")
+    score_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    name_lexicon: bool = True
+    known_entities: bool = True
+    company_names: bool = True
+    allow_list: tuple[str, ...] = ()
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            if not re.fullmatch(r"[A-Z]{2}", region):
+                raise ValueError(f'expected two-letter region codes such as "GB", got "{region}"')
+        return value
+
+
 class DemoSection(_Section):
     seed: int = 7
 
@@ -139,6 +163,7 @@ class Settings(_Section):
     crm: CrmSection = CrmSection()
     kb: KbSection = KbSection()
     demo: DemoSection = DemoSection()
+    privacy: PrivacySection = PrivacySection()
     digests: tuple[DigestConfig, ...] = ()
     secrets: Secrets = Secrets()
     config_path: Path = Path(DEFAULT_CONFIG)

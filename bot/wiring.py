@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -11,7 +12,12 @@ from adapters.crm.local.adapter import LocalCrm
 from adapters.kb.base import KnowledgeBase
 from adapters.kb.local import LocalKnowledgeBase
 from bot.config import Settings
+from bot.privacy.gateway import Gateway
+from bot.privacy.known import KnownEntitySource
 from bot.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from bot.privacy.detector import Detector
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,18 @@ def build_engine(settings: Settings) -> Engine:
         busy_timeout_ms=settings.database.busy_timeout_ms,
         pool_size=settings.database.pool_size,
     )
+
+
+def build_gateway(settings: Settings, crm: CrmAdapter) -> tuple[Gateway, Detector, KnownEntitySource]:
+    """The privacy gateway with its detector and the CRM's known entities (loaded and warmed)."""
+    from bot.privacy.detector import Detector  # Presidio takes about a second to import
+
+    known = KnownEntitySource(crm.directory, company_names=settings.privacy.company_names)
+    if settings.privacy.known_entities:
+        known.refresh()
+    detector = Detector(settings.privacy, known)
+    detector.warm()
+    return Gateway(detector), detector, known
 
 
 def build(settings: Settings, engine: Engine | None = None) -> Components:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -137,6 +137,17 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class DirectoryEntry:
+    """Identifying values of one contact or company: what must be recognised as personal data."""
+
+    kind: Literal["contact", "company"]
+    id: int
+    names: tuple[str, ...]
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ContactDetail:
     contact: Contact
     company: Company | None
@@ -233,6 +244,10 @@ class CrmAdapter(Protocol):
     """Reads and versioned, idempotent writes on a CRM."""
 
     def search_contacts(self, text: str, *, limit: int = 20) -> list[SearchHit]: ...
+
+    def directory(self) -> Iterator[DirectoryEntry]:
+        """Every contact's names, e-mail and phone and every company's name and phone."""
+        ...
 
     def search_companies(self, text: str, *, limit: int = 20) -> list[SearchHit]: ...
 

@@ -140,3 +140,21 @@ class DigestRun(SQLModel, table=True):
     attempts: int = 0
     error: str | None = Field(default=None, sa_type=Text)
     message_ts: str | None = Field(default=None, max_length=32)
+
+
+class VaultRow(SQLModel, table=True):
+    """A placeholder and the real value it stands for, within one conversation."""
+
+    __tablename__ = "vault_entry"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "placeholder"),
+        UniqueConstraint("conversation_id", "key_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=200, index=True)
+    placeholder: str = Field(max_length=48)
+    entity_type: str = Field(max_length=32)
+    key_hash: str = Field(max_length=64)
+    value: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)

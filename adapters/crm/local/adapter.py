@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select
@@ -16,6 +16,7 @@ from adapters.crm.base import (
     Activity,
     ActivityFilter,
     CompanyDetail,
+    DirectoryEntry,
     ContactDetail,
     Deal,
     DealDetail,
@@ -89,6 +90,21 @@ class LocalCrm:
             for rid, score in ranked
             if rid in by_id
         ]
+
+    def directory(self) -> Iterator[DirectoryEntry]:
+        contacts = select(
+            ContactRow.id, ContactRow.first_name, ContactRow.last_name, ContactRow.aliases,
+            ContactRow.email, ContactRow.phone,
+        ).order_by(ContactRow.id)
+        companies = select(CompanyRow.id, CompanyRow.name, CompanyRow.phone).order_by(CompanyRow.id)
+        with self._engine.connect() as conn:
+            for cid, first, last, aliases, email, phone in conn.execution_options(yield_per=2000).execute(contacts):
+                yield DirectoryEntry(
+                    "contact", cid, (f"{first} {last}", *(aliases or ())),
+                    (email,) if email else (), (phone,) if phone else (),
+                )
+            for cid, name, phone in conn.execution_options(yield_per=2000).execute(companies):
+                yield DirectoryEntry("company", cid, (name,), (), (phone,) if phone else ())
 
     @staticmethod
     def _ranked(session: Session, index: fulltext.FtsIndex, text: str, limit: int) -> list[tuple[int, float]]:

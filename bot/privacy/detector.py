@@ -1,0 +1,103 @@
+"""Presidio set-up and the one place that imports presidio_analyzer.
+
+Runs with no downloaded model: Presidio's pattern recognizers on a no-op NLP engine, the CRM's
+known entities and the first-name lexicon. A spaCy model named in privacy.spacy_model adds NER
+when it is installed; when it is not, the detector starts anyway and says what it cannot find.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import Callable
+
+# tldextract (used by the e-mail recognizer) would fetch the public suffix list on first use and
+# can hang where connections stall; an empty URL list makes it use its bundled snapshot. This must
+# happen before presidio_analyzer imports it.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry  # noqa: E402
+from presidio_analyzer import predefined_recognizers as pr  # noqa: E402
+from presidio_analyzer.nlp_engine import NoOpNlpEngine, SpacyNlpEngine  # noqa: E402
+
+from bot.config import PrivacySection  # noqa: E402
+from bot.privacy.known import KnownEntityIndex  # noqa: E402
+from bot.privacy.names import NameDetector, load_lexicon  # noqa: E402
+from bot.privacy.spans import PLACEHOLDER, TYPE_PRIORITY, DetectionError, Span, resolve  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+_RECOGNIZERS: dict[str, Callable[[PrivacySection], object]] = {
+    "EMAIL_ADDRESS": lambda s: pr.EmailRecognizer(),
+    "PHONE_NUMBER": lambda s: pr.PhoneRecognizer(supported_regions=s.phone_regions),
+    "CREDIT_CARD": lambda s: pr.CreditCardRecognizer(),
+    "IBAN_CODE": lambda s: pr.IbanRecognizer(),
+    "IP_ADDRESS": lambda s: pr.IpRecognizer(),
+    "US_SSN": lambda s: pr.UsSsnRecognizer(),
+    "UK_NHS": lambda s: pr.NhsRecognizer(),
+    "UK_NINO": lambda s: pr.UkNinoRecognizer(),
+    "ES_NIF": lambda s: pr.EsNifRecognizer(),
+    "IT_FISCAL_CODE": lambda s: pr.ItFiscalCodeRecognizer(),
+}
+
+
+class Detector:
+    """Finds personal data in text and returns non-overlapping spans."""
+
+    def __init__(self, settings: PrivacySection, known: Callable[[], KnownEntityIndex] | None = None) -> None:
+        self._settings = settings
+        self._known = known if settings.known_entities else None
+        self._names = NameDetector(load_lexicon()) if settings.name_lexicon else None
+        self._allow = {a.casefold() for a in settings.allow_list}
+        self.warnings: list[str] = []
+        registry = RecognizerRegistry(supported_languages=["en"])
+        self._entities = [*settings.entities, *settings.national_ids]
+        for entity in self._entities:
+            registry.add_recognizer(_RECOGNIZERS[entity](settings))
+        nlp_engine = self._nlp_engine(registry)
+        self._engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+
+    def _nlp_engine(self, registry: RecognizerRegistry) -> object:
+        model = self._settings.spacy_model
+        if model and importlib.util.find_spec(model) is not None:
+            registry.add_recognizer(pr.SpacyRecognizer(supported_entities=["PERSON", "ORGANIZATION"]))
+            self._entities += ["PERSON", "ORGANIZATION"]
+            engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
+            engine.load()
+            return engine
+        if model:
+            self.warnings.append(
+                f'privacy.spacy_model "{model}" is not installed: person names outside the CRM are found '
+                "by the first-name lexicon only, and organisation names outside the CRM are not detected"
+            )
+        engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
+        engine.load()
+        return engine
+
+    def warm(self) -> None:
+        """Compile the recognizers' patterns now rather than on the first user's message."""
+        self.detect("Warm-up: Jane Doe, jane@example.com, +44 20 7946 0958, 4111 1111 1111 1111.")
+
+    def detect(self, text: str) -> list[Span]:
+        """Personal data in text; raises DetectionError if any detector fails."""
+        try:
+            spans = [
+                Span(r.start, r.end, r.entity_type, r.score, "presidio")
+                for r in self._engine.analyze(
+                    text, language="en", entities=self._entities, score_threshold=self._settings.score_threshold
+                )
+            ]
+            if self._known is not None:
+                spans += self._known().find(text)
+            if self._names is not None:
+                spans += self._names.find(text)
+        except Exception as exc:  # noqa: BLE001 - any failure must stop the model call
+            raise DetectionError(f"personal-data detection failed ({type(exc).__name__})") from exc
+        own = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text) if m.group(1).upper() in TYPE_PRIORITY]
+        spans = [
+            s for s in spans
+            if text[s.start:s.end].casefold() not in self._allow
+            and not any(s.start < e and b < s.end for b, e in own)
+        ]
+        return resolve(spans)

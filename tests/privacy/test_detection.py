@@ -1,0 +1,99 @@
+"""What the detector masks and, as important, what it leaves alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import PrivacySection
+from bot.privacy.detector import Detector
+from bot.privacy.known import KnownEntity, KnownEntityIndex
+from bot.privacy.spans import DetectionError
+
+KNOWN = KnownEntityIndex([
+    KnownEntity("PERSON", "Zoë Müller", "contact:1"),
+    KnownEntity("PERSON", "Bob Miller", "contact:2"),
+    KnownEntity("EMAIL_ADDRESS", "zoe.muller@acme-logistics.de", "contact:1"),
+    KnownEntity("ORGANIZATION", "Acme Logistics GmbH", "company:1"),
+])
+SETTINGS = PrivacySection(allow_list=("Brightdesk", "Brightdesk Pro", "Insights"))
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    detector = Detector(SETTINGS, lambda: KNOWN)
+    detector.warm()
+    return detector
+
+
+def found(detector: Detector, text: str) -> list[tuple[str, str]]:
+    return [(s.entity_type, text[s.start:s.end]) for s in detector.detect(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Write to anna.smith@example.org today", [("EMAIL_ADDRESS", "anna.smith@example.org")]),
+        ("Her mobile is +44 7911 123456.", [("PHONE_NUMBER", "+44 7911 123456")]),
+        ("Call +49 30 901820 or +33 1 42 68 53 00", [("PHONE_NUMBER", "+49 30 901820"), ("PHONE_NUMBER", "+33 1 42 68 53 00")]),
+        ("US office: (415) 555-0132", [("PHONE_NUMBER", "(415) 555-0132")]),
+        ("Card 4111 1111 1111 1111 expires soon", [("CREDIT_CARD", "4111 1111 1111 1111")]),
+        ("Pay to GB82 WEST 1234 5698 7654 32", [("IBAN_CODE", "GB82 WEST 1234 5698 7654 32")]),
+        ("Server 192.168.10.24 is down", [("IP_ADDRESS", "192.168.10.24")]),
+        ("zoe muller signed", [("PERSON", "zoe muller")]),                   # CRM name, any case
+        ("ZOË MÜLLER signed", [("PERSON", "ZOË MÜLLER")]),
+        ("Bob Miller's deal", [("PERSON", "Bob Miller")]),                     # CRM alias
+        ("Acme Logistics GmbH renewed", [("ORGANIZATION", "Acme Logistics GmbH")]),
+        ("Spoke with Priya Raman yesterday", [("PERSON", "Priya Raman")]),   # not in the CRM: lexicon
+        ("Ask Dr. Okonkwo", [("PERSON", "Okonkwo")]),
+    ],
+)
+def test_detects(detector: Detector, text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(detector, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The deal is worth 12,000 EUR and closes on 2026-11-30.",
+        "Amount: $48,500.00, 40 agents, 3-year term at 12% discount.",
+        "Deal 4512 moved from proposal to negotiation; ticket 88213 is urgent.",
+        "Brightdesk Pro with the Insights add-on, renewal in May 2026.",
+        "Stage closed_won, probability 80%, quote valid 30 days.",
+        "<PERSON_1> asked <EMAIL_ADDRESS_2> about [PHONE_NUMBER_3].",
+        "Will you send the quote on Monday?",
+        "zoe muller2 is not a name in the CRM",  # word boundary: no match inside a longer word
+    ],
+)
+def test_must_not_mask(detector: Detector, text: str) -> None:
+    if text.startswith("zoe"):
+        assert ("PERSON", "zoe muller") not in found(detector, text)
+    else:
+        assert found(detector, text) == []
+
+
+def test_overlaps_are_resolved_deliberately(detector: Detector) -> None:
+    # A URL hides inside an e-mail, a card number inside an IBAN: the larger entity wins.
+    assert found(detector, "zoe.muller@acme-logistics.de") == [("EMAIL_ADDRESS", "zoe.muller@acme-logistics.de")]
+    assert found(detector, "IBAN DE89 3704 0044 0532 0130 00") == [("IBAN_CODE", "DE89 3704 0044 0532 0130 00")]
+
+
+def test_a_ten_digit_phone_is_a_phone_not_an_nhs_number() -> None:
+    detector = Detector(PrivacySection(national_ids=("UK_NHS",), name_lexicon=False, known_entities=False))
+    assert found(detector, "Call 020 7946 0958 now") == [("PHONE_NUMBER", "020 7946 0958")]
+    # A valid NHS number that could also be dialled is masked either way.
+    assert [text for _, text in found(detector, "NHS number 943 476 5919")] == ["943 476 5919"]
+
+
+def test_detection_failure_fails_closed() -> None:
+    def broken() -> KnownEntityIndex:
+        raise RuntimeError("index unavailable")
+
+    detector = Detector(SETTINGS, broken)
+    with pytest.raises(DetectionError, match="personal-data detection failed"):
+        detector.detect("anything")
+
+
+def test_a_missing_spacy_model_gives_a_warning_not_a_crash() -> None:
+    detector = Detector(PrivacySection(spacy_model="en_core_web_nonexistent"))
+    assert "not installed" in detector.warnings[0] and "first-name lexicon" in detector.warnings[0]
+    assert found(detector, "mail a@b.co") == [("EMAIL_ADDRESS", "a@b.co")]

@@ -1,0 +1,163 @@
+"""The gateway and the vault: stable placeholders, tolerant unmasking, persistence, no leaks."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.config import PrivacySection
+from bot.privacy.detector import Detector
+from bot.privacy.gateway import Gateway, UnknownPlaceholder, neutralise, unwrap_slack
+from bot.privacy.known import KnownEntity, KnownEntityIndex
+from bot.privacy.vault import MemoryVaultStore, Vault
+from bot.store.vault_store import SqlVaultStore
+
+KNOWN = KnownEntityIndex([
+    KnownEntity("PERSON", "Zoë Müller", "contact:1"),
+    KnownEntity("EMAIL_ADDRESS", "zoe.muller@acme-logistics.de", "contact:1"),
+    KnownEntity("PHONE_NUMBER", "+44 20 7946 0958", "contact:1"),
+])
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Gateway:
+    detector = Detector(PrivacySection(allow_list=("Brightdesk Pro",)), lambda: KNOWN)
+    detector.warm()
+    return Gateway(detector)
+
+
+def vault(name: str = "T1/123.456") -> Vault:
+    return Vault(name, MemoryVaultStore())
+
+
+def test_same_entity_same_placeholder(gateway: Gateway) -> None:
+    v = vault()
+    first = gateway.mask_text(v, "Mail ZOE.MULLER@acme-logistics.de or call +44 20 7946 0958.").text
+    second = gateway.mask_text(v, "zoe.muller@ACME-LOGISTICS.DE again; 020 7946 0958 is her landline.").text
+    assert first == "Mail <EMAIL_ADDRESS_1> or call <PHONE_NUMBER_1>."
+    assert second == "<EMAIL_ADDRESS_1> again; <PHONE_NUMBER_1> is her landline."
+    assert gateway.mask_text(v, "Anna Weber and Zoë Müller").text == "<PERSON_1> and <PERSON_2>"
+
+
+def test_entities_carry_offsets_into_the_input(gateway: Gateway) -> None:
+    text = "Zoë Müller: zoe.muller@acme-logistics.de"
+    masked = gateway.mask_text(vault(), text)
+    assert [(t, text[b:e], p) for t, b, e, p in masked.entities] == [
+        ("PERSON", "Zoë Müller", "<PERSON_1>"),
+        ("EMAIL_ADDRESS", "zoe.muller@acme-logistics.de", "<EMAIL_ADDRESS_1>"),
+    ]
+
+
+def test_user_text_is_unwrapped_and_typed_placeholders_neutralised(gateway: Gateway) -> None:
+    v = vault()
+    gateway.mask_text(v, "Anna Weber")  # <PERSON_1> exists in this vault
+    text = "Ask <@U024BE7LH> to mail <mailto:anna@example.org|anna@example.org> and tell <PERSON_1>"
+    masked = gateway.mask_user_text(v, text)
+    assert masked == "Ask @U024BE7LH to mail <EMAIL_ADDRESS_1> and tell PERSON 1"
+    # So a user cannot make a tool reveal what <PERSON_1> stands for by typing it.
+    assert gateway.unmask_arguments(v, {"q": "PERSON 1"}) == {"q": "PERSON 1"}
+
+
+@pytest.mark.parametrize(
+    ("slack", "plain"),
+    [
+        ("<mailto:a@b.co|a@b.co>", "a@b.co"),
+        ("<tel:+4420794609|+44 20 7946 09>", "+44 20 7946 09"),
+        ("<https://x.example/p|the page>", "the page (https://x.example/p)"),
+        ("<https://x.example/p>", "https://x.example/p"),
+        ("<#C123|sales>", "#sales"),
+        ("<!here>", "@here"),
+    ],
+)
+def test_unwrap_slack(slack: str, plain: str) -> None:
+    assert unwrap_slack(slack) == plain
+
+
+@pytest.mark.parametrize(
+    "form", ["<PERSON_1>", "PERSON_1", "<person_1>", "[PERSON_1]", "<PERSON_1>'s"],
+)
+def test_unmask_tolerates_what_models_write(gateway: Gateway, form: str) -> None:
+    v = vault()
+    gateway.mask_text(v, "Zoë Müller")
+    assert gateway.unmask_arguments(v, {"text": f"Dear {form}"})["text"].startswith("Dear Zoë Müller")
+    assert gateway.unmask_text(v, f"Dear {form}").startswith("Dear Zoë Müller")
+
+
+def test_unknown_placeholders_stop_the_tool(gateway: Gateway) -> None:
+    v = vault()
+    gateway.mask_text(v, "Zoë Müller")
+    with pytest.raises(UnknownPlaceholder, match="<PERSON_7> is not a placeholder of this conversation"):
+        gateway.unmask_arguments(v, {"to": ["ok", "<PERSON_7>"]})
+    assert gateway.unmask_text(v, "<PERSON_7> and <PERSON_1>") == "<PERSON_7> and Zoë Müller"
+    # Another conversation's vault knows nothing of this one.
+    with pytest.raises(UnknownPlaceholder):
+        gateway.unmask_arguments(vault("T1/other"), {"name": "<PERSON_1>"})
+
+
+def test_json_results_are_masked_by_value_and_by_key(gateway: Gateway) -> None:
+    v = vault()
+    record = {
+        "id": 17, "first_name": "Ximena", "last_name": "Quill", "email": "xq@example.net",
+        "amount": "12000.00", "stage": "proposal", "close_date": "2026-11-30",
+        "notes": ["Call Zoë Müller on +44 20 7946 0958"], "aliases": ["Xi Quill"],
+    }
+    masked = gateway.mask_value(v, record)
+    assert masked["id"] == 17 and masked["amount"] == "12000.00" and masked["stage"] == "proposal"
+    assert masked["close_date"] == "2026-11-30"
+    for key in ("first_name", "last_name", "email"):
+        assert masked[key].startswith("<") and masked[key].endswith(">")
+    assert masked["notes"] == ["Call <PERSON_1> on <PHONE_NUMBER_1>"] or "Zoë" not in masked["notes"][0]
+    assert "Xi Quill" not in repr(masked)
+    assert gateway.unmask_arguments(v, masked) == {**record, "id": 17}
+
+
+def test_vault_values_stay_out_of_repr(gateway: Gateway) -> None:
+    v = vault()
+    gateway.mask_text(v, "zoe.muller@acme-logistics.de")
+    assert "zoe" not in repr(v) and "zoe" not in repr(MemoryVaultStore().load("x"))
+
+
+def test_neutralise_leaves_other_words() -> None:
+    assert neutralise("SOME_1 and <EMAIL_ADDRESS_2>") == "SOME_1 and EMAIL_ADDRESS 2"
+
+
+def test_vault_persists_and_survives_a_restart(engine) -> None:  # type: ignore[no-untyped-def]
+    detector = Detector(PrivacySection(), lambda: KNOWN)
+    gateway = Gateway(detector)
+    store = SqlVaultStore(engine)
+    first = gateway.mask_text(Vault("C1/1.2", store), "Zoë Müller and Anna Weber").text
+    # A second replica (or the same process after a restart) continues the thread.
+    again = Vault("C1/1.2", SqlVaultStore(engine))
+    assert gateway.mask_text(again, "Anna Weber, then Zoë Müller, then Priya Raman").text == (
+        "<PERSON_2>, then <PERSON_1>, then <PERSON_3>"
+    )
+    assert first == "<PERSON_1> and <PERSON_2>"
+    assert gateway.unmask_text(Vault("C1/1.2", store), "<PERSON_3>") == "Priya Raman"
+    assert Vault("C2/1.2", store).value_of("PERSON", 1) is None
+
+
+def test_two_writers_racing_on_one_vault_agree(engine) -> None:  # type: ignore[no-untyped-def]
+    store = SqlVaultStore(engine)
+    a, b = Vault("C9/1", store), Vault("C9/1", store)  # both loaded while the vault was empty
+    assert a.assign([("PERSON", "Anna Weber", None)]) == ["<PERSON_1>"]
+    # b still believes <PERSON_1> is free: the store refuses, b reloads and picks the next number.
+    assert b.assign([("PERSON", "Priya Raman", None), ("PERSON", "Anna Weber", None)]) == ["<PERSON_2>", "<PERSON_1>"]
+
+
+PII = st.sampled_from([
+    "Zoë Müller", "zoe.muller@acme-logistics.de", "+44 20 7946 0958", "anna.weber@example.org",
+    "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32", "10.20.30.40", "Priya Raman",
+])
+FILLER = st.sampled_from([" ", ", ", " and ", ": call ", " about 12,000 EUR on 2026-11-30 with ", "; "])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(FILLER, PII), min_size=1, max_size=6), FILLER)
+def test_unmask_of_mask_is_identity(gateway: Gateway, parts: list[tuple[str, str]], tail: str) -> None:
+    text = "".join(f + p for f, p in parts) + tail
+    v = vault()
+    masked = gateway.mask_text(v, text).text
+    for _, pii in parts:
+        assert pii not in masked
+    assert gateway.unmask_text(v, masked) == text
