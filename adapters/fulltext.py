@@ -101,7 +101,7 @@ def search(
         weights = ", ".join(str(w) for w in index.weights)
         sql = (
             f"SELECT rowid, -bm25({index.table}, {weights}) AS score FROM {index.table} "
-            f"WHERE {index.table} MATCH :q ORDER BY score DESC LIMIT :limit"
+            f"WHERE {index.table} MATCH :q ORDER BY score DESC, rowid LIMIT :limit"
         )
         return [(int(r[0]), float(r[1])) for r in conn.execute(text(sql), {"q": query, "limit": limit})]
     star = ":*" if prefix else ""

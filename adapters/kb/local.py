@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from adapters import fulltext
@@ -76,20 +77,20 @@ class LocalKnowledgeBase:
         """Index new and changed files, drop removed ones; unreadable files are reported."""
         if not self._root.is_dir():
             raise FileNotFoundError(f"knowledge-base folder {self._root} does not exist")
-        files = {
-            p.relative_to(self._root).as_posix(): p
-            for p in sorted(self._root.rglob("*"))
-            if p.is_file() and p.suffix.lower() in self._extensions and not _hidden(p, self._root)
-        }
+        files = self._article_files()
         added: list[str] = []
         updated: list[str] = []
         failed: list[tuple[str, str]] = []
         unchanged = 0
-        with Session(self._engine) as session:
-            known = {row.path: row for row in session.scalars(select(KbDocumentRow))}
-        for rel, path in files.items():
+        with self._engine.connect() as conn:
+            known = {
+                row.path: row
+                for row in conn.execute(
+                    select(KbDocumentRow.path, KbDocumentRow.size, KbDocumentRow.mtime_ns, KbDocumentRow.sha256)
+                )
+            }
+        for rel, (path, stat) in files.items():
             try:
-                stat = path.stat()
                 doc = known.get(rel)
                 if doc and doc.size == stat.st_size and doc.mtime_ns == stat.st_mtime_ns:
                     unchanged += 1
@@ -114,9 +115,27 @@ class LocalKnowledgeBase:
         removed = sorted(set(known) - set(files) - {rel for rel, _ in failed})
         for rel in removed:
             self._remove(rel)
-        with Session(self._engine) as session:
-            sections = session.query(KbSectionRow).count()
+        with self._engine.connect() as conn:
+            sections = conn.execute(select(func.count()).select_from(KbSectionRow)).scalar_one()
         return ReindexReport(tuple(added), tuple(updated), tuple(removed), unchanged, tuple(failed), sections)
+
+    def _article_files(self) -> dict[str, tuple[Path, os.stat_result]]:
+        """Relative path -> (path, stat) of every article, hidden files and folders excluded."""
+        found: dict[str, tuple[Path, os.stat_result]] = {}
+        for folder, dirs, names in os.walk(self._root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            base = Path(folder)
+            prefix = base.relative_to(self._root).as_posix()
+            for name in sorted(names):
+                if name.startswith(".") or Path(name).suffix.lower() not in self._extensions:
+                    continue
+                path = base / name
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                found[name if prefix == "." else f"{prefix}/{name}"] = (path, stat)
+        return found
 
     def _store(self, rel: str, article: Article, digest: str, size: int, mtime_ns: int) -> None:
         with Session(self._engine) as session, session.begin():
@@ -152,10 +171,6 @@ class LocalKnowledgeBase:
         session.execute(delete(KbSectionRow).where(KbSectionRow.path == rel))
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -171,10 +186,15 @@ def snippet(body: str, terms: Sequence[str], size: int = SNIPPET_WORDS) -> str:
     tokens = re.sub(r"\s+", " ", re.sub(r"[#*_`>|]+", " ", body)).split()
     if not tokens:
         return ""
-    stems = [t[: max(4, len(t) - 2)] for t in terms]
-    hits = [any(fulltext.fold(tok).startswith(s) for s in stems) for tok in tokens]
-    starts = range(0, max(1, len(tokens) - size + 1))
-    best = max(starts, key=lambda start: (sum(hits[start:start + size]), -start))
+    stems = tuple(t[: max(4, len(t) - 2)] for t in terms)
+    hits = [1 if fulltext.fold(tok).startswith(stems) else 0 for tok in tokens]
+    # Running window sums: the best window is the first one holding the most hits.
+    best, window = 0, sum(hits[:size])
+    best_count = window
+    for start in range(1, max(1, len(tokens) - size + 1)):
+        window += hits[start + size - 1] - hits[start - 1]
+        if window > best_count:
+            best, best_count = start, window
     text = " ".join(tokens[best: best + size])
     prefix = "… " if best > 0 else ""
     suffix = " …" if best + size < len(tokens) else ""

@@ -228,7 +228,9 @@ class _Generator:
         for _ in range(30):
             keep = max(2, len(national) - 7)
             digits = national[:keep] + "".join(str(self.rng.randint(0, 9)) for _ in national[keep:])
-            number = phonenumbers.PhoneNumber(country_code=example.country_code, national_number=int(digits))
+            # Parsing the text (not building the number by hand) keeps Italy's leading zero.
+            lead = "0" if example.italian_leading_zero else ""
+            number = phonenumbers.parse(f"+{example.country_code}{lead}{digits}", None)
             if phonenumbers.is_valid_number(number):
                 return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
         return phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
