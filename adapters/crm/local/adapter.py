@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, func, or_, select
 
 from adapters import fulltext
 from adapters.crm.base import (
@@ -49,35 +48,40 @@ class LocalCrm:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Reads need no transaction: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round
+        # trips, a good part of a get-with-related call. Rows are read with Core, not the ORM.
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+        )
         self._writer = Writer(engine)
 
     # -- search -------------------------------------------------------------------------------
 
     def search_contacts(self, text: str, *, limit: int = 20) -> list[SearchHit]:
-        with Session(self._engine) as session:
-            ranked = self._ranked(session, search.CONTACT_INDEX, text, limit)
+        with self._reader.connect() as conn:
+            ranked = self._ranked(conn, search.CONTACT_INDEX, text, limit)
             if not ranked:
                 return []
-            rows = session.execute(
-                select(ContactRow, CompanyRow.name)
+            rows = conn.execute(
+                select(ContactRow, CompanyRow.name.label("company_name"))
                 .outerjoin(CompanyRow, CompanyRow.id == ContactRow.company_id)
                 .where(ContactRow.id.in_([rid for rid, _ in ranked]))
             ).all()
-        by_id = {contact.id: (contact, company) for contact, company in rows}
+        by_id = {row.id: row for row in rows}
         hits = []
         for rid, score in ranked:
             if rid in by_id:
-                c, company = by_id[rid]
-                subtitle = " · ".join(p for p in (c.title, company, c.email, c.phone) if p)
+                c = by_id[rid]
+                subtitle = " · ".join(p for p in (c.title, c.company_name, c.email, c.phone) if p)
                 hits.append(SearchHit("contact", rid, f"{c.first_name} {c.last_name}", subtitle, score))
         return hits
 
     def search_companies(self, text: str, *, limit: int = 20) -> list[SearchHit]:
-        with Session(self._engine) as session:
-            ranked = self._ranked(session, search.COMPANY_INDEX, text, limit)
+        with self._reader.connect() as conn:
+            ranked = self._ranked(conn, search.COMPANY_INDEX, text, limit)
             if not ranked:
                 return []
-            rows = session.scalars(
+            rows = conn.execute(
                 select(CompanyRow).where(CompanyRow.id.in_([rid for rid, _ in ranked]))
             ).all()
         by_id = {row.id: row for row in rows}
@@ -107,17 +111,17 @@ class LocalCrm:
                 yield DirectoryEntry("company", cid, (name,), (), (phone,) if phone else ())
 
     @staticmethod
-    def _ranked(session: Session, index: fulltext.FtsIndex, text: str, limit: int) -> list[tuple[int, float]]:
+    def _ranked(conn: Connection, index: fulltext.FtsIndex, text: str, limit: int) -> list[tuple[int, float]]:
         terms = search.query_terms(text)
         return fulltext.search(
-            session.connection(), index, terms, match_all=True, prefix=True, limit=_clamp(limit)
+            conn, index, terms, match_all=True, prefix=True, limit=_clamp(limit)
         )
 
     # -- get with related ---------------------------------------------------------------------
 
     def get(self, kind: RecordKind, record_id: int) -> Record | None:
-        with Session(self._engine) as session:
-            row = session.get(ROW_MODELS[kind], record_id)
+        with self._reader.connect() as conn:
+            row = _get(conn, ROW_MODELS[kind], record_id)
             return to_record(kind, row) if row is not None else None
 
     def find(
@@ -131,72 +135,72 @@ class LocalCrm:
             if kind == "company":
                 raise ValueError("company_id narrows contacts and deals, not companies")
             query = query.where(model.company_id == company_id)
-        with Session(self._engine) as session:
-            row = session.scalars(query.order_by(model.id).limit(1)).first()
+        with self._reader.connect() as conn:
+            row = conn.execute(query.order_by(model.id).limit(1)).first()
             return to_record(kind, row) if row is not None else None
 
     def get_contact(self, contact_id: int) -> ContactDetail | None:
-        with Session(self._engine) as session:
-            row = session.get(ContactRow, contact_id)
+        with self._reader.connect() as conn:
+            row = _get(conn, ContactRow, contact_id)
             if row is None:
                 return None
-            company = session.get(CompanyRow, row.company_id) if row.company_id else None
+            company = _get(conn, CompanyRow, row.company_id) if row.company_id else None
             return ContactDetail(
                 contact=to_record("contact", row),  # type: ignore[arg-type]
                 company=to_record("company", company) if company else None,  # type: ignore[arg-type]
-                open_deals=self._deals(session, DealRow.contact_id == contact_id),
-                recent_activities=self._activities(session, ActivityRow.contact_id == contact_id),
-                open_tickets=self._tickets(session, TicketRow.contact_id == contact_id),
+                open_deals=self._deals(conn, DealRow.contact_id == contact_id),
+                recent_activities=self._activities(conn, ActivityRow.contact_id == contact_id),
+                open_tickets=self._tickets(conn, TicketRow.contact_id == contact_id),
             )
 
     def get_company(self, company_id: int) -> CompanyDetail | None:
-        with Session(self._engine) as session:
-            row = session.get(CompanyRow, company_id)
+        with self._reader.connect() as conn:
+            row = _get(conn, CompanyRow, company_id)
             if row is None:
                 return None
-            contacts = session.scalars(
+            contacts = conn.execute(
                 select(ContactRow).where(ContactRow.company_id == company_id).order_by(ContactRow.id).limit(50)
             ).all()
             return CompanyDetail(
                 company=to_record("company", row),  # type: ignore[arg-type]
                 contacts=tuple(to_record("contact", c) for c in contacts),  # type: ignore[misc]
-                open_deals=self._deals(session, DealRow.company_id == company_id),
-                recent_activities=self._activities(session, ActivityRow.company_id == company_id),
-                open_tickets=self._tickets(session, TicketRow.company_id == company_id),
+                open_deals=self._deals(conn, DealRow.company_id == company_id),
+                recent_activities=self._activities(conn, ActivityRow.company_id == company_id),
+                open_tickets=self._tickets(conn, TicketRow.company_id == company_id),
             )
 
     def get_deal(self, deal_id: int) -> DealDetail | None:
-        with Session(self._engine) as session:
-            row = session.get(DealRow, deal_id)
+        with self._reader.connect() as conn:
+            row = _get(conn, DealRow, deal_id)
             if row is None:
                 return None
-            company = session.get(CompanyRow, row.company_id)
-            contact = session.get(ContactRow, row.contact_id) if row.contact_id else None
+            company = _get(conn, CompanyRow, row.company_id)
+            contact = _get(conn, ContactRow, row.contact_id) if row.contact_id else None
             return DealDetail(
                 deal=to_record("deal", row),  # type: ignore[arg-type]
                 company=to_record("company", company) if company else None,  # type: ignore[arg-type]
                 contact=to_record("contact", contact) if contact else None,  # type: ignore[arg-type]
-                recent_activities=self._activities(session, ActivityRow.deal_id == deal_id),
+                recent_activities=self._activities(conn, ActivityRow.deal_id == deal_id),
             )
 
     @staticmethod
-    def _deals(session: Session, condition: Any) -> tuple[Deal, ...]:
-        rows = session.scalars(
+    def _deals(conn: Connection, condition: Any) -> tuple[Deal, ...]:
+        rows = conn.execute(
             select(DealRow).where(condition, DealRow.stage.in_(OPEN_DEAL_STAGES)).order_by(DealRow.close_date, DealRow.id)
         ).all()
         return tuple(to_record("deal", r) for r in rows)  # type: ignore[misc]
 
     @staticmethod
-    def _activities(session: Session, condition: Any) -> tuple[Activity, ...]:
-        rows = session.scalars(
+    def _activities(conn: Connection, condition: Any) -> tuple[Activity, ...]:
+        rows = conn.execute(
             select(ActivityRow).where(condition)
             .order_by(ActivityRow.occurred_at.desc(), ActivityRow.id.desc()).limit(RECENT_ACTIVITIES)
         ).all()
         return tuple(to_record("activity", r) for r in rows)  # type: ignore[misc]
 
     @staticmethod
-    def _tickets(session: Session, condition: Any) -> tuple[Ticket, ...]:
-        rows = session.scalars(
+    def _tickets(conn: Connection, condition: Any) -> tuple[Ticket, ...]:
+        rows = conn.execute(
             select(TicketRow).where(condition, TicketRow.status.in_(OPEN_TICKET_STATUSES)).order_by(TicketRow.id)
         ).all()
         return tuple(to_record("ticket", r) for r in rows)  # type: ignore[misc]
@@ -255,8 +259,8 @@ class LocalCrm:
         return self._all("ticket", query)  # type: ignore[return-value]
 
     def _all(self, kind: RecordKind, query: Any) -> Sequence[Record]:
-        with Session(self._engine) as session:
-            return [to_record(kind, r) for r in session.scalars(query).all()]
+        with self._reader.connect() as conn:
+            return [to_record(kind, r) for r in conn.execute(query).all()]
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -275,6 +279,10 @@ class LocalCrm:
         return self._writer.update(
             kind, record_id, changes, expected_version=expected_version, idempotency_key=idempotency_key
         )
+
+
+def _get(conn: Connection, model: Any, record_id: int) -> Any:
+    return conn.execute(select(model).where(model.id == record_id)).first()
 
 
 def _clamp(limit: int) -> int:

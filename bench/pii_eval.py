@@ -1,0 +1,169 @@
+"""Precision and recall of the personal-data detector, per entity type.
+
+Two corpora: the labelled synthetic dataset shared with the project (Presidio research's
+synth_dataset_v2.json), and messages generated from the demo CRM, where every inserted name,
+e-mail and phone is known and amounts, dates, ids and product names must stay unmasked.
+
+A gold span counts as found when a detected span overlaps it (masking hides it, whatever label
+the detector gave); a detection is correct when it overlaps any gold span. Run:
+
+    .venv/bin/python -m bench.pii_eval [--dataset PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from adapters.crm.demo.generate import generate
+from bot.config import PrivacySection
+from bot.privacy.detector import Detector
+from bot.privacy.known import KnownEntityIndex, entities_from_directory
+
+DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "synth_dataset_v2.json"
+Gold = tuple[int, int, str]
+
+
+def score(detector: Detector, samples: Iterable[tuple[str, list[Gold]]]) -> dict[str, Any]:
+    """Per gold type: spans, found, recall; per detected type: detections, correct, precision."""
+    gold_total: dict[str, int] = defaultdict(int)
+    gold_found: dict[str, int] = defaultdict(int)
+    det_total: dict[str, int] = defaultdict(int)
+    det_correct: dict[str, int] = defaultdict(int)
+    misses: dict[str, list[str]] = defaultdict(list)
+    false_hits: dict[str, list[str]] = defaultdict(list)
+    for text, gold in samples:
+        spans = detector.detect(text)
+        for start, end, kind in gold:
+            gold_total[kind] += 1
+            if any(s.start < end and start < s.end for s in spans):
+                gold_found[kind] += 1
+            elif len(misses[kind]) < 5:
+                misses[kind].append(text[start:end])
+        for s in spans:
+            det_total[s.entity_type] += 1
+            if any(s.start < end and start < s.end for start, end, _ in gold):
+                det_correct[s.entity_type] += 1
+            elif len(false_hits[s.entity_type]) < 5:
+                false_hits[s.entity_type].append(text[s.start:s.end])
+    return {
+        "recall": {k: {"spans": gold_total[k], "found": gold_found[k], "recall": gold_found[k] / gold_total[k]}
+                   for k in sorted(gold_total)},
+        "precision": {k: {"detections": det_total[k], "correct": det_correct[k],
+                          "precision": det_correct[k] / det_total[k]} for k in sorted(det_total)},
+        "overall_precision": sum(det_correct.values()) / max(1, sum(det_total.values())),
+        "missed_examples": dict(misses),
+        "false_examples": dict(false_hits),
+    }
+
+
+def shared_dataset(path: Path) -> list[tuple[str, list[Gold]]]:
+    records = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        (r["full_text"], [(s["start_position"], s["end_position"], s["entity_type"]) for s in r["spans"]])
+        for r in records
+    ]
+
+
+CRM_TEMPLATES = (
+    "Spoke with {name} ({email}) about the {amount} {currency} renewal of deal #{deal}; close date {date}.",
+    "Please call {name} on {phone} before {date}: ticket {ticket} is urgent and Brightdesk Pro is down.",
+    "{name} asked for 15% off the Insights add-on; quote Q-{deal} for {amount} {currency} expires {date}.",
+    "Forward the SLA summary to {email} and log a call with {name}. Stage: negotiation, 40 agents.",
+    "Meeting notes: {name} and {name2} want Brightdesk Enterprise by {date}; budget {amount} {currency}.",
+    "New lead from the webinar: {name}, {title}, phone {phone}, e-mail {email}.",
+)
+
+
+def crm_messages(count: int = 1000, seed: int = 11) -> list[tuple[str, list[Gold]]]:
+    """Messages about demo contacts with the position of every inserted personal value."""
+    data = generate(scale=1, seed=7, today=date(2026, 11, 2))
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        a, b = rng.sample(data.contacts, 2)
+        deal = rng.choice(data.deals)
+        values = {
+            "name": (f"{a['first_name']} {a['last_name']}", "PERSON"),
+            "name2": (f"{b['first_name']} {b['last_name']}", "PERSON"),
+            "email": (a["email"], "EMAIL_ADDRESS"),
+            "phone": (a["phone"], "PHONE_NUMBER"),
+            "amount": (f"{deal['amount']:,}", None), "currency": (deal["currency"], None),
+            "deal": (str(deal["id"]), None), "ticket": (str(rng.randint(1000, 99999)), None),
+            "date": (rng.choice(("2026-12-01", "30 November 2026", "1/15/2027")), None),
+            "title": (a["title"], None),
+        }
+        text, gold = _fill(rng.choice(CRM_TEMPLATES), values)
+        out.append((text, gold))
+    return out
+
+
+def _fill(template: str, values: dict[str, tuple[str, str | None]]) -> tuple[str, list[Gold]]:
+    text, gold, rest = "", [], template
+    while "{" in rest:
+        before, _, after = rest.partition("{")
+        key, _, rest = after.partition("}")
+        text += before
+        value, kind = values[key]
+        if kind:
+            gold.append((len(text), len(text) + len(value), kind))
+        text += value
+    return text + rest, gold
+
+
+def crm_index() -> KnownEntityIndex:
+    data = generate(scale=1, seed=7, today=date(2026, 11, 2))
+
+    class Entry:
+        def __init__(self, kind: str, id_: int, names: tuple[str, ...], emails: tuple[str, ...], phones: tuple[str, ...]):
+            self.kind, self.id, self.names, self.emails, self.phones = kind, id_, names, emails, phones
+
+    entries = [Entry("contact", c["id"], (f"{c['first_name']} {c['last_name']}", *c["aliases"]), (c["email"],), (c["phone"],))
+               for c in data.contacts]
+    return KnownEntityIndex(entities_from_directory(entries, company_names=False))
+
+
+def run(dataset: Path = DEFAULT_DATASET) -> dict[str, Any]:
+    settings = PrivacySection()
+    without_crm = Detector(settings.model_copy(update={"known_entities": False}))
+    index = crm_index()
+    with_crm = Detector(settings, lambda: index)
+    lexicon_only = Detector(settings.model_copy(update={"known_entities": False, "entities": ()}))
+    messages = crm_messages()
+    return {
+        "suite": "pii_eval",
+        "shared_dataset": score(without_crm, shared_dataset(dataset)),
+        "crm_messages_with_crm_index": score(with_crm, messages),
+        "crm_messages_without_crm_index": score(without_crm, messages),
+        "names_lexicon_only_on_shared_dataset": score(lexicon_only, [
+            (t, [g for g in gold if g[2] == "PERSON"]) for t, gold in shared_dataset(dataset)
+        ]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pii_eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    args = parser.parse_args()
+    result = run(args.dataset)
+    for name, part in result.items():
+        if not isinstance(part, dict):
+            continue
+        print(f"\n## {name}")
+        for kind, r in part["recall"].items():
+            print(f"  recall    {kind:18} {r['found']:5}/{r['spans']:<5} {r['recall']:.3f}")
+        for kind, p in part["precision"].items():
+            print(f"  precision {kind:18} {p['correct']:5}/{p['detections']:<5} {p['precision']:.3f}")
+        print(f"  overall precision {part['overall_precision']:.3f}")
+        print(f"  missed: {json.dumps(part['missed_examples'], ensure_ascii=False)[:600]}")
+        print(f"  false:  {json.dumps(part['false_examples'], ensure_ascii=False)[:600]}")
+
+
+if __name__ == "__main__":
+    main()
