@@ -27,7 +27,8 @@ AMBIGUOUS = frozenset(
     precious destiny harmony melody justice liberty unique royal asia china india georgia virginia
     carolina jordan paris florence sydney brook brooks hunter taylor cooper parker mason carter
     tucker porter baker fisher walker spencer bishop drew dale glen hall hill marsh price reed
-    rob sol tad ted tom van von del della gil norman german french english sage""".split()
+    rob sol tad ted tom van von del della gil norman german french english sage my an al bo
+    ana eve ben roman long lee""".split()
 )
 # Capitalised words that follow a first name but are not surnames.
 NOT_SURNAMES = frozenset(
