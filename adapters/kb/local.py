@@ -181,13 +181,19 @@ def _query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(meaningful or terms))
 
 
+def _norm(token: str) -> str:
+    # Most tokens are plain ASCII: lower-case them and drop leading punctuation; fold the rest.
+    lowered = token.casefold().lstrip("(\"'[{")
+    return lowered if lowered.isascii() else fulltext.fold(lowered)
+
+
 def snippet(body: str, terms: Sequence[str], size: int = SNIPPET_WORDS) -> str:
     """The window of `size` words of body holding the most query terms, with ellipses."""
     tokens = re.sub(r"\s+", " ", re.sub(r"[#*_`>|]+", " ", body)).split()
     if not tokens:
         return ""
     stems = tuple(t[: max(4, len(t) - 2)] for t in terms)
-    hits = [1 if fulltext.fold(tok).startswith(stems) else 0 for tok in tokens]
+    hits = [1 if _norm(tok).startswith(stems) else 0 for tok in tokens]
     # Running window sums: the best window is the first one holding the most hits.
     best, window = 0, sum(hits[:size])
     best_count = window
