@@ -45,13 +45,12 @@ def words(value: str) -> list[str]:
     return fold(value).split()
 
 
-def _pg_vector(index: FtsIndex, params: dict[str, str]) -> str:
-    parts = []
-    for i, col in enumerate(index.columns):
-        weight = "ABCD"[min(i, 3)]
-        parts.append(f"setweight(to_tsvector('{index.pg_config}', :c{i}), '{weight}')")
-        params.setdefault(f"c{i}", "")
-    return " || ".join(parts)
+def _pg_vector(index: FtsIndex) -> str:
+    """tsvector of the bound columns :c0, :c1, ..., weighted A, B, ... in column order."""
+    return " || ".join(
+        f"setweight(to_tsvector('{index.pg_config}', :c{i}), '{'ABCD'[min(i, 3)]}')"
+        for i in range(len(index.columns))
+    )
 
 
 def upsert(
@@ -69,7 +68,7 @@ def upsert(
         marks = ", ".join(f":c{i}" for i in range(len(index.columns)))
         conn.execute(text(f"INSERT INTO {index.table}(rowid, {cols}) VALUES (:id, {marks})"), params)
     else:
-        vector = _pg_vector(index, {})
+        vector = _pg_vector(index)
         conn.execute(text(f"INSERT INTO {index.table}(id, tsv) VALUES (:id, {vector})"), params)
 
 

@@ -88,10 +88,10 @@ def _first_line(exc: object) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _components(settings: Settings, *, require_schema: bool = True) -> Components:
+def _components(settings: Settings) -> Components:
+    """The object graph, after checking the database is migrated."""
     components = build(settings)
-    if require_schema:
-        schema.require_current(components.engine)
+    schema.require_current(components.engine)
     return components
 
 
@@ -179,7 +179,7 @@ def cmd_mask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wiring import build_gateway
 
     components = _components(settings)
-    gateway, detector, _known = build_gateway(settings, components.crm)
+    gateway, detector, _ = build_gateway(settings, components.crm)
     for warning in detector.warnings:
         log.warning(warning)
     store = MemoryVaultStore()
@@ -207,7 +207,7 @@ def cmd_mask(settings: Settings, args: argparse.Namespace) -> int:
             failed += 1
             print(json.dumps({"line": n, "error": 'expected a JSON object {"text": "..."}'}))
             continue
-        print(json.dumps(result(text, n), ensure_ascii=False), flush=False)
+        print(json.dumps(result(text, n), ensure_ascii=False))
     return 1 if failed else 0
 
 

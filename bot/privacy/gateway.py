@@ -75,7 +75,7 @@ class Gateway:
             return Masked(text, ())
         placeholders = vault.assign([(s.entity_type, text[s.start:s.end], s.ref) for s in spans])
         out, last, entities = [], 0, []
-        for span, placeholder in zip(spans, placeholders):
+        for span, placeholder in zip(spans, placeholders, strict=True):
             out.append(text[last:span.start])
             out.append(placeholder)
             entities.append((span.entity_type, span.start, span.end, placeholder))

@@ -123,7 +123,7 @@ class _Generator:
         market = company["_market"]
         fake = self.fakers[market[0]]
         first, last = fake.first_name(), fake.last_name()
-        local = f"{_ascii(first)}.{_ascii(last)}" or "contact"
+        local = ".".join(part for part in (_ascii(first), _ascii(last)) if part) or "contact"
         email = f"{local}@{company['domain']}"
         n = 2
         while email in self.used_emails:

@@ -65,8 +65,8 @@ class Writer:
                 result = WriteResult(record=record, created=True, changed_fields=tuple(sorted(values)))
                 _remember(session, idempotency_key, "create", kind, result)
                 return result
-        except IntegrityError as exc:
-            return self._after_integrity_error(exc, idempotency_key, "create", kind, None)
+        except IntegrityError:
+            return self._after_integrity_error(idempotency_key, "create", kind, None)
 
     def update(
         self,
@@ -115,11 +115,11 @@ class Writer:
                 result = WriteResult(record=to_record(kind, current), created=False, changed_fields=changed)
                 _remember(session, idempotency_key, "update", kind, result)
                 return result
-        except IntegrityError as exc:
-            return self._after_integrity_error(exc, idempotency_key, "update", kind, record_id)
+        except IntegrityError:
+            return self._after_integrity_error(idempotency_key, "update", kind, record_id)
 
     def _after_integrity_error(
-        self, exc: IntegrityError, key: str, operation: str, kind: RecordKind, record_id: int | None
+        self, key: str, operation: str, kind: RecordKind, record_id: int | None
     ) -> WriteResult:
         # Either a concurrent write with the same key won the race, or a unique column clashed.
         with Session(self._engine) as session:
