@@ -78,6 +78,8 @@ CRM_TEMPLATES = (
     "Forward the SLA summary to {email} and log a call with {name}. Stage: negotiation, 40 agents.",
     "Meeting notes: {name} and {name2} want Brightdesk Enterprise by {date}; budget {amount} {currency}.",
     "New lead from the webinar: {name}, {title}, phone {phone}, e-mail {email}.",
+    "Deals {deal}, {ticket} and 1050 moved to proposal on {date} 14:30; invoice INV-2026-00042 is {amount}.00 {currency}.",
+    "Q4 2026 forecast: {amount} {currency} across 12 deals, 3 of them at 80% (see record {deal}); {name} owns it.",
 )
 
 

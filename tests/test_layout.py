@@ -18,7 +18,7 @@ RULES = [
     ("bot.digests", ("slack_bolt", "bot.slack"), ()),
     ("bot.privacy", ("slack_bolt", "slack_sdk", "openai", "bot.slack", "bot.agent"), ()),
     ("", ("openai",), ("bot.agent.openai_model",)),
-    ("", ("presidio_analyzer",), ("bot.privacy.detector",)),
+    ("", ("presidio_analyzer",), ("bot.privacy.detector", "bot.privacy.recognizers")),
     ("", ("sqlmodel",), ("bot.store", "adapters.crm.local", "adapters.kb.tables")),
     ("", ("bot.slack",), ("bot.slack", "bot.wiring", "bot.cli", "bot.__main__")),
 ]

@@ -23,6 +23,7 @@ from presidio_analyzer.nlp_engine import NoOpNlpEngine, SpacyNlpEngine  # noqa: 
 
 from bot.config import PrivacySection  # noqa: E402
 from bot.privacy.known import KnownEntityIndex  # noqa: E402
+from bot.privacy.recognizers import CardRecognizer, LoosePhoneRecognizer, iban_recognizer  # noqa: E402
 from bot.privacy.names import NameDetector, load_lexicon  # noqa: E402
 from bot.privacy.spans import PLACEHOLDER, TYPE_PRIORITY, DetectionError, Span, resolve  # noqa: E402
 
@@ -31,8 +32,8 @@ log = logging.getLogger(__name__)
 _RECOGNIZERS: dict[str, Callable[[PrivacySection], object]] = {
     "EMAIL_ADDRESS": lambda s: pr.EmailRecognizer(),
     "PHONE_NUMBER": lambda s: pr.PhoneRecognizer(supported_regions=s.phone_regions),
-    "CREDIT_CARD": lambda s: pr.CreditCardRecognizer(),
-    "IBAN_CODE": lambda s: pr.IbanRecognizer(),
+    "CREDIT_CARD": lambda s: CardRecognizer(),
+    "IBAN_CODE": lambda s: iban_recognizer(),
     "IP_ADDRESS": lambda s: pr.IpRecognizer(),
     "US_SSN": lambda s: pr.UsSsnRecognizer(),
     "UK_NHS": lambda s: pr.NhsRecognizer(),
@@ -55,6 +56,8 @@ class Detector:
         self._entities = [*settings.entities, *settings.national_ids]
         for entity in self._entities:
             registry.add_recognizer(_RECOGNIZERS[entity](settings))
+            if entity == "PHONE_NUMBER":
+                registry.add_recognizer(LoosePhoneRecognizer())
         nlp_engine = self._nlp_engine(registry)
         self._engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 

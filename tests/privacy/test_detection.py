@@ -45,6 +45,20 @@ def found(detector: Detector, text: str) -> list[tuple[str, str]]:
         ("Acme Logistics GmbH renewed", [("ORGANIZATION", "Acme Logistics GmbH")]),
         ("Spoke with Priya Raman yesterday", [("PERSON", "Priya Raman")]),   # not in the CRM: lexicon
         ("Ask Dr. Okonkwo", [("PERSON", "Okonkwo")]),
+        # National formats from any country, valid or not, and extensions.
+        ("Mobile: 0490 75 40 81", [("PHONE_NUMBER", "0490 75 40 81")]),
+        ("Call me on 01.84.17.61.18?", [("PHONE_NUMBER", "01.84.17.61.18")]),
+        ("Desk: +41 (0)96 471 07 95", [("PHONE_NUMBER", "+41 (0)96 471 07 95")]),
+        ("Fax: 345-899-3560x4587", [("PHONE_NUMBER", "345-899-3560x4587")]),
+        ("They're not answering at 99 668472", [("PHONE_NUMBER", "99 668472")]),
+        ("office 085 175 7641, fax 3660170548", [("PHONE_NUMBER", "085 175 7641"), ("PHONE_NUMBER", "3660170548")]),
+        # Cards of every issuer length (Luhn-valid), lower-case IBANs.
+        ("card number 630427373398 is lost", [("CREDIT_CARD", "630427373398")]),
+        ("What is the limit for card 213173282369527?", [("CREDIT_CARD", "213173282369527")]),
+        ("My card 4131034282458809939 expires", [("CREDIT_CARD", "4131034282458809939")]),
+        ("my card 2720 4186 9525 2980", [("CREDIT_CARD", "2720 4186 9525 2980")]),
+        ("my iban is gb42nawi04454264788619", [("IBAN_CODE", "gb42nawi04454264788619")]),
+        ("Server 36.160.14.148 again", [("IP_ADDRESS", "36.160.14.148")]),
     ],
 )
 def test_detects(detector: Detector, text: str, expected: list[tuple[str, str]]) -> None:
@@ -61,6 +75,12 @@ def test_detects(detector: Detector, text: str, expected: list[tuple[str, str]])
         "Stage closed_won, probability 80%, quote valid 30 days.",
         "<PERSON_1> asked <EMAIL_ADDRESS_2> about [PHONE_NUMBER_3].",
         "Will you send the quote on Monday?",
+        "Deals 1043, 21877 and 1050 moved on 2026-12-01 14:30; invoice INV-2026-00042.",
+        "Q4 2026 forecast: 1,250,000 EUR across 12 deals, see record 4512 and 30/11/2026.",
+        "Budget EUR 1.250.000 or 1 250 000 EUR, or $ 2 500 000; 4111 1111 1111 1112 fails Luhn.",
+        "Amount 12000.00 and 1250000.5 in the export",
+        "Contact id 123456789 and deal number 9900112233 in the export",  # bare runs need a phone word
+        "Released 2026-11-30T09:15:00Z, version 2.10.3, between 2026 and 2027.",
     ],
 )
 def test_must_not_mask(detector: Detector, text: str) -> None:

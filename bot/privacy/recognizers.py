@@ -1,0 +1,162 @@
+"""Presidio recognizers tuned for chat text, where numbers come in every national format.
+
+Presidio's phone recognizer (phonenumbers) only knows the configured regions and needs valid
+numbers; its card pattern misses 12-digit Maestro, 15-digit JCB, 19-digit Visa and 2-series
+Mastercard; its IBAN pattern is case-sensitive. These add the formats people type, with
+validation that keeps dates, amounts, IP addresses and ids out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import string
+from datetime import date
+
+import regex
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import predefined_recognizers as pr
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+# Words that say a bare digit run is a phone number (within CONTEXT_WINDOW characters).
+PHONE_CONTEXT = re.compile(
+    r"\b(phone|tel|telephone|call|calls|called|ring|mobile|cell|fax|desk|office|whatsapp|sms|text|dial|"
+    r"landline|registered)\b",
+    re.IGNORECASE,
+)
+CONTEXT_WINDOW = 40
+# Right before an amount: a currency symbol or code; right after: a currency code or word.
+CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|\b(?:USD|EUR|GBP|CHF|SEK|JPY|AUD|CAD))\s*$", re.IGNORECASE)
+CURRENCY_AFTER = re.compile(r"^\s*(?:[$€£¥]|(?:USD|EUR|GBP|CHF|SEK|JPY|AUD|CAD|dollars?|euros?|pounds?|k)\b)",
+                            re.IGNORECASE)
+_DATE_SHAPES = (
+    re.compile(r"(?<!\d)(\d{4})[-./](\d{1,2})[-./](\d{1,2})(?!\d)"),  # 2026-12-01
+    re.compile(r"(?<!\d)(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?!\d)"),  # 01.12.2026, 12/01/2026
+)
+
+# A phone as people write it: optional +CC, optional (0) or (area), groups of digits split by
+# spaces, dots, dashes or slashes, optional extension. Digits are counted in validation.
+PHONE_PATTERN = (
+    r"(?<![\w+#@.\-/])"
+    r"(?:\+\d{1,3}[ .\-]?)?(?:\(0\)[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?"
+    r"\d{1,15}(?:[ .\-/]\d{1,8}){0,5}"
+    r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?"
+    r"(?![\w.\-/]?\d)(?![\w@])"
+)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _has_date(text: str) -> bool:
+    for shape in _DATE_SHAPES:
+        m = shape.search(text)
+        if not m:
+            continue
+        a, b, c = (int(g) for g in m.groups())
+        year, candidates = (a, ((b, c),)) if shape is _DATE_SHAPES[0] else (c, ((b, a), (a, b)))
+        for month, day in candidates:
+            try:
+                date(year, month, day)
+                return True
+            except ValueError:
+                continue
+    return False
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+        return True
+    except ValueError:
+        return False
+
+
+class LoosePhoneRecognizer(PatternRecognizer):
+    """Phone numbers in national and international formats, valid or not.
+
+    Accepted: 7 to 15 digits (extension aside). A number written as one bare run of digits is a
+    phone only next to a phone word ("call", "mobile", "fax", ...) and with at least 9 digits, so
+    record ids and amounts stay; grouped numbers need no context. Dates, IPv4 addresses,
+    decimals and amounts next to a currency are never phones.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="LoosePhoneRecognizer",
+            patterns=[Pattern("phone (loose)", PHONE_PATTERN, 0.5)],
+            global_regex_flags=re.IGNORECASE,
+        )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if self._plausible(text, r.start, r.end)]
+
+    @staticmethod
+    def _plausible(text: str, start: int, end: int) -> bool:
+        value = text[start:end]
+        number = re.split(r"\s?(?:x|ext\.?)\s?(?=\d+$)", value, flags=re.IGNORECASE)[0]
+        digits = _digits(number)
+        if not 7 <= len(digits) <= 15 or _has_date(number) or _is_ipv4(number):
+            return False
+        if re.fullmatch(r"\d+\.\d+", number):  # a decimal such as 12000.00; dotted phones have 2+ dots
+            return False
+        if CURRENCY_BEFORE.search(text[max(0, start - 5):start]) or CURRENCY_AFTER.search(text[end:end + 9]):
+            return False
+        grouped = number != digits or "+" in number
+        if grouped:
+            return True
+        window = text[max(0, start - CONTEXT_WINDOW):end + CONTEXT_WINDOW]
+        return len(digits) >= 9 and PHONE_CONTEXT.search(window) is not None
+
+
+# 12 to 19 digits, alone or in groups of 4 (or 4-6-5 for Amex / 4-6-4 for Diners), any issuer.
+CARD_PATTERN = (
+    r"(?<![\d\-])(?:\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{1,7}|\d{4}[ \-]\d{6}[ \-]\d{4,5}|\d{12,19})(?![\d\-])"
+)
+
+
+class CardRecognizer(pr.CreditCardRecognizer):
+    """Presidio's card recognizer (Luhn checksum) over every issuer's length.
+
+    Candidates may overlap ("call 0958 4111 1111 1111 1111": the card starts at the second
+    group), so every start is tried and only checksum-valid candidates are kept.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(patterns=[Pattern("card (any issuer)", CARD_PATTERN, 0.3)], name="CardRecognizer")
+        self._regex = regex.compile(CARD_PATTERN)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        return [
+            RecognizerResult("CREDIT_CARD", m.start(), m.end(), self.MAX_SCORE, recognition_metadata=dict(metadata))
+            for m in self._regex.finditer(text, overlapped=True)
+            if self.validate_result(m.group())
+        ]
+
+
+def iban_recognizer() -> PatternRecognizer:
+    """Presidio's IBAN recognizer (country format + mod-97), also for IBANs typed in lower case."""
+    return _CaseFoldingIban()
+
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+class _CaseFoldingIban(pr.IbanRecognizer):
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        # ASCII-only upper-casing keeps every offset (str.upper turns "ß" into "SS").
+        return super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts, regex_flags)
+
