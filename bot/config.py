@@ -105,6 +105,69 @@ class PrivacySection(_Section):
         return value
 
 
+class ModelSection(_Section):
+    name: str = Field("gpt-4o-mini", min_length=1, max_length=200)
+    protocol: Literal["tools", "text"] = "tools"
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_output_tokens: int = Field(800, ge=16, le=32_000)
+    timeout_seconds: float = Field(60.0, gt=0, le=600)
+    max_retries: int = Field(2, ge=0, le=10)
+
+
+class AgentSection(_Section):
+    max_steps: int = Field(8, ge=1, le=50)
+    max_tool_calls: int = Field(16, ge=1, le=200)
+    max_tokens: int = Field(40_000, ge=1_000, le=2_000_000)
+    max_seconds: float = Field(120.0, gt=0, le=3_600)
+    max_errors: int = Field(3, ge=0, le=20)
+    history_tokens: int = Field(3_000, ge=0, le=200_000)
+    max_result_chars: int = Field(6_000, ge=500, le=200_000)
+    max_message_chars: int = Field(8_000, ge=100, le=40_000)
+
+
+APPROVER_RULE = re.compile(r"^(requester|channel_members|anyone|user:[A-Z0-9]+|group:[a-z0-9_-]+)$")
+
+
+class ApprovalsSection(_Section):
+    expiry_hours: float = Field(24.0, gt=0, le=24 * 90)
+    low: tuple[str, ...] = ("requester", "channel_members")
+    medium: tuple[str, ...] = ("requester", "group:sales")
+    high: tuple[str, ...] = ("group:managers",)
+    groups: dict[str, tuple[str, ...]] = {}
+
+    @field_validator("low", "medium", "high")
+    @classmethod
+    def _rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for rule in value:
+            if not APPROVER_RULE.match(rule):
+                raise ValueError(
+                    f'unknown approver rule "{rule}"; expected requester, channel_members, anyone, '
+                    "user:U0123ABCD or group:NAME"
+                )
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _members(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, members in value.items():
+            if not re.fullmatch(r"[a-z0-9_-]+", name):
+                raise ValueError(f'group names use a-z, 0-9, - and _, got "{name}"')
+            bad = [m for m in members if not re.fullmatch(r"[A-Z0-9]+", m)]
+            if bad:
+                raise ValueError(f'group "{name}": expected Slack user ids such as U0123ABCD, got "{bad[0]}"')
+        return value
+
+
+class EmailSection(_Section):
+    transport: Literal["outbox", "smtp"] = "outbox"
+    sender: str = Field("crm-copilot@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65_535)
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_timeout_seconds: float = Field(20.0, gt=0, le=300)
+
+
 class DemoSection(_Section):
     seed: int = 7
 
@@ -142,6 +205,7 @@ class Secrets(_Section):
     openai_base_url: str | None = Field(None, repr=False)
     slack_api_url: str | None = Field(None, repr=False)
     database_url: SecretStr | None = None
+    smtp_password: SecretStr | None = None
 
 
 SECRET_ENV = {
@@ -152,6 +216,7 @@ SECRET_ENV = {
     "openai_base_url": "OPENAI_BASE_URL",
     "slack_api_url": "SLACK_API_URL",
     "database_url": "DATABASE_URL",
+    "smtp_password": "SMTP_PASSWORD",
 }
 
 
@@ -164,6 +229,10 @@ class Settings(_Section):
     kb: KbSection = KbSection()
     demo: DemoSection = DemoSection()
     privacy: PrivacySection = PrivacySection()
+    model: ModelSection = ModelSection()
+    agent: AgentSection = AgentSection()
+    approvals: ApprovalsSection = ApprovalsSection()
+    email: EmailSection = EmailSection()
     digests: tuple[DigestConfig, ...] = ()
     secrets: Secrets = Secrets()
     config_path: Path = Path(DEFAULT_CONFIG)
