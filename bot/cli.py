@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
+from bot import cli_agent
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.privacy.spans import DetectionError
@@ -55,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     fmt = mask.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help='print {"masked": ..., "entities": [...]}')
     fmt.add_argument("--jsonl", action="store_true", help='read one {"text": ...} per line, write one result per line')
+
+    cli_agent.add_parsers(sub)
 
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
@@ -225,4 +228,5 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "kb-reindex": cmd_kb_reindex,
     "mask": cmd_mask,
     "config": cmd_config,
+    **cli_agent.COMMANDS,
 }

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from adapters.crm.base import CrmAdapter
 from adapters.crm.local.adapter import LocalCrm
+from adapters.email.base import EmailSender
+from adapters.email.outbox import OutboxSender
+from adapters.email.smtp import SmtpDelivery
 from adapters.kb.base import KnowledgeBase
 from adapters.kb.local import LocalKnowledgeBase
+from bot.actions.operations import Targets, operations
+from bot.actions.policy import ApprovalPolicy
+from bot.actions.service import Approvals
+from bot.agent.loop import Agent
+from bot.agent.model import MissingModel, Model
+from bot.agent.read_tools import read_tools
+from bot.agent.text_protocol import TextProtocolModel
+from bot.agent.tools import ToolRegistry, write_tools
 from bot.config import Settings
 from bot.privacy.gateway import Gateway
 from bot.privacy.known import KnownEntitySource
+from bot.privacy.vault import Vault
+from bot.store.audit import SqlAuditLog
 from bot.store.engine import make_engine
+from bot.store.history import SqlHistory
+from bot.store.models import utcnow
+from bot.store.proposals import ProposalView, SqlProposals
+from bot.store.vault_store import SqlVaultStore
 
 if TYPE_CHECKING:
     from bot.privacy.detector import Detector
@@ -59,3 +78,73 @@ def build(settings: Settings, engine: Engine | None = None) -> Components:
         max_file_bytes=settings.kb.max_file_bytes,
     )
     return Components(settings=settings, engine=engine, crm=crm, kb=kb)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a front end (terminal, Slack) needs: the agent and the approval service."""
+
+    components: Components
+    gateway: Gateway
+    known: KnownEntitySource
+    approvals: Approvals
+    agent: Agent
+    audit: SqlAuditLog
+    model: Model
+
+
+def build_model(settings: Settings) -> Model:
+    """The configured model: OpenAI-compatible server, text protocol if asked; MissingModel if none is set."""
+    secrets = settings.secrets
+    if not secrets.openai_api_key and not secrets.openai_base_url:
+        return MissingModel()
+    from bot.agent.openai_model import OpenAIModel  # the openai package takes a while to import
+
+    model: Model = OpenAIModel(
+        settings.model,
+        api_key=secrets.openai_api_key.get_secret_value() if secrets.openai_api_key else None,
+        base_url=secrets.openai_base_url,
+    )
+    return TextProtocolModel(model) if settings.model.protocol == "text" else model
+
+
+def build_email(settings: Settings, engine: Engine) -> EmailSender:
+    if settings.email.transport == "outbox":
+        return OutboxSender(engine)
+    if not settings.email.smtp_host:
+        from bot.config import ConfigError
+
+        raise ConfigError('email.smtp_host: required when email.transport = "smtp"')
+    password = settings.secrets.smtp_password
+    delivery = SmtpDelivery(settings.email.smtp_host, settings.email.smtp_port, starttls=settings.email.smtp_starttls,
+                            username=settings.email.smtp_username,
+                            password=password.get_secret_value() if password else None,
+                            timeout=settings.email.smtp_timeout_seconds)
+    return OutboxSender(engine, deliver=delivery)
+
+
+def build_services(settings: Settings, components: Components | None = None, *, model: Model | None = None,
+                   clock: Callable[[], datetime] = utcnow) -> Services:
+    """The agent and the approval service over the configured CRM, knowledge base and model."""
+    components = components or build(settings)
+    engine, crm = components.engine, components.crm
+    gateway, _detector, known = build_gateway(settings, crm)
+    targets = Targets(crm=crm, email=build_email(settings, engine), email_sender=settings.email.sender)
+    ops = operations()
+    audit = SqlAuditLog(engine)
+
+    def after_execute(proposal: ProposalView) -> None:
+        # New or renamed contacts and companies must be masked from the next message on.
+        if settings.privacy.known_entities and proposal.tool in ("create_lead", "update_contact", "update_company"):
+            known.refresh()
+
+    approvals = Approvals(SqlProposals(engine), audit, ops, targets, ApprovalPolicy(settings.approvals),
+                          expiry=timedelta(hours=settings.approvals.expiry_hours), clock=clock,
+                          on_executed=after_execute)
+    vault_store = SqlVaultStore(engine)
+    registry = ToolRegistry([*read_tools(crm, components.kb, clock=clock), *write_tools(ops)])
+    model = model or build_model(settings)
+    agent = Agent(model=model, gateway=gateway, vaults=lambda cid: Vault(cid, vault_store), registry=registry,
+                  history=SqlHistory(engine), audit=audit, proposals=approvals, targets=targets,
+                  settings=settings.agent, bot_name=settings.bot.name, clock=clock)
+    return Services(components, gateway, known, approvals, agent, audit, model)

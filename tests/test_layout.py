@@ -19,7 +19,7 @@ RULES = [
     ("bot.privacy", ("slack_bolt", "slack_sdk", "openai", "bot.slack", "bot.agent"), ()),
     ("", ("openai",), ("bot.agent.openai_model",)),
     ("", ("presidio_analyzer",), ("bot.privacy.detector", "bot.privacy.recognizers")),
-    ("", ("sqlmodel",), ("bot.store", "adapters.crm.local", "adapters.kb.tables")),
+    ("", ("sqlmodel",), ("bot.store", "adapters.crm.local", "adapters.kb.tables", "adapters.email.outbox")),
     ("", ("bot.slack",), ("bot.slack", "bot.wiring", "bot.cli", "bot.__main__")),
 ]
 

@@ -9,6 +9,7 @@ a thread with the same placeholders. Real values never appear in repr() or logs.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -77,6 +78,8 @@ class Vault:
     def __init__(self, conversation_id: str, store: VaultStore) -> None:
         self.conversation_id = conversation_id
         self._store = store
+        # Tool results of one turn are masked in parallel threads against the same vault.
+        self._lock = threading.Lock()
         self._reload()
 
     def __repr__(self) -> str:
@@ -93,14 +96,15 @@ class Vault:
 
     def assign(self, items: Sequence[tuple[str, str, str | None]]) -> list[str]:
         """Placeholders for (entity_type, value, ref) items, creating and storing new ones."""
-        for _ in range(self.MAX_ATTEMPTS):
-            result, new = self._plan(items)
-            if not new or self._store.add(self.conversation_id, new):
-                for entry in new:
-                    self._by_placeholder[entry.placeholder] = entry
-                    self._by_key[entry.key_hash] = entry
-                return result
-            self._reload()
+        with self._lock:
+            for _ in range(self.MAX_ATTEMPTS):
+                result, new = self._plan(items)
+                if not new or self._store.add(self.conversation_id, new):
+                    for entry in new:
+                        self._by_placeholder[entry.placeholder] = entry
+                        self._by_key[entry.key_hash] = entry
+                    return result
+                self._reload()
         raise RuntimeError("could not store placeholders: the conversation's vault keeps changing")
 
     def _plan(self, items: Sequence[tuple[str, str, str | None]]) -> tuple[list[str], list[VaultEntry]]:

@@ -1,0 +1,325 @@
+"""The write operations behind the agent's write tools: how each is planned and executed.
+
+Planning validates the arguments, loads the target record and captures its version, and returns
+a Draft (summary and before/after diff) to be stored as a proposal. Execution runs only from an
+approved proposal, with the proposal id as the adapter's idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapters.crm.base import CrmAdapter, RecordKind, ValidationFailed
+from adapters.crm.fields import describe_error, validate_fields
+from adapters.email.base import EmailMessage, EmailSender
+
+Risk = Literal["low", "medium", "high"]
+
+
+class PlanError(Exception):
+    """The model asked for something that cannot be proposed; the message tells it why."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A write, ready to be stored as a proposal. args are JSON-ready and exactly what executes."""
+
+    tool: str
+    args: dict[str, Any]
+    summary: str
+    diff: tuple[dict[str, Any], ...]
+    risk: Risk
+    record_kind: str | None = None
+    record_id: int | None = None
+    record_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What writes act on."""
+
+    crm: CrmAdapter
+    email: EmailSender
+    email_sender: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    description: str
+    args: type[BaseModel]
+    risk: Risk
+    plan: Callable[[Targets, BaseModel], Draft]
+    execute: Callable[[Targets, Mapping[str, Any], int | None, int | None, str], dict[str, Any]]
+
+    def parse(self, raw: Mapping[str, Any]) -> BaseModel:
+        """Validate arguments; raises PlanError with the first problem."""
+        try:
+            return self.args.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise PlanError(f"invalid arguments for {self.name}: {describe_error(exc)}") from None
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (Decimal, date, datetime)):
+        return value.isoformat() if not isinstance(value, Decimal) else str(value)
+    return value
+
+
+def _label(record: Any) -> str:
+    name = getattr(record, "full_name", None) or getattr(record, "name", None) or getattr(record, "subject", "")
+    return f"{type(record).__name__.lower()} {record.id} ({name})"
+
+
+def _check_refs(crm: CrmAdapter, values: Mapping[str, Any]) -> None:
+    for field, kind in (("company_id", "company"), ("contact_id", "contact"), ("deal_id", "deal")):
+        if values.get(field) is not None and crm.get(kind, values[field]) is None:  # type: ignore[arg-type]
+            raise PlanError(f"{kind} {values[field]} does not exist")
+
+
+# -- updates ----------------------------------------------------------------------------------
+
+
+def _update(name: str, kind: RecordKind, id_field: str, args: type[_Args], risk: Risk, description: str) -> Operation:
+    def plan(targets: Targets, parsed: BaseModel) -> Draft:
+        data = parsed.model_dump(mode="json", exclude_none=True)
+        record_id = data.pop(id_field)
+        if not data:
+            raise PlanError(f"{name}: name at least one field to change")
+        record = targets.crm.get(kind, record_id)
+        if record is None:
+            raise PlanError(f"{kind} {record_id} does not exist")
+        try:
+            values = validate_fields(kind, data, create=False)
+        except ValidationFailed as exc:
+            raise PlanError(str(exc)) from None
+        _check_refs(targets.crm, values)
+        diff = tuple(
+            {"field": f, "before": _json(getattr(record, f)), "after": _json(v)}
+            for f, v in values.items() if getattr(record, f) != v
+        )
+        if not diff:
+            raise PlanError(f"{_label(record)} already has these values; nothing to change")
+        changes = ", ".join(f"{d['field']} {d['before']} -> {d['after']}" for d in diff)
+        return Draft(name, {id_field: record_id, **{d["field"]: data[d["field"]] for d in diff}},
+                     f"Update {_label(record)}: {changes}", diff, risk, kind, record_id, record.version)
+
+    def execute(targets: Targets, raw: Mapping[str, Any], record_id: int | None, version: int | None,
+                key: str) -> dict[str, Any]:
+        changes = {k: v for k, v in raw.items() if k != id_field}
+        assert record_id is not None and version is not None
+        result = targets.crm.update(kind, record_id, changes, expected_version=version, idempotency_key=key)
+        return {"record": f"{kind}:{result.record.id}", "version": result.record.version,
+                "changed": list(result.changed_fields), "replayed": result.replayed}
+
+    return Operation(name, description, args, risk, plan, execute)
+
+
+class UpdateContactArgs(_Args):
+    contact_id: int = Field(ge=1)
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    company_id: int | None = Field(None, ge=1)
+    lifecycle_stage: Literal["lead", "prospect", "customer", "churned"] | None = None
+    lead_source: str | None = None
+    owner: str | None = Field(None, description="Slack user id of the owner")
+
+
+class UpdateCompanyArgs(_Args):
+    company_id: int = Field(ge=1)
+    name: str | None = None
+    domain: str | None = None
+    industry: str | None = None
+    employees: int | None = Field(None, ge=0)
+    country: str | None = None
+    phone: str | None = None
+    owner: str | None = Field(None, description="Slack user id of the owner")
+
+
+class UpdateDealArgs(_Args):
+    deal_id: int = Field(ge=1)
+    name: str | None = None
+    stage: Literal["lead", "qualified", "proposal", "negotiation", "closed_won", "closed_lost"] | None = None
+    amount: Decimal | None = Field(None, ge=0)
+    currency: str | None = None
+    close_date: date | None = None
+    contact_id: int | None = Field(None, ge=1)
+    owner: str | None = Field(None, description="Slack user id of the owner")
+
+
+# -- creates ----------------------------------------------------------------------------------
+
+
+def _create(name: str, kind: RecordKind, args: type[_Args], risk: Risk, description: str,
+            shape: Callable[[dict[str, Any]], dict[str, Any]], title: Callable[[dict[str, Any]], str],
+            defaults: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d) -> Operation:
+    """A create. The proposal stores the tool's arguments (defaults filled in when planned, so what
+    is approved is what executes); shape turns them into the record's fields, then and at execution."""
+
+    def plan(targets: Targets, parsed: BaseModel) -> Draft:
+        data = defaults(parsed.model_dump(mode="json", exclude_none=True))
+        try:
+            values = validate_fields(kind, shape(dict(data)), create=True)
+        except ValidationFailed as exc:
+            raise PlanError(str(exc)) from None
+        _check_refs(targets.crm, values)
+        diff = tuple({"field": f, "before": None, "after": _json(v)} for f, v in values.items()
+                     if v not in (None, "", []))
+        return Draft(name, data, title(data), diff, risk, kind)
+
+    def execute(targets: Targets, raw: Mapping[str, Any], record_id: int | None, version: int | None,
+                key: str) -> dict[str, Any]:
+        result = targets.crm.create(kind, shape(dict(raw)), idempotency_key=key)
+        return {"record": f"{kind}:{result.record.id}", "version": result.record.version, "replayed": result.replayed}
+
+    return Operation(name, description, args, risk, plan, execute)
+
+
+class CreateLeadArgs(_Args):
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    company_id: int | None = Field(None, ge=1)
+    lead_source: str | None = None
+    owner: str | None = Field(None, description="Slack user id of the owner")
+
+
+class CreateDealArgs(_Args):
+    name: str
+    company_id: int = Field(ge=1)
+    amount: Decimal = Field(ge=0)
+    currency: str = "EUR"
+    stage: Literal["lead", "qualified", "proposal", "negotiation"] = "lead"
+    close_date: date | None = None
+    contact_id: int | None = Field(None, ge=1)
+    owner: str | None = Field(None, description="Slack user id of the owner")
+
+
+class _Links(_Args):
+    company_id: int | None = Field(None, ge=1)
+    contact_id: int | None = Field(None, ge=1)
+    deal_id: int | None = Field(None, ge=1)
+
+
+class LogActivityArgs(_Links):
+    kind: Literal["note", "call", "meeting", "email"]
+    subject: str
+    body: str = ""
+    occurred_at: datetime | None = Field(None, description="ISO 8601; default: now")
+
+
+class CreateTaskArgs(_Links):
+    subject: str
+    body: str = ""
+    due_date: date
+    owner: str | None = Field(None, description="Slack user id of the owner")
+
+
+class CreateTicketArgs(_Args):
+    subject: str
+    body: str = ""
+    company_id: int = Field(ge=1)
+    contact_id: int | None = Field(None, ge=1)
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
+def _needs_link(data: dict[str, Any]) -> None:
+    if not any(data.get(f) for f in ("company_id", "contact_id", "deal_id")):
+        raise PlanError("link the activity to a company_id, contact_id or deal_id")
+
+
+def _activity_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    _needs_link(data)
+    return {"occurred_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), **data}
+
+
+def _activity(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "done": True}
+
+
+def _task_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    _needs_link(data)
+    return data
+
+
+def _task(data: dict[str, Any]) -> dict[str, Any]:
+    due = datetime.combine(date.fromisoformat(data.pop("due_date")), time(9), tzinfo=timezone.utc)
+    return {**data, "kind": "task", "due_at": due.isoformat(), "done": False}
+
+
+def _links(data: dict[str, Any]) -> str:
+    refs = [f"{k.removesuffix('_id')} {data[k]}" for k in ("deal_id", "contact_id", "company_id") if data.get(k)]
+    return f" on {', '.join(refs)}" if refs else ""
+
+
+# -- e-mail -----------------------------------------------------------------------------------
+
+
+class SendEmailArgs(_Args):
+    to: str = Field(description="recipient e-mail address")
+    subject: str = Field(min_length=1, max_length=300)
+    body: str = Field(min_length=1, max_length=20_000)
+    contact_id: int | None = Field(None, ge=1)
+
+
+def _plan_email(targets: Targets, parsed: BaseModel) -> Draft:
+    data = parsed.model_dump(mode="json", exclude_none=True)
+    try:
+        validate_fields("contact", {"email": data["to"]}, create=False)
+    except ValidationFailed:
+        raise PlanError(f'send_email: "to" must be an e-mail address, got "{data["to"]}"') from None
+    _check_refs(targets.crm, data)
+    diff = ({"field": "to", "before": None, "after": data["to"]},
+            {"field": "subject", "before": None, "after": data["subject"]},
+            {"field": "body", "before": None, "after": data["body"]})
+    return Draft("send_email", data, f'Send an e-mail to {data["to"]}: "{data["subject"]}"', diff, "high",
+                 "contact" if data.get("contact_id") else None, data.get("contact_id"))
+
+
+def _send_email(targets: Targets, raw: Mapping[str, Any], record_id: int | None, version: int | None,
+                key: str) -> dict[str, Any]:
+    result = targets.email.send(EmailMessage(targets.email_sender, raw["to"], raw["subject"], raw["body"]),
+                                idempotency_key=key)
+    return {"email": result.outbox_id, "status": result.status, "replayed": result.replayed}
+
+
+def operations() -> dict[str, Operation]:
+    """Every write the agent can propose, by tool name."""
+    ops = [
+        _update("update_contact", "contact", "contact_id", UpdateContactArgs, "medium",
+                "Propose changes to a contact's fields (only the fields to change)."),
+        _update("update_company", "company", "company_id", UpdateCompanyArgs, "medium",
+                "Propose changes to a company's fields (only the fields to change)."),
+        _update("update_deal", "deal", "deal_id", UpdateDealArgs, "medium",
+                "Propose changes to a deal: stage, amount, close date, owner..."),
+        _create("create_lead", "contact", CreateLeadArgs, "low", "Propose a new lead (a contact in stage lead).",
+                lambda d: {**d, "lifecycle_stage": "lead"},
+                lambda d: f"Create lead {d['first_name']} {d['last_name']}"),
+        _create("create_deal", "deal", CreateDealArgs, "medium", "Propose a new deal for a company.", lambda d: d,
+                lambda d: f"Create deal \"{d['name']}\" for company {d['company_id']}: {d['amount']} {d['currency']}"),
+        _create("log_activity", "activity", LogActivityArgs, "low",
+                "Propose logging a note, call, meeting or e-mail on a company, contact or deal.", _activity,
+                lambda d: f"Log {d['kind']} \"{d['subject']}\"{_links(d)}", _activity_defaults),
+        _create("create_task", "activity", CreateTaskArgs, "low", "Propose a follow-up task with a due date.", _task,
+                lambda d: f"Create task \"{d['subject']}\" due {d['due_date']}{_links(d)}", _task_defaults),
+        _create("create_ticket", "ticket", CreateTicketArgs, "low", "Propose a support ticket for a company.",
+                lambda d: d, lambda d: f"Create {d['priority']} ticket \"{d['subject']}\" for company {d['company_id']}"),
+        Operation("send_email", "Propose sending an e-mail (high risk: a second person must approve).",
+                  SendEmailArgs, "high", _plan_email, _send_email),
+    ]
+    return {op.name: op for op in ops}

@@ -1,0 +1,252 @@
+"""The approval service: the only way a write executes, shared by the terminal and Slack.
+
+Approval claims the proposal with one conditional UPDATE (pending -> executing), so of any
+number of simultaneous clicks exactly one wins; the winner checks the payload hash, executes
+through the adapter with the proposal id as idempotency key against the captured record version,
+and records the outcome. Every transition is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from adapters.crm.base import ConflictError, CrmError
+from adapters.email.base import EmailError
+from bot.actions.operations import Draft, Operation, PlanError, Targets
+from bot.actions.policy import ApprovalPolicy, ChannelMembers
+from bot.store.audit import SqlAuditLog
+from bot.store.models import utcnow
+from bot.store.proposals import EXECUTING, PENDING, ProposalView, SqlProposals
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["executed", "stale", "failed", "rejected", "expired", "edited", "refused", "already_decided",
+                  "not_found", "invalid"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click or a command did, with a one-line message for the person who made it."""
+
+    outcome: Outcome
+    message: str
+    proposal: ProposalView | None = None
+
+
+def payload_hash(tool: str, args: Mapping[str, Any], record_kind: str | None, record_id: int | None,
+                 record_version: int | None) -> str:
+    """SHA-256 of what will execute: the tool, its arguments and the record version shown."""
+    canonical = json.dumps([tool, dict(args), record_kind, record_id, record_version], sort_keys=True,
+                           separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Approvals:
+    """Proposes, approves, rejects, edits, expires and recovers proposals."""
+
+    def __init__(self, proposals: SqlProposals, audit: SqlAuditLog, operations: Mapping[str, Operation],
+                 targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
+                 clock: Callable[[], datetime] = utcnow,
+                 on_executed: Callable[[ProposalView], None] | None = None) -> None:
+        self._proposals, self._audit, self._operations = proposals, audit, operations
+        self._targets, self._policy, self._expiry, self._clock = targets, policy, expiry, clock
+        self._on_executed = on_executed
+
+    # -- creating ---------------------------------------------------------------------------
+
+    def propose(self, draft: Draft, *, requester: str, conversation_id: str | None = None,
+                channel: str | None = None, supersedes: str | None = None) -> ProposalView:
+        """Store a draft as a pending proposal; nothing executes."""
+        now = self._clock()
+        proposal = ProposalView(
+            id=secrets.token_hex(8), conversation_id=conversation_id, tool=draft.tool, args=draft.args,
+            payload_hash=payload_hash(draft.tool, draft.args, draft.record_kind, draft.record_id, draft.record_version),
+            summary=draft.summary, diff=list(draft.diff), risk=draft.risk, requester=requester,
+            record_kind=draft.record_kind, record_id=draft.record_id, record_version=draft.record_version,
+            status=PENDING, created_at=now, expires_at=now + self._expiry, decided_by=None, decided_at=None,
+            reason=None, result=None, error=None, supersedes_id=supersedes, channel=channel, message_ts=None,
+        )
+        self._proposals.insert(proposal)
+        self._record(proposal, requester, None, PENDING, {"tool": draft.tool, "risk": draft.risk})
+        return proposal
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def approve(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None) -> Decision:
+        """Authorise, claim atomically, execute once. Safe to call any number of times, concurrently."""
+        proposal = self._proposals.get(proposal_id)
+        if proposal is None:
+            return Decision("not_found", f"proposal {proposal_id} does not exist")
+        retrying = proposal.status == "failed" and bool((proposal.result or {}).get("retryable"))
+        if proposal.status != PENDING and not retrying:
+            return self._already(proposal)
+        now = self._clock()
+        if proposal.status == PENDING and proposal.expires_at <= now:
+            return self._expire(proposal, now)
+        verdict = self._policy.check(risk=proposal.risk, requester=proposal.requester, user=user,
+                                     channel=proposal.channel, channel_members=channel_members)
+        if not verdict.allowed:
+            self._record(proposal, user, proposal.status, None, {"refused": verdict.reason}, kind="approval.refused")
+            return Decision("refused", verdict.reason, proposal)
+        claimed = self._proposals.transition(
+            proposal_id, from_statuses=("failed",) if retrying else (PENDING,), to=EXECUTING,
+            not_expired_at=None if retrying else now, decided_by=user, decided_at=now,
+        )
+        if not claimed:
+            return self._already(self._proposals.get(proposal_id) or proposal)
+        self._record(proposal, user, proposal.status, EXECUTING, {"rule": verdict.reason})
+        return self._execute(replace(proposal, status=EXECUTING, decided_by=user, decided_at=now), user)
+
+    def reject(self, proposal_id: str, *, user: str, reason: str | None = None,
+               channel_members: ChannelMembers | None = None) -> Decision:
+        """Reject a pending proposal: its requester or anyone who may approve it."""
+        proposal = self._proposals.get(proposal_id)
+        if proposal is None:
+            return Decision("not_found", f"proposal {proposal_id} does not exist")
+        if proposal.status != PENDING:
+            return self._already(proposal)
+        if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
+            self._record(proposal, user, PENDING, None, {"refused": "reject"}, kind="approval.refused")
+            return Decision("refused", "only the requester or someone who may approve it can reject this proposal",
+                            proposal)
+        now = self._clock()
+        reason = (reason or "").strip()[:500] or None
+        if not self._proposals.transition(proposal_id, from_statuses=(PENDING,), to="rejected", decided_by=user,
+                                          decided_at=now, reason=reason):
+            return self._already(self._proposals.get(proposal_id) or proposal)
+        self._record(proposal, user, PENDING, "rejected", {"reason_given": reason is not None})
+        return Decision("rejected", "rejected" + (f": {reason}" if reason else ""), self._proposals.get(proposal_id))
+
+    def edit(self, proposal_id: str, *, user: str, changes: Mapping[str, Any],
+             channel_members: ChannelMembers | None = None) -> Decision:
+        """Replace a pending proposal by a new version with some arguments changed.
+
+        The editor becomes the new version's requester (so a high-risk edit needs yet another
+        person to approve it); the old version can no longer be approved.
+        """
+        proposal = self._proposals.get(proposal_id)
+        if proposal is None:
+            return Decision("not_found", f"proposal {proposal_id} does not exist")
+        if proposal.status != PENDING:
+            return self._already(proposal)
+        if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
+            return Decision("refused", "only the requester or someone who may approve it can edit this proposal",
+                            proposal)
+        operation = self._operations[proposal.tool]
+        try:
+            draft = operation.plan(self._targets, operation.parse({**proposal.args, **changes}))
+        except (PlanError, CrmError) as exc:
+            return Decision("invalid", str(exc), proposal)
+        if not self._proposals.transition(proposal_id, from_statuses=(PENDING,), to="superseded", decided_by=user,
+                                          decided_at=self._clock()):
+            return self._already(self._proposals.get(proposal_id) or proposal)
+        self._record(proposal, user, PENDING, "superseded", {"edited": sorted(changes)})
+        new = self.propose(draft, requester=user, conversation_id=proposal.conversation_id,
+                           channel=proposal.channel, supersedes=proposal.id)
+        return Decision("edited", f"replaced by proposal {new.id}", new)
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def expire_due(self) -> list[ProposalView]:
+        """Mark every pending proposal past its expiry as expired; returns them (to update cards)."""
+        now = self._clock()
+        expired = []
+        for proposal in self._proposals.list(statuses=(PENDING,), expired_before=now, limit=1000):
+            if self._proposals.transition(proposal.id, from_statuses=(PENDING,), to="expired", decided_at=now):
+                self._record(proposal, None, PENDING, "expired", {})
+                expired.append(self._proposals.get(proposal.id) or proposal)
+        return expired
+
+    def recover(self) -> list[Decision]:
+        """Finish proposals a crash left executing. Executing again with the same idempotency key
+        either replays the write that happened or performs the one that did not: never twice."""
+        decisions = []
+        for proposal in self._proposals.list(statuses=(EXECUTING,), limit=1000):
+            self._record(proposal, "recovery", EXECUTING, EXECUTING, {"recovering": True})
+            decisions.append(self._execute(proposal, proposal.decided_by or "recovery"))
+        return decisions
+
+    def pending(self, *, requester: str | None = None, conversation_id: str | None = None) -> list[ProposalView]:
+        return self._proposals.list(statuses=(PENDING,), requester=requester, conversation_id=conversation_id)
+
+    def actionable_by(self, user: str, channel_members: ChannelMembers | None = None) -> list[ProposalView]:
+        """Pending proposals this user may approve."""
+        return [p for p in self._proposals.list(statuses=(PENDING,), limit=500)
+                if self._may_approve(p, user, channel_members)]
+
+    def get(self, proposal_id: str) -> ProposalView | None:
+        return self._proposals.get(proposal_id)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _may_approve(self, proposal: ProposalView, user: str, channel_members: ChannelMembers | None) -> bool:
+        return self._policy.check(risk=proposal.risk, requester=proposal.requester, user=user,
+                                  channel=proposal.channel, channel_members=channel_members).allowed
+
+    def _execute(self, proposal: ProposalView, user: str) -> Decision:
+        expected = payload_hash(proposal.tool, proposal.args, proposal.record_kind, proposal.record_id,
+                                proposal.record_version)
+        operation = self._operations.get(proposal.tool)
+        if expected != proposal.payload_hash or operation is None:
+            return self._finish(proposal, user, "failed", error="the stored proposal does not match what was approved",
+                                result={"retryable": False})
+        try:
+            result = operation.execute(self._targets, proposal.args, proposal.record_id, proposal.record_version,
+                                       proposal.id)
+        except ConflictError as exc:
+            current = {d["field"]: _plain(getattr(exc.current, d["field"], None)) for d in proposal.diff}
+            return self._finish(proposal, user, "stale", result={"current": current,
+                                                                 "current_version": exc.current.version},
+                                error=f"the record changed since the proposal (now version {exc.current.version})")
+        except EmailError as exc:
+            return self._finish(proposal, user, "failed", error=str(exc), result={"retryable": exc.transient})
+        except CrmError as exc:
+            return self._finish(proposal, user, "failed", error=str(exc), result={"retryable": False})
+        except Exception as exc:  # noqa: BLE001 - a database or network hiccup: may be retried
+            log.exception("proposal %s failed while executing", proposal.id)
+            return self._finish(proposal, user, "failed", error=f"could not complete ({type(exc).__name__}); try again",
+                                result={"retryable": True})
+        return self._finish(proposal, user, "executed", result=result)
+
+    def _finish(self, proposal: ProposalView, user: str, status: str, *, result: dict[str, Any],
+                error: str | None = None) -> Decision:
+        self._proposals.transition(proposal.id, from_statuses=(EXECUTING,), to=status, result=result, error=error)
+        # The audit keeps references and versions, not field values (which may be personal data).
+        audited = {k: v for k, v in result.items() if k != "current"}
+        self._record(proposal, user, EXECUTING, status, {**audited, **({"error": error} if error else {})})
+        done = self._proposals.get(proposal.id) or proposal
+        if status == "executed" and self._on_executed is not None:
+            try:
+                self._on_executed(done)
+            except Exception:  # noqa: BLE001 - the write happened; a follow-up failing must not hide that
+                log.exception("after-execute hook failed for proposal %s", proposal.id)
+        message = {"executed": "done", "stale": error or "stale", "failed": f"failed: {error}"}[status]
+        return Decision(status, message, done)  # type: ignore[arg-type]
+
+    def _already(self, proposal: ProposalView) -> Decision:
+        who = f" by {proposal.decided_by}" if proposal.decided_by else ""
+        when = f" at {proposal.decided_at:%Y-%m-%d %H:%M} UTC" if proposal.decided_at else ""
+        return Decision("already_decided", f"this proposal is already {proposal.status}{who}{when}", proposal)
+
+    def _expire(self, proposal: ProposalView, now: datetime) -> Decision:
+        if self._proposals.transition(proposal.id, from_statuses=(PENDING,), to="expired", decided_at=now):
+            self._record(proposal, None, PENDING, "expired", {})
+        return Decision("expired", "this proposal has expired; ask again to get a fresh one",
+                        self._proposals.get(proposal.id))
+
+    def _record(self, proposal: ProposalView, actor: str | None, from_status: str | None, to_status: str | None,
+                data: dict[str, Any], *, kind: str = "proposal.transition") -> None:
+        self._audit.record(kind, actor=actor, conversation_id=proposal.conversation_id, proposal_id=proposal.id,
+                           from_status=from_status, to_status=to_status, payload_hash=proposal.payload_hash,
+                           data=data)
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

@@ -1,0 +1,290 @@
+"""The ReAct loop: model -> tool calls (concurrently) -> observations -> ... -> final answer.
+
+Everything bound for the model passes the privacy gateway first; tool arguments are unmasked
+value by value just before a tool runs. Read tools run at once; a write tool is planned and
+stored as a proposal, never executed here. Budgets (steps, tool calls, tokens, time, invalid
+outputs) end a run with an honest partial answer. The loop posts nothing: it returns a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from adapters.crm.base import CrmError
+from adapters.crm.fields import describe_error
+from bot.actions.operations import Draft, PlanError, Targets
+from bot.agent import prompts
+from bot.agent.model import Message, Model, ModelError, ToolCall, Usage
+from bot.agent.tools import ToolRegistry
+from bot.config import AgentSection
+from bot.privacy.gateway import Gateway, UnknownPlaceholder
+from bot.privacy.spans import DetectionError
+from bot.privacy.vault import Vault
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    role: str
+    content: str
+    tokens: int
+
+
+class History(Protocol):
+    def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
+               started_by: str | None = None) -> None: ...
+
+    def recent(self, conversation_id: str, *, token_budget: int) -> Sequence[Any]: ...
+
+    def append(self, conversation_id: str, turns: Sequence[Any]) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, kind: str, **fields: Any) -> None: ...
+
+
+class ProposalSink(Protocol):
+    def propose(self, draft: Draft, *, requester: str, conversation_id: str | None = None,
+                channel: str | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    conversation_id: str
+    user: str
+    text: str
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """answer is for a person (real values); masked_answer is what the model wrote."""
+
+    answer: str
+    masked_answer: str
+    proposals: tuple[Any, ...] = ()
+    citations: tuple[str, ...] = ()
+    usage: Usage = Usage()
+    steps: int = 0
+    tool_calls: int = 0
+    stopped: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Outcome:
+    text: str
+    invalid: bool = False  # the model's call was malformed (counts against max_errors)
+    failed: bool = False  # the call was fine but the tool refused or failed
+    proposal: Any = None
+    citations: tuple[str, ...] = ()
+
+
+@dataclass
+class _Run:
+    request: Request
+    vault: Vault
+    usage: Usage = Usage()
+    steps: int = 0
+    tool_calls: int = 0
+    errors: int = 0
+    proposals: list[Any] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough count (4 characters a token) for budgeting history; usage comes from the server."""
+    return len(text) // 4 + 1
+
+
+class Agent:
+    def __init__(self, *, model: Model, gateway: Gateway, vaults: Callable[[str], Vault], registry: ToolRegistry,
+                 history: History, audit: AuditLog, proposals: ProposalSink, targets: Targets,
+                 settings: AgentSection, bot_name: str, clock: Callable[[], datetime]) -> None:
+        self._model, self._gateway, self._vaults, self._registry = model, gateway, vaults, registry
+        self._history, self._audit, self._proposals, self._targets = history, audit, proposals, targets
+        self._settings, self._bot_name, self._clock = settings, bot_name, clock
+
+    async def run(self, request: Request, *, on_progress: Progress | None = None) -> AgentResult:
+        """Answer one message of a conversation."""
+        limit = self._settings.max_message_chars
+        if len(request.text) > limit:
+            text = f"Your message has {len(request.text):,} characters; the limit is {limit:,}. Please shorten it."
+            return AgentResult(text, text, error="message too long")
+        await asyncio.to_thread(self._history.ensure, request.conversation_id, channel=request.channel,
+                                thread_ts=request.thread_ts, started_by=request.user)
+        vault = await asyncio.to_thread(self._vaults, request.conversation_id)
+        try:
+            masked_user = await asyncio.to_thread(self._gateway.mask_user_text, vault, request.text)
+        except DetectionError:
+            log.exception("personal-data detection failed; the model was not called")
+            text = ("I could not check your message for personal data, so I did not send it to the model. "
+                    "Please try again; if it keeps happening, tell the bot's operator.")
+            await asyncio.to_thread(self._audit.record, "agent.refused", actor=request.user,
+                                    conversation_id=request.conversation_id, data={"reason": "detection failed"})
+            return AgentResult(text, text, error="detection failed")
+        run = _Run(request, vault)
+        history = await asyncio.to_thread(self._history.recent, request.conversation_id,
+                                          token_budget=self._settings.history_tokens)
+        system = prompts.SYSTEM.format(bot_name=self._bot_name, today=self._clock().date().isoformat(),
+                                       user=request.user)
+        messages = [Message("system", system), *(Message(t.role, t.content) for t in history),
+                    Message("user", masked_user)]
+        try:
+            final, stopped, error = await self._loop(run, messages, on_progress)
+        except DetectionError:
+            log.exception("personal-data detection failed on a tool result; the run was stopped")
+            final, stopped, error = None, None, "personal-data detection failed on a tool result"
+        if error is not None:
+            return AgentResult(f"Sorry, I could not answer: {error}.", "", tuple(run.proposals), tuple(run.citations),
+                               run.usage, run.steps, run.tool_calls, None, error)
+        masked_answer = final if stopped is None else prompts.stopped_answer(stopped, final)
+        await asyncio.to_thread(self._history.append, request.conversation_id, [
+            HistoryTurn("user", masked_user, estimate_tokens(masked_user)),
+            HistoryTurn("assistant", masked_answer, estimate_tokens(masked_answer)),
+        ])
+        answer = self._gateway.unmask_text(vault, masked_answer)
+        return AgentResult(answer, masked_answer, tuple(run.proposals), tuple(dict.fromkeys(run.citations)),
+                           run.usage, run.steps, run.tool_calls, stopped)
+
+    async def _loop(self, run: _Run, messages: list[Message],
+                    on_progress: Progress | None) -> tuple[str | None, str | None, str | None]:
+        """(final or partial masked text, budget that stopped the run, model error)."""
+        settings = self._settings
+        deadline = time.monotonic() + settings.max_seconds
+        schemas = self._registry.schemas()
+        partial: str | None = None
+        sent = 0  # messages already audited
+        while True:
+            remaining = deadline - time.monotonic()
+            stop = ("steps" if run.steps >= settings.max_steps else
+                    "tokens" if run.usage.total_tokens >= settings.max_tokens else
+                    "time" if remaining <= 0 else None)
+            if stop:
+                return partial, stop, None
+            started = time.perf_counter()
+            try:
+                reply = await asyncio.wait_for(self._model.complete(messages, schemas, timeout=remaining), remaining)
+            except (TimeoutError, asyncio.TimeoutError):
+                return partial, "time", None
+            except ModelError as exc:
+                await self._audit_model(run, messages[sent:], None, str(exc), started)
+                return None, None, str(exc)
+            run.steps += 1
+            run.usage += reply.usage
+            await self._audit_model(run, messages[sent:], reply, None, started)
+            sent = len(messages)
+            if not reply.tool_calls:
+                return (reply.content or "").strip() or "(no answer)", None, None
+            if reply.content and reply.content.strip():
+                partial = reply.content.strip()
+            if run.tool_calls + len(reply.tool_calls) > settings.max_tool_calls:
+                return partial, "tool_calls", None
+            run.tool_calls += len(reply.tool_calls)
+            if on_progress is not None:
+                await on_progress(", ".join(dict.fromkeys(c.name for c in reply.tool_calls)))
+            outcomes = await asyncio.gather(*(self._call(run, c) for c in reply.tool_calls))
+            messages.append(Message("assistant", reply.content, reply.tool_calls))
+            for tool_call, outcome in zip(reply.tool_calls, outcomes, strict=True):
+                messages.append(Message("tool", outcome.text, tool_call_id=tool_call.id))
+                run.errors += outcome.invalid
+                run.citations.extend(outcome.citations)
+                if outcome.proposal is not None:
+                    run.proposals.append(outcome.proposal)
+            if run.errors > settings.max_errors:
+                return partial, "errors", None
+
+    async def _call(self, run: _Run, call: ToolCall) -> _Outcome:
+        started = time.perf_counter()
+        outcome = await self._dispatch(run, call)
+        await asyncio.to_thread(
+            self._audit.record, "tool.call", actor=run.request.user, conversation_id=run.request.conversation_id,
+            data={"tool": call.name, "arguments": call.arguments[:2000],  # as the model sent them: masked
+                  "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                  "error": outcome.text[:500] if outcome.invalid or outcome.failed else None},
+        )
+        return outcome
+
+    async def _dispatch(self, run: _Run, call: ToolCall) -> _Outcome:
+        tool = self._registry.get(call.name)
+        if tool is None:
+            return _invalid(f"unknown tool {call.name!r}; use one of: {', '.join(self._registry.names())}")
+        try:
+            raw = json.loads(call.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            return _invalid(f"the arguments of {call.name} are not valid JSON ({exc.msg}); send a JSON object")
+        if not isinstance(raw, dict):
+            return _invalid(f"the arguments of {call.name} must be a JSON object")
+        try:
+            real = self._gateway.unmask_arguments(run.vault, raw)
+        except UnknownPlaceholder as exc:
+            return _invalid(str(exc))
+        try:
+            args = tool.args.model_validate(real)
+        except ValidationError as exc:
+            return _invalid(f"invalid arguments for {call.name}: {self._mask(run, describe_error(exc))}")
+        try:
+            if tool.kind == "read":
+                assert tool.run is not None
+                output = await asyncio.to_thread(tool.run, args)
+                masked = await asyncio.to_thread(self._gateway.mask_value, run.vault, output.value)
+                return _Outcome(self._observation({"result": masked}), citations=output.citations)
+            assert tool.operation is not None
+            draft = await asyncio.to_thread(tool.operation.plan, self._targets, args)
+            proposal = await asyncio.to_thread(self._proposals.propose, draft, requester=run.request.user,
+                                               conversation_id=run.request.conversation_id,
+                                               channel=run.request.channel)
+            summary = self._mask(run, draft.summary)
+            text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
+                                      "note": "Nothing has changed yet: a person must approve this proposal."})
+            return _Outcome(text, proposal=proposal)
+        except (PlanError, CrmError) as exc:
+            return _Outcome(self._observation({"error": self._mask(run, str(exc))}), failed=True)
+        except DetectionError:
+            raise  # fail closed: nothing of this result may reach the model
+        except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not a crash
+            log.exception("tool %s failed", call.name)
+            return _Outcome(self._observation({"error": f"{call.name} failed ({type(exc).__name__}); try another way"}),
+                            failed=True)
+
+    def _mask(self, run: _Run, text: str) -> str:
+        return self._gateway.mask_text(run.vault, text).text
+
+    def _observation(self, value: dict[str, Any]) -> str:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        limit = self._settings.max_result_chars
+        if len(text) > limit:
+            return text[:limit] + f"... [cut: {len(text) - limit} more characters; ask for fewer results]"
+        return text
+
+    async def _audit_model(self, run: _Run, new: Sequence[Message], reply: Any, error: str | None,
+                           started: float) -> None:
+        data: dict[str, Any] = {
+            "model": self._model.name, "sent": [m.to_openai() for m in new if m.role != "system"],
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        if reply is not None:
+            data["reply"] = {"content": reply.content,
+                             "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in reply.tool_calls]}
+            data["usage"] = {"prompt_tokens": reply.usage.prompt_tokens,
+                             "completion_tokens": reply.usage.completion_tokens}
+        if error is not None:
+            data["error"] = error
+        await asyncio.to_thread(self._audit.record, "model.call", actor=run.request.user,
+                                conversation_id=run.request.conversation_id, data=data)
+
+
+def _invalid(message: str) -> _Outcome:
+    return _Outcome(json.dumps({"error": message}, ensure_ascii=False), invalid=True)

@@ -1,0 +1,64 @@
+"""The Model interface over the openai client: OpenAI, Azure, vLLM, Ollama... (the only openai importer)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from bot.agent.model import Message, ModelError, ModelReply, ToolCall, Usage
+from bot.config import ModelSection
+
+
+class OpenAIModel:
+    """Chat completions with tools. The client's own retries (408/409/429/5xx, honouring
+    retry-after, max_retries from app.toml) are the only retry layer."""
+
+    def __init__(self, section: ModelSection, *, api_key: str | None, base_url: str | None) -> None:
+        self.name = section.name
+        self._section = section
+        # Local servers (vLLM, Ollama) need no key, but the client insists on one.
+        self._client = AsyncOpenAI(api_key=api_key or "not-needed", base_url=base_url,
+                                   timeout=section.timeout_seconds, max_retries=section.max_retries)
+
+    async def complete(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *,
+                       timeout: float | None = None) -> ModelReply:
+        kwargs: dict[str, Any] = {
+            "model": self.name, "messages": [m.to_openai() for m in messages],
+            "temperature": self._section.temperature, "max_tokens": self._section.max_output_tokens,
+        }
+        if tools:
+            kwargs["tools"] = list(tools)
+        if timeout is not None:
+            kwargs["timeout"] = max(0.1, min(timeout, self._section.timeout_seconds))
+        started = time.perf_counter()
+        try:
+            response = await self._client.chat.completions.create(**kwargs)
+        except openai.APITimeoutError:
+            raise ModelError("the model server did not answer in time") from None
+        except openai.AuthenticationError:
+            raise ModelError("the model server refused the API key (check OPENAI_API_KEY)") from None
+        except openai.RateLimitError:
+            raise ModelError("the model server is rate limiting requests; try again in a minute") from None
+        except openai.APIStatusError as exc:
+            raise ModelError(f"the model server answered with an error (HTTP {exc.status_code})") from None
+        except openai.APIConnectionError:
+            raise ModelError("the model server cannot be reached (check OPENAI_BASE_URL)") from None
+        latency = (time.perf_counter() - started) * 1000
+        if not response.choices:
+            raise ModelError("the model server sent an empty reply")
+        choice = response.choices[0]
+        calls = tuple(
+            ToolCall(c.id or f"call_{i}", c.function.name, c.function.arguments or "")
+            for i, c in enumerate(choice.message.tool_calls or ())
+            if getattr(c, "function", None) is not None
+        )
+        usage = response.usage
+        return ModelReply(
+            content=choice.message.content, tool_calls=calls,
+            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
+            latency_ms=latency, model=response.model or self.name, finish_reason=choice.finish_reason,
+        )

@@ -1,0 +1,115 @@
+"""Terminal front end of the agent and the approval service: ask, approve, reject, audit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+from typing import Any
+
+from bot.config import Settings
+from bot.store import schema
+
+TERMINAL_USER = "TERMINAL"
+
+
+def add_parsers(sub: Any) -> None:
+    ask = sub.add_parser("ask", help="ask the agent one question and print the answer and proposals")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--user", default=TERMINAL_USER, help=f"who is asking, a Slack user id (default {TERMINAL_USER})")
+    ask.add_argument("--conversation", help="continue this conversation (printed by an earlier ask)")
+    ask.add_argument("--json", action="store_true", help="print the result as JSON")
+    for verb in ("approve", "reject"):
+        cmd = sub.add_parser(verb, help=f"{verb} a proposal (same rules as the Slack buttons)")
+        cmd.add_argument("proposal", help="proposal id")
+        cmd.add_argument("--user", required=True, help="who decides, a Slack user id")
+        if verb == "reject":
+            cmd.add_argument("--reason", help="why (optional)")
+    audit = sub.add_parser("audit", help="show the audit trail of a conversation or a proposal")
+    audit.add_argument("ref", help="conversation id or proposal id")
+    audit.add_argument("--json", action="store_true", help="print JSON lines")
+
+
+def _services(settings: Settings) -> Any:
+    from bot.wiring import build, build_services
+
+    components = build(settings)
+    schema.require_current(components.engine)
+    return build_services(settings, components)
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.agent.loop import Request
+
+    services = _services(settings)
+    conversation = args.conversation or f"terminal-{secrets.token_hex(4)}"
+    result = asyncio.run(services.agent.run(Request(conversation, args.user, args.question)))
+    if args.json:
+        print(json.dumps({
+            "conversation": conversation, "answer": result.answer, "citations": list(result.citations),
+            "proposals": [{"id": p.id, "tool": p.tool, "risk": p.risk, "summary": p.summary} for p in result.proposals],
+            "steps": result.steps, "tool_calls": result.tool_calls, "stopped": result.stopped, "error": result.error,
+            "usage": {"prompt_tokens": result.usage.prompt_tokens, "completion_tokens": result.usage.completion_tokens},
+        }, ensure_ascii=False, indent=2))
+        return 1 if result.error else 0
+    print(result.answer)
+    if result.citations:
+        print("\nSources: " + ", ".join(result.citations))
+    for p in result.proposals:
+        print(f"\nProposal {p.id} ({p.risk} risk, awaiting approval): {p.summary}")
+        for change in p.diff:
+            print(f"  {change['field']}: {change['before']} -> {change['after']}")
+        print(f"  approve: python -m bot approve {p.id} --user U...")
+    print(f"\n[conversation {conversation}; {result.steps} model calls, {result.tool_calls} tool calls, "
+          f"{result.usage.total_tokens} tokens]")
+    return 1 if result.error else 0
+
+
+def cmd_decide(settings: Settings, args: argparse.Namespace) -> int:
+    approvals = _services(settings).approvals
+    if args.command == "approve":
+        decision = approvals.approve(args.proposal, user=args.user)
+    else:
+        decision = approvals.reject(args.proposal, user=args.user, reason=args.reason)
+    print(f"{decision.outcome}: {decision.message}")
+    if decision.proposal is not None and decision.proposal.result and decision.outcome == "executed":
+        print(json.dumps(decision.proposal.result))
+    return 0 if decision.outcome in ("executed", "rejected") else 1
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store.audit import SqlAuditLog
+    from bot.wiring import build
+
+    components = build(settings)
+    schema.require_current(components.engine)
+    trail = SqlAuditLog(components.engine).trail(args.ref)
+    if not trail:
+        print(f"no audit events for {args.ref}")
+        return 1
+    for event in trail:
+        if args.json:
+            print(json.dumps({"id": event.id, "at": event.at.isoformat(), "kind": event.kind, "actor": event.actor,
+                              "conversation": event.conversation_id, "proposal": event.proposal_id,
+                              "from": event.from_status, "to": event.to_status, "payload_hash": event.payload_hash,
+                              "data": event.data}, ensure_ascii=False, default=str))
+            continue
+        move = f" {event.from_status or '-'} -> {event.to_status or '-'}" if event.proposal_id else ""
+        print(f"{event.at:%Y-%m-%d %H:%M:%S} {event.kind:<20} {event.actor or '-':<10} "
+              f"{event.proposal_id or ''}{move} {_brief(event.data)}")
+    return 0
+
+
+def _brief(data: dict[str, Any]) -> str:
+    if "tool" in data:
+        return f"{data['tool']}({data.get('arguments', '')[:80]}) {data.get('duration_ms', '')} ms" + (
+            f" error: {data['error'][:80]}" if data.get("error") else "")
+    if "usage" in data:
+        calls = [c["name"] for c in data.get("reply", {}).get("tool_calls", [])]
+        return (f"{data['model']} {data['latency_ms']} ms, {data['usage']['prompt_tokens']}+"
+                f"{data['usage']['completion_tokens']} tokens" + (f", calls {', '.join(calls)}" if calls else ""))
+    return json.dumps(data, ensure_ascii=False, default=str)[:120]
+
+
+COMMANDS = {"ask": cmd_ask, "approve": cmd_decide, "reject": cmd_decide, "audit": cmd_audit}

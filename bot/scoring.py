@@ -1,0 +1,249 @@
+"""Deterministic, explainable scores: how promising a lead is and how likely a company is to churn.
+
+Each score is the sum of a few factors' points, clamped to 0..100. A factor's weight is the most
+points it can give, and the weights of one score add up to 100. Every threshold is a constant
+below; docs/scoring.md gives the formulas and a worked example. The clock is a parameter (`now`),
+so the same CRM state and the same `now` always give the same score.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from adapters.crm.base import (
+    OPEN_TICKET_STATUSES,
+    Activity,
+    ActivityFilter,
+    CrmAdapter,
+    DealFilter,
+    NotFoundError,
+    TicketFilter,
+)
+
+# Activities that are contact with the customer; tasks are reminders, so they never count.
+TOUCH_KINDS = ("meeting", "call", "email", "note")
+# The most rows one query reads; a record busier than this is scored on its newest rows.
+QUERY_LIMIT = 500
+
+# -- lead score ---------------------------------------------------------------------------------
+LEAD_WEIGHTS = (
+    ("engagement", 30), ("recency", 15), ("deal_stage", 15), ("deal_value", 10),
+    ("seniority", 15), ("company_size", 10), ("lead_source", 5),
+)
+LEAD_ENGAGEMENT_DAYS = 30
+LEAD_KIND_POINTS = (("meeting", 8), ("call", 5), ("email", 3), ("note", 1))
+LEAD_RECENCY_DAYS = 90  # how far back activities are read
+# (at most this many days since the last touch, points); older than the last step gives 0.
+LEAD_RECENCY_STEPS = ((7, 15), (14, 12), (30, 8), (60, 4), (90, 2))
+LEAD_STAGE_POINTS = (("lead", 3), ("qualified", 7), ("proposal", 11), ("negotiation", 15))
+# (open amount at least, points), in the deals' own currency, not converted.
+LEAD_VALUE_STEPS = ((Decimal(100_000), 10), (Decimal(25_000), 7), (Decimal(5_000), 4), (Decimal("0.01"), 2))
+# (tier, pattern on the title, points); the first tier that matches wins.
+LEAD_SENIORITY_TIERS = (
+    ("executive", r"\b(chief|ceo|cto|cfo|coo|cio|cmo|cro|ciso|founder|co-?founder|managing director"
+                  r"|(?<!vice )president)\b", 15),
+    ("vice president", r"\b(vp|svp|evp|vice president)\b", 12),
+    ("head or director", r"\b(head|director)\b", 10),
+    ("manager or lead", r"\b(manager|lead)\b", 5),
+)
+LEAD_SIZE_STEPS = ((1000, 10), (250, 7), (50, 4), (10, 2))  # (employees at least, points)
+LEAD_SOURCE_POINTS = (
+    ("referral", 5), ("event", 4), ("partner", 4), ("webinar", 3), ("website", 2), ("outbound", 1),
+)
+LEAD_BANDS = ((65, "high"), (35, "medium"), (0, "low"))  # (score at least, band)
+
+# -- churn risk ---------------------------------------------------------------------------------
+CHURN_WEIGHTS = (
+    ("escalations", 20), ("sla_breaches", 20), ("silence", 20),
+    ("activity_trend", 15), ("lost_deals", 15), ("no_open_deals", 10),
+)
+CHURN_PRIORITY_POINTS = (("urgent", 10), ("high", 5))  # per open or pending ticket
+CHURN_BREACH_POINTS = 10  # per open or pending ticket whose SLA is past due
+# (more than this many days since the last touch, points); no touch in 90 days gives the weight.
+CHURN_SILENCE_STEPS = ((60, 15), (30, 10), (14, 5))
+CHURN_RECENT_DAYS = 30
+CHURN_PREVIOUS_DAYS = 60  # the window before the recent one, compared per 30 days
+CHURN_TREND_MIN_PREVIOUS = 4  # fewer touches than this before is no baseline to decline from
+CHURN_TREND_STEPS = ((Fraction(3, 4), 15), (Fraction(1, 2), 10), (Fraction(1, 4), 5))  # (drop at least, points)
+CHURN_LOST_DAYS = 90
+CHURN_LOST_POINTS = 8  # per deal lost (close date) in the last 90 days
+CHURN_BANDS = ((50, "high"), (25, "medium"), (0, "low"))
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One input of a score: what was measured (value), its cap (weight) and what it added (points)."""
+
+    name: str
+    value: int | str | bool | None
+    weight: int
+    points: int
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """A 0..100 score with the factors it is the (clamped) sum of."""
+
+    kind: str
+    record_id: int
+    score: int
+    band: str
+    factors: tuple[Factor, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready data, for tool results and digests."""
+        return asdict(self) | {"factors": [asdict(f) for f in self.factors]}
+
+
+def lead_score(crm: CrmAdapter, contact_id: int, *, now: datetime) -> Score:
+    """How promising a contact is as a lead; raises NotFoundError for an unknown contact."""
+    _check_now(now)
+    detail = crm.get_contact(contact_id)
+    if detail is None:
+        raise NotFoundError("contact", contact_id)
+    contact = detail.contact
+    touches = _touches(crm, ActivityFilter(contact_id=contact_id), now, LEAD_RECENCY_DAYS)
+    weights = dict(LEAD_WEIGHTS)
+
+    recent = Counter(a.kind for a in touches if a.occurred_at >= now - timedelta(days=LEAD_ENGAGEMENT_DAYS))
+    raw = sum(recent[kind] * pts for kind, pts in LEAD_KIND_POINTS)
+    terms = " + ".join(f"{_n(recent[k], k)} × {p}" for k, p in LEAD_KIND_POINTS if recent[k])
+    engagement = _factor("engagement", raw, weights, raw, f"{terms} = {raw} in the last {LEAD_ENGAGEMENT_DAYS} days"
+                         if terms else f"no touch in the last {LEAD_ENGAGEMENT_DAYS} days")
+
+    if touches:
+        days = (now - touches[0].occurred_at).days
+        pts = next((p for limit, p in LEAD_RECENCY_STEPS if days <= limit), 0)
+        recency = _factor("recency", days, weights, pts, f"last touch {_n(days, 'day')} ago")
+    else:
+        recency = _factor("recency", None, weights, 0, f"no touch in the last {LEAD_RECENCY_DAYS} days")
+
+    stage_points = dict(LEAD_STAGE_POINTS)
+    best = max((d.stage for d in detail.open_deals), key=lambda s: stage_points.get(s, 0), default=None)
+    stage = _factor("deal_stage", best, weights, stage_points.get(best or "", 0),
+                    f"most advanced open deal is at {best}" if best else "no open deal")
+
+    total = sum((d.amount for d in detail.open_deals), Decimal(0))
+    pts = next((p for least, p in LEAD_VALUE_STEPS if total >= least), 0)
+    value = _factor("deal_value", str(total), weights, pts,
+                    f"{_n(len(detail.open_deals), 'open deal')} worth {total:,} in total")
+
+    title = contact.title or ""
+    tier, pts = next(((t, p) for t, rx, p in LEAD_SENIORITY_TIERS if re.search(rx, title, re.I)), (None, 0))
+    seniority = _factor("seniority", contact.title, weights, pts,
+                        f"title reads as {tier}" if tier else "no senior keyword in the title")
+
+    employees = detail.company.employees if detail.company else None
+    pts = next((p for least, p in LEAD_SIZE_STEPS if employees is not None and employees >= least), 0)
+    size = _factor("company_size", employees, weights, pts,
+                   f"{employees:,} employees" if employees is not None else "company size unknown")
+
+    source = (contact.lead_source or "").strip().lower() or None
+    pts = dict(LEAD_SOURCE_POINTS).get(source or "", 0)
+    lead_source = _factor("lead_source", source, weights, pts,
+                          f"came from {source}" if source else "lead source unknown")
+
+    factors = (engagement, recency, stage, value, seniority, size, lead_source)
+    return _score("lead_score", contact_id, factors, LEAD_BANDS)
+
+
+def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
+    """How likely a company is to churn; raises NotFoundError for an unknown company."""
+    _check_now(now)
+    if crm.get("company", company_id) is None:
+        raise NotFoundError("company", company_id)
+    weights = dict(CHURN_WEIGHTS)
+    tickets = crm.list_tickets(
+        TicketFilter(company_id=company_id, statuses=OPEN_TICKET_STATUSES), limit=QUERY_LIMIT
+    )
+
+    by_priority = Counter(t.priority for t in tickets)
+    raw = sum(by_priority[p] * pts for p, pts in CHURN_PRIORITY_POINTS)
+    terms = " + ".join(f"{by_priority[p]} {p} × {pts}" for p, pts in CHURN_PRIORITY_POINTS if by_priority[p])
+    escalations = _factor("escalations", raw, weights, raw,
+                          f"open tickets: {terms} = {raw}" if terms else "no open high or urgent ticket")
+
+    breached = sum(1 for t in tickets if t.sla_due_at is not None and t.sla_due_at < now)
+    sla = _factor("sla_breaches", breached, weights, breached * CHURN_BREACH_POINTS,
+                  f"{_n(breached, 'open ticket')} past the SLA due time × {CHURN_BREACH_POINTS}"
+                  if breached else "no open ticket past its SLA")
+
+    window = CHURN_RECENT_DAYS + CHURN_PREVIOUS_DAYS
+    touches = _touches(crm, ActivityFilter(company_id=company_id), now, window)
+    if touches:
+        days = (now - touches[0].occurred_at).days
+        pts = next((p for more, p in CHURN_SILENCE_STEPS if days > more), 0)
+        silence = _factor("silence", days, weights, pts, f"last touch {_n(days, 'day')} ago")
+    else:
+        silence = _factor("silence", None, weights, weights["silence"], f"no touch in the last {window} days")
+
+    split = now - timedelta(days=CHURN_RECENT_DAYS)
+    recent = sum(1 for a in touches if a.occurred_at >= split)
+    previous = len(touches) - recent
+    if previous < CHURN_TREND_MIN_PREVIOUS:
+        trend = _factor("activity_trend", None, weights, 0,
+                        f"{_n(previous, 'touch')} in the {CHURN_PREVIOUS_DAYS} days before the last "
+                        f"{CHURN_RECENT_DAYS}: too few to compare")
+    else:
+        drop = 1 - Fraction(recent * CHURN_PREVIOUS_DAYS, previous * CHURN_RECENT_DAYS)
+        pts = next((p for least, p in CHURN_TREND_STEPS if drop >= least), 0)
+        percent = round(drop * 100)
+        trend = _factor("activity_trend", percent, weights, pts,
+                        f"{_n(recent, 'touch')} in the last {CHURN_RECENT_DAYS} days against {previous} in the "
+                        f"{CHURN_PREVIOUS_DAYS} before: {abs(percent)}% {'down' if drop >= 0 else 'up'} per 30 days")
+
+    today = now.date()
+    lost = crm.list_deals(DealFilter(
+        company_id=company_id, stages=("closed_lost",),
+        closing_from=today - timedelta(days=CHURN_LOST_DAYS), closing_to=today,
+    ), limit=QUERY_LIMIT)
+    lost_deals = _factor("lost_deals", len(lost), weights, len(lost) * CHURN_LOST_POINTS,
+                         f"{_n(len(lost), 'deal')} lost (by close date) in the last {CHURN_LOST_DAYS} days"
+                         f" × {CHURN_LOST_POINTS}" if lost else f"no deal lost in the last {CHURN_LOST_DAYS} days")
+
+    has_open = bool(crm.list_deals(DealFilter(company_id=company_id, open_only=True), limit=1))
+    no_open = _factor("no_open_deals", not has_open, weights, 0 if has_open else weights["no_open_deals"],
+                      "has an open deal" if has_open else "no open deal")
+
+    factors = (escalations, sla, silence, trend, lost_deals, no_open)
+    return _score("churn_risk", company_id, factors, CHURN_BANDS)
+
+
+def _check_now(now: datetime) -> None:
+    # CRM times are aware UTC; a naive `now` could not be compared with them.
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def _touches(crm: CrmAdapter, base: ActivityFilter, now: datetime, days: int) -> list[Activity]:
+    """Touches within `days` before now, newest first; later ones (scheduled) have not happened yet."""
+    query = ActivityFilter(
+        company_id=base.company_id, contact_id=base.contact_id, kinds=TOUCH_KINDS,
+        since=now - timedelta(days=days),
+    )
+    return [a for a in crm.list_activities(query, limit=QUERY_LIMIT) if a.occurred_at <= now]
+
+
+def _factor(name: str, value: int | str | bool | None, weights: dict[str, int], raw: int, why: str) -> Factor:
+    """A factor whose points are raw capped at the factor's weight; the text says when it was capped."""
+    weight = weights[name]
+    points = max(0, min(raw, weight))
+    if raw > weight:
+        why = f"{why}, capped at {weight}"
+    return Factor(name, value, weight, points, why)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 'es' if noun.endswith(('ch', 'sh')) else 's'}"
+
+
+def _score(kind: str, record_id: int, factors: tuple[Factor, ...], bands: tuple[tuple[int, str], ...]) -> Score:
+    total = max(0, min(100, sum(f.points for f in factors)))
+    band = next(name for least, name in bands if total >= least)
+    return Score(kind, record_id, total, band, factors)

@@ -1,0 +1,58 @@
+"""The append-only audit trail: model calls, tool calls and proposal transitions, PII masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+from sqlmodel import Session
+
+from bot.store.models import AuditEvent, Proposal
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    kind: str
+    actor: str | None
+    conversation_id: str | None
+    proposal_id: str | None
+    from_status: str | None
+    to_status: str | None
+    payload_hash: str | None
+    data: dict[str, Any]
+
+
+class SqlAuditLog:
+    """Writes audit events and reads a conversation's or a proposal's trail. Never updates."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def record(self, kind: str, *, actor: str | None = None, conversation_id: str | None = None,
+               proposal_id: str | None = None, from_status: str | None = None, to_status: str | None = None,
+               payload_hash: str | None = None, data: dict[str, Any] | None = None) -> None:
+        """Append one event; data must already be masked (it is what the model saw)."""
+        with Session(self._engine) as session, session.begin():
+            session.add(AuditEvent(kind=kind, actor=actor, conversation_id=conversation_id, proposal_id=proposal_id,
+                                   from_status=from_status, to_status=to_status, payload_hash=payload_hash,
+                                   data=data or {}))
+
+    def trail(self, ref: str) -> list[AuditRecord]:
+        """Every event of a conversation (with its proposals') or of one proposal, oldest first."""
+        with Session(self._engine) as session:
+            proposal_ids = session.scalars(select(Proposal.id).where(Proposal.conversation_id == ref)).all()
+            rows = session.scalars(
+                select(AuditEvent)
+                .where(or_(AuditEvent.conversation_id == ref, AuditEvent.proposal_id == ref,
+                           AuditEvent.proposal_id.in_(proposal_ids)))  # type: ignore[union-attr]
+                .order_by(AuditEvent.id)  # type: ignore[arg-type]
+            ).all()
+            return [
+                AuditRecord(r.id or 0, r.at, r.kind, r.actor, r.conversation_id, r.proposal_id, r.from_status,
+                            r.to_status, r.payload_hash, dict(r.data or {}))
+                for r in rows
+            ]

@@ -1,0 +1,80 @@
+"""Conversations and their masked turns: what the model saw, replayed for follow-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.store.models import Conversation, Turn, utcnow
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    role: str
+    content: str
+    tokens: int
+
+
+class SqlHistory:
+    """Masked history per conversation (a Slack thread or a terminal session id)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
+               started_by: str | None = None) -> None:
+        """Create the conversation unless it exists (another replica may create it at the same time)."""
+        with Session(self._engine) as session:
+            if session.get(Conversation, conversation_id) is not None:
+                return
+        try:
+            with Session(self._engine) as session, session.begin():
+                session.add(Conversation(id=conversation_id, channel=channel, thread_ts=thread_ts,
+                                         started_by=started_by))
+        except IntegrityError:
+            pass  # created concurrently: same conversation
+
+    def recent(self, conversation_id: str, *, token_budget: int) -> list[StoredTurn]:
+        """The newest turns whose tokens fit the budget, oldest first."""
+        picked: list[StoredTurn] = []
+        used = 0
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(Turn.role, Turn.content, Turn.tokens)
+                .where(Turn.conversation_id == conversation_id)
+                .order_by(Turn.seq.desc())
+                .limit(200)
+            ).all()
+        for role, content, tokens in rows:
+            if used + tokens > token_budget:
+                break
+            used += tokens
+            picked.append(StoredTurn(role, content, tokens))
+        # A replay must not start with an assistant reply whose question was cut off.
+        while picked and picked[-1].role != "user":
+            picked.pop()
+        return picked[::-1]
+
+    def append(self, conversation_id: str, turns: Sequence[StoredTurn]) -> None:
+        """Add turns after the last one; a concurrent writer makes us retry with the next numbers."""
+        for _ in range(5):
+            try:
+                with Session(self._engine) as session, session.begin():
+                    last = session.scalar(select(func.max(Turn.seq)).where(Turn.conversation_id == conversation_id))
+                    start = (last or 0) + 1
+                    session.add_all(
+                        Turn(conversation_id=conversation_id, seq=start + i, role=t.role, content=t.content,
+                             tokens=t.tokens)
+                        for i, t in enumerate(turns)
+                    )
+                    conversation = session.get(Conversation, conversation_id)
+                    if conversation is not None:
+                        conversation.updated_at = utcnow()
+                return
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"could not append to conversation {conversation_id}: too many concurrent writers")

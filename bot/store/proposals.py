@@ -1,0 +1,112 @@
+"""Proposals in the database. Every state change is one conditional UPDATE whose row count says
+whether this caller won; that, not a read-then-write, is what makes approval exactly-once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+from sqlmodel import Session
+
+from bot.store.models import Proposal
+
+PENDING, EXECUTING = "pending", "executing"
+FINAL = ("executed", "rejected", "expired", "stale", "failed", "superseded")
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A proposal as read from the database."""
+
+    id: str
+    conversation_id: str | None
+    tool: str
+    args: dict[str, Any]
+    payload_hash: str
+    summary: str
+    diff: list[dict[str, Any]]
+    risk: str
+    requester: str
+    record_kind: str | None
+    record_id: int | None
+    record_version: int | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    supersedes_id: str | None
+    channel: str | None
+    message_ts: str | None
+
+
+_COLUMNS = [f.name for f in fields(ProposalView)]
+
+
+def _view(row: Proposal) -> ProposalView:
+    return ProposalView(**{name: getattr(row, name) for name in _COLUMNS})
+
+
+class SqlProposals:
+    """Storage of proposals; state changes are conditional and report whether they applied."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def insert(self, proposal: ProposalView) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.add(Proposal(**{name: getattr(proposal, name) for name in _COLUMNS}))
+
+    def get(self, proposal_id: str) -> ProposalView | None:
+        with Session(self._engine) as session:
+            row = session.get(Proposal, proposal_id)
+            return _view(row) if row is not None else None
+
+    def transition(self, proposal_id: str, *, from_statuses: Sequence[str], to: str,
+                   not_expired_at: datetime | None = None, **values: Any) -> bool:
+        """Move the proposal to `to` only if it is in one of from_statuses (and, when given, has not
+        expired at that time). True if this call made the change."""
+        statement = (
+            update(Proposal)
+            .where(Proposal.id == proposal_id, Proposal.status.in_(tuple(from_statuses)))  # type: ignore[attr-defined]
+            .values(status=to, **values)
+        )
+        if not_expired_at is not None:
+            statement = statement.where(Proposal.expires_at > not_expired_at)
+        with Session(self._engine) as session, session.begin():
+            return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+
+    def set_message(self, proposal_id: str, *, channel: str, message_ts: str) -> None:
+        """Where the proposal's card was posted (so it can be updated in place)."""
+        with Session(self._engine) as session, session.begin():
+            session.execute(update(Proposal).where(Proposal.id == proposal_id)
+                            .values(channel=channel, message_ts=message_ts))
+
+    def list(self, *, statuses: Sequence[str] = (PENDING,), requester: str | None = None,
+             conversation_id: str | None = None, expired_before: datetime | None = None,
+             limit: int = 100) -> list[ProposalView]:
+        query = select(Proposal).where(Proposal.status.in_(tuple(statuses)))  # type: ignore[attr-defined]
+        if requester is not None:
+            query = query.where(Proposal.requester == requester)
+        if conversation_id is not None:
+            query = query.where(Proposal.conversation_id == conversation_id)
+        if expired_before is not None:
+            query = query.where(Proposal.expires_at <= expired_before)
+        with Session(self._engine) as session:
+            rows = session.scalars(query.order_by(Proposal.created_at, Proposal.id).limit(limit)).all()
+            return [_view(r) for r in rows]
+
+    def find(self, prefix: str) -> list[ProposalView]:
+        """Proposals whose id or supersedes_id is prefix (for short ids typed in a terminal)."""
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(Proposal).where(or_(Proposal.id == prefix, Proposal.id.startswith(prefix)))  # type: ignore[union-attr]
+                .limit(5)
+            ).all()
+            return [_view(r) for r in rows]
