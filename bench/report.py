@@ -37,7 +37,8 @@ make bench                                   # every suite
 ```
 
 Each suite writes `bench/results/<suite>.json` (raw numbers, not committed) and this page is
-rebuilt from all result files present. PostgreSQL is expected on 127.0.0.1:5432 as for the tests
+rebuilt from all result files present; a suite with no result file keeps its section from the
+previous version of the page. PostgreSQL is expected on 127.0.0.1:5432 as for the tests
 (`TEST_POSTGRES_URL` overrides it); the benchmarks create and drop their own scratch databases.
 Latencies are per call, measured with `time.perf_counter_ns` around the adapter method, and
 percentiles are nearest-rank. The machine is shared, so expect some run-to-run noise, mostly in
@@ -80,6 +81,15 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     return out
 
 
+def _versions(machine: dict[str, Any]) -> list[str]:
+    """Python, the databases a suite used and any libraries it names, in that order."""
+    out = [f"Python {machine['python']}"]
+    out += [f"{label} {machine[key]}" for key, label in
+            (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"), ("sqlalchemy", "SQLAlchemy")) if key in machine]
+    out += [f"{name} {version}" for name, version in machine.get("libraries", {}).items()]
+    return out
+
+
 def render_suite(result: dict[str, Any]) -> list[str]:
     m = result["machine"]
     judged = verdicts(result)
@@ -90,8 +100,7 @@ def render_suite(result: dict[str, Any]) -> list[str]:
         f"Suite `{result['suite']}`, run {m['date']} in {result['duration_s']:.0f} s on {m['cores']} cores "
         f"({m['cpu']}, 1-minute load average {m['load_avg_1m_at_start']} at start"
         + (f", {m['load_avg_1m_at_end']} at end" if "load_avg_1m_at_end" in m else "")
-        + f"), {m['os']}; Python {m['python']}, "
-        f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, SQLAlchemy {m['sqlalchemy']}.",
+        + f"), {m['os']}; " + ", ".join(_versions(m)) + ".",
         "",
         f"**{len(judged) - len(failed)} of {len(judged)} judged figures meet their target.**"
         + ("" if not failed else " Missed: " + "; ".join(f"{c} {meas}" for _, meas, c, _ in failed) + "."),
@@ -114,14 +123,38 @@ def render_suite(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def previous_sections(text: str) -> dict[str, list[str]]:
+    """Suite name -> its section ("## title" up to the next "## ") in an earlier page."""
+    sections: dict[str, list[str]] = {}
+    chunk: list[str] = []
+    for line in [*text.splitlines(), "## "]:
+        if line.startswith("## "):
+            suite = next((ln.split("`")[1] for ln in chunk if ln.startswith("Suite `")), None)
+            if suite:
+                sections[suite] = chunk
+            chunk = []
+        chunk.append(line)
+    return sections
+
+
 def write_docs(order: Sequence[str]) -> Path:
-    results = load_results(order)
-    lines = INTRO.splitlines() + [""]
-    if not results:
-        lines += ["No results yet: run `make bench`.", ""]
-    for result in results:
-        lines += render_suite(result)
     page = Path(DOCS_PAGE)
+    results = load_results(order)
+    fresh = {r.get("suite") for r in results}
+    # Result files are not committed: a section whose file is absent here is kept as it was.
+    kept = {name: lines for name, lines in
+            (previous_sections(page.read_text(encoding="utf-8")) if page.exists() else {}).items()
+            if name not in fresh}
+    rank = {name: i for i, name in enumerate(order)}
+    parts = [(r.get("suite", ""), render_suite(r)) for r in results] + list(kept.items())
+    parts.sort(key=lambda p: (rank.get(p[0], len(rank)), p[0]))
+    lines = INTRO.splitlines() + [""]
+    if not parts:
+        lines += ["No results yet: run `make bench`.", ""]
+    for _, section in parts:
+        lines += [*section]
+        if section and section[-1] != "":
+            lines.append("")
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return page

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -71,7 +71,7 @@ CHURN_PREVIOUS_DAYS = 60  # the window before the recent one, compared per 30 da
 CHURN_TREND_MIN_PREVIOUS = 4  # fewer touches than this before is no baseline to decline from
 CHURN_TREND_STEPS = ((Fraction(3, 4), 15), (Fraction(1, 2), 10), (Fraction(1, 4), 5))  # (drop at least, points)
 CHURN_LOST_DAYS = 90
-CHURN_LOST_POINTS = 8  # per deal lost (close date) in the last 90 days
+CHURN_LOST_POINTS = 8  # per lost deal whose close date is at most 90 days ago (or still ahead)
 CHURN_BANDS = ((50, "high"), (25, "medium"), (0, "low"))
 
 
@@ -108,7 +108,7 @@ def lead_score(crm: CrmAdapter, contact_id: int, *, now: datetime) -> Score:
     if detail is None:
         raise NotFoundError("contact", contact_id)
     contact = detail.contact
-    touches = _touches(crm, ActivityFilter(contact_id=contact_id), now, LEAD_RECENCY_DAYS)
+    touches = _touches(crm, ActivityFilter(contact_id=contact_id, since=now - timedelta(days=LEAD_RECENCY_DAYS)), now)
     weights = dict(LEAD_WEIGHTS)
 
     recent = Counter(a.kind for a in touches if a.occurred_at >= now - timedelta(days=LEAD_ENGAGEMENT_DAYS))
@@ -120,7 +120,7 @@ def lead_score(crm: CrmAdapter, contact_id: int, *, now: datetime) -> Score:
     if touches:
         days = (now - touches[0].occurred_at).days
         pts = next((p for limit, p in LEAD_RECENCY_STEPS if days <= limit), 0)
-        recency = _factor("recency", days, weights, pts, f"last touch {_n(days, 'day')} ago")
+        recency = _factor("recency", days, weights, pts, _ago(days))
     else:
         recency = _factor("recency", None, weights, 0, f"no touch in the last {LEAD_RECENCY_DAYS} days")
 
@@ -170,16 +170,17 @@ def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
                           f"open tickets: {terms} = {raw}" if terms else "no open high or urgent ticket")
 
     breached = sum(1 for t in tickets if t.sla_due_at is not None and t.sla_due_at < now)
-    sla = _factor("sla_breaches", breached, weights, breached * CHURN_BREACH_POINTS,
-                  f"{_n(breached, 'open ticket')} past the SLA due time × {CHURN_BREACH_POINTS}"
+    raw = breached * CHURN_BREACH_POINTS
+    sla = _factor("sla_breaches", breached, weights, raw,
+                  f"{_n(breached, 'open ticket')} past the SLA due time × {CHURN_BREACH_POINTS} = {raw}"
                   if breached else "no open ticket past its SLA")
 
     window = CHURN_RECENT_DAYS + CHURN_PREVIOUS_DAYS
-    touches = _touches(crm, ActivityFilter(company_id=company_id), now, window)
+    touches = _touches(crm, ActivityFilter(company_id=company_id, since=now - timedelta(days=window)), now)
     if touches:
         days = (now - touches[0].occurred_at).days
         pts = next((p for more, p in CHURN_SILENCE_STEPS if days > more), 0)
-        silence = _factor("silence", days, weights, pts, f"last touch {_n(days, 'day')} ago")
+        silence = _factor("silence", days, weights, pts, _ago(days))
     else:
         silence = _factor("silence", None, weights, weights["silence"], f"no touch in the last {window} days")
 
@@ -198,14 +199,15 @@ def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
                         f"{_n(recent, 'touch')} in the last {CHURN_RECENT_DAYS} days against {previous} in the "
                         f"{CHURN_PREVIOUS_DAYS} before: {abs(percent)}% {'down' if drop >= 0 else 'up'} per 30 days")
 
-    today = now.date()
+    # No upper bound: a lost deal whose close date is still ahead was lost before it was due.
     lost = crm.list_deals(DealFilter(
-        company_id=company_id, stages=("closed_lost",),
-        closing_from=today - timedelta(days=CHURN_LOST_DAYS), closing_to=today,
+        company_id=company_id, stages=("closed_lost",), closing_from=now.date() - timedelta(days=CHURN_LOST_DAYS),
     ), limit=QUERY_LIMIT)
-    lost_deals = _factor("lost_deals", len(lost), weights, len(lost) * CHURN_LOST_POINTS,
-                         f"{_n(len(lost), 'deal')} lost (by close date) in the last {CHURN_LOST_DAYS} days"
-                         f" × {CHURN_LOST_POINTS}" if lost else f"no deal lost in the last {CHURN_LOST_DAYS} days")
+    raw = len(lost) * CHURN_LOST_POINTS
+    lost_deals = _factor("lost_deals", len(lost), weights, raw,
+                         f"{_n(len(lost), 'lost deal')} closing in the last {CHURN_LOST_DAYS} days or later"
+                         f" × {CHURN_LOST_POINTS} = {raw}"
+                         if lost else f"no lost deal closing in the last {CHURN_LOST_DAYS} days")
 
     has_open = bool(crm.list_deals(DealFilter(company_id=company_id, open_only=True), limit=1))
     no_open = _factor("no_open_deals", not has_open, weights, 0 if has_open else weights["no_open_deals"],
@@ -221,13 +223,10 @@ def _check_now(now: datetime) -> None:
         raise ValueError("now must be timezone-aware")
 
 
-def _touches(crm: CrmAdapter, base: ActivityFilter, now: datetime, days: int) -> list[Activity]:
-    """Touches within `days` before now, newest first; later ones (scheduled) have not happened yet."""
-    query = ActivityFilter(
-        company_id=base.company_id, contact_id=base.contact_id, kinds=TOUCH_KINDS,
-        since=now - timedelta(days=days),
-    )
-    return [a for a in crm.list_activities(query, limit=QUERY_LIMIT) if a.occurred_at <= now]
+def _touches(crm: CrmAdapter, query: ActivityFilter, now: datetime) -> list[Activity]:
+    """The touches the query finds, newest first, up to now: later ones have not happened yet."""
+    found = crm.list_activities(replace(query, kinds=TOUCH_KINDS), limit=QUERY_LIMIT)
+    return [a for a in found if a.occurred_at <= now]
 
 
 def _factor(name: str, value: int | str | bool | None, weights: dict[str, int], raw: int, why: str) -> Factor:
@@ -237,6 +236,10 @@ def _factor(name: str, value: int | str | bool | None, weights: dict[str, int], 
     if raw > weight:
         why = f"{why}, capped at {weight}"
     return Factor(name, value, weight, points, why)
+
+
+def _ago(days: int) -> str:
+    return "last touch less than a day ago" if days == 0 else f"last touch {_n(days, 'day')} ago"
 
 
 def _n(count: int, noun: str) -> str:

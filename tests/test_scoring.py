@@ -15,6 +15,8 @@ from adapters.crm.local import demo
 from adapters.crm.local.adapter import LocalCrm
 from bot import scoring
 from bot.scoring import Score, churn_risk, lead_score
+from bot.store import schema
+from bot.store.engine import make_engine
 
 # A fixed clock: every time the scores read is set explicitly below, relative to it.
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -23,9 +25,7 @@ Add = Callable[..., Any]
 
 @pytest.fixture
 def crm(sqlite_url: str) -> LocalCrm:
-    from bot.store import schema
-    from bot.store.engine import make_engine
-
+    """A CRM on SQLite only, for the cases that do not depend on the database."""
     engine = make_engine(sqlite_url)
     schema.upgrade(engine)
     return LocalCrm(engine)
@@ -85,18 +85,20 @@ def test_churn_risk_hand_computed(engine) -> None:  # type: ignore[no-untyped-de
     for days in (20, 35, 40, 50, 60, 70, 89):
         add("activity", kind="call", subject="c", company_id=company.id, occurred_at=ago(days))
     add("activity", kind="task", subject="t", company_id=company.id, occurred_at=ago(1))
-    add("deal", name="Lost", company_id=company.id, amount=1, stage="closed_lost", close_date=NOW.date() - timedelta(10))
+    # Two recent losses (one before its close date) give 16, capped at 15; the 2025 loss is too old.
+    add("deal", name="Lost", company_id=company.id, amount=1, stage="closed_lost", close_date=date(2026, 10, 23))
+    add("deal", name="Lost early", company_id=company.id, amount=1, stage="closed_lost", close_date=date(2027, 3, 1))
     add("deal", name="Old loss", company_id=company.id, amount=1, stage="closed_lost", close_date=date(2025, 1, 1))
     add("deal", name="Won", company_id=company.id, amount=1, stage="closed_won", close_date=NOW.date())
 
     score = churn_risk(crm, company.id, now=NOW)
 
     assert points(score) == {"escalations": 15, "sla_breaches": 20, "silence": 5,
-                             "activity_trend": 10, "lost_deals": 8, "no_open_deals": 10}
-    assert (score.kind, score.record_id, score.score, score.band) == ("churn_risk", company.id, 68, "high")
+                             "activity_trend": 10, "lost_deals": 15, "no_open_deals": 10}
+    assert (score.kind, score.record_id, score.score, score.band) == ("churn_risk", company.id, 75, "high")
     values = {f.name: f.value for f in score.factors}
     assert values == {"escalations": 15, "sla_breaches": 2, "silence": 20, "activity_trend": 67,
-                      "lost_deals": 1, "no_open_deals": True}
+                      "lost_deals": 2, "no_open_deals": True}
 
 
 @pytest.mark.parametrize(
@@ -194,6 +196,18 @@ def test_churn_activity_trend(crm: LocalCrm, previous: int, recent: int, expecte
     for i in range(recent):
         add("activity", kind="email", subject="e", company_id=company.id, occurred_at=ago(1 + i))
     assert points(churn_risk(crm, company.id, now=NOW))["activity_trend"] == expected
+
+
+@pytest.mark.parametrize(
+    ("days_before", "expected"), [((), 0), ((90,), 8), ((91,), 0), ((-30,), 8), ((0, 91), 8), ((10, 20), 15)]
+)
+def test_churn_lost_deals(crm: LocalCrm, days_before: tuple[int, ...], expected: int) -> None:
+    add = adder(crm)
+    company = add("company", name="C")
+    for days in days_before:
+        add("deal", name=f"L{days}", company_id=company.id, amount=1, stage="closed_lost",
+            close_date=NOW.date() - timedelta(days=days))
+    assert points(churn_risk(crm, company.id, now=NOW))["lost_deals"] == expected
 
 
 def test_unknown_records_and_naive_clocks_are_refused(crm: LocalCrm) -> None:

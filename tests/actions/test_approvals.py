@@ -1,0 +1,199 @@
+"""The approval service: policy, exactly-once execution, stale records, expiry, edits, recovery."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session
+
+from adapters.email.outbox import EmailOutboxRow
+from bot.actions.service import Approvals
+from bot.agent.scripted import ScriptedModel
+from bot.store import schema
+from bot.store.engine import make_engine
+from bot.store.models import Proposal
+from tests.agent.world import World, make_world
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Engine:
+    engine = make_engine(sqlite_url)
+    schema.upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def world(sqlite_engine: Engine, tmp_path: Path) -> World:
+    return make_world(sqlite_engine, tmp_path, ScriptedModel([]))
+
+
+def propose(world: World, tool: str, args: dict[str, Any], *, requester: str = "U02BOB",
+            channel: str | None = "C1") -> Any:
+    operation = world.services.approvals._operations[tool]
+    draft = operation.plan(world.services.approvals._targets, operation.parse(args))
+    return world.services.approvals.propose(draft, requester=requester, conversation_id=None, channel=channel)
+
+
+def stage_move(world: World, stage: str = "negotiation", **kw: Any) -> Any:
+    return propose(world, "update_deal", {"deal_id": world.ids["deal"], "stage": stage}, **kw)
+
+
+def test_an_authorised_approval_executes_once_and_repeats_report_who_did(world: World) -> None:
+    approvals: Approvals = world.services.approvals
+    proposal = stage_move(world)
+    first = approvals.approve(proposal.id, user="U03CAROL")  # in group:sales, medium risk
+    assert first.outcome == "executed" and first.proposal.result["record"] == f"deal:{world.ids['deal']}"
+    deal = world.crm.get("deal", world.ids["deal"])
+    assert (deal.stage, deal.version) == ("negotiation", 2)  # type: ignore[union-attr]
+    again = approvals.approve(proposal.id, user="U01ALICE")
+    assert again.outcome == "already_decided" and "already executed by U03CAROL" in again.message
+    assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "requester", "user", "members", "allowed"),
+    [
+        ("log_activity", {"kind": "call", "subject": "Intro", "deal_id": 1}, "U02BOB", "U02BOB", None, True),
+        ("log_activity", {"kind": "call", "subject": "Intro", "deal_id": 1}, "U02BOB", "U77OUT", {"U77OUT"}, True),
+        ("log_activity", {"kind": "call", "subject": "Intro", "deal_id": 1}, "U02BOB", "U77OUT", set(), False),
+        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U02BOB", "U77OUT", {"U77OUT"}, False),
+        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U77OUT", "U77OUT", None, True),  # the requester
+        ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U01ALICE", "U01ALICE", None, False),
+        ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U02BOB", "U02BOB", None, False),
+        ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U02BOB", "U03CAROL", None, False),
+        ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U02BOB", "U01ALICE", None, True),
+    ],
+)
+def test_the_policy_decides_who_may_approve(world: World, tool: str, args: dict[str, Any], requester: str, user: str,
+                                            members: set[str] | None, allowed: bool) -> None:
+    proposal = propose(world, tool, args, requester=requester)
+    in_channel = None if members is None else (lambda channel, who: who in members)
+    decision = world.services.approvals.approve(proposal.id, user=user, channel_members=in_channel)
+    assert (decision.outcome == "executed") is allowed, decision.message
+    if not allowed:
+        assert decision.outcome == "refused" and world.services.approvals.get(proposal.id).status == "pending"
+        refusals = [e for e in world.services.audit.trail(proposal.id) if e.kind == "approval.refused"]
+        assert refusals and refusals[0].actor == user
+
+
+def test_a_record_changed_since_the_proposal_makes_it_stale_and_writes_nothing(world: World) -> None:
+    proposal = stage_move(world)
+    world.crm.update("deal", world.ids["deal"], {"stage": "qualified"}, expected_version=1, idempotency_key="other")
+    decision = world.services.approvals.approve(proposal.id, user="U02BOB")
+    assert decision.outcome == "stale"
+    assert decision.proposal.result == {"current": {"stage": "qualified"}, "current_version": 2}
+    assert world.crm.get("deal", world.ids["deal"]).stage == "qualified"  # type: ignore[union-attr]
+
+
+def test_what_executes_is_what_was_approved(world: World) -> None:
+    proposal = stage_move(world)
+    with Session(world.engine) as session, session.begin():  # someone edits the stored payload
+        session.execute(update(Proposal).where(Proposal.id == proposal.id)
+                        .values(args={"deal_id": world.ids["deal"], "stage": "closed_lost"}))
+    decision = world.services.approvals.approve(proposal.id, user="U02BOB")
+    assert decision.outcome == "failed" and "does not match" in decision.message
+    assert world.crm.get("deal", world.ids["deal"]).stage == "proposal"  # type: ignore[union-attr]
+
+
+def test_expiry_on_approval_and_by_the_sweep(world: World) -> None:
+    first, second = stage_move(world), propose(world, "create_task", {"subject": "Call back", "due_date": "2026-11-10",
+                                                                      "deal_id": world.ids["deal"]})
+    world.clock.advance(hours=24, seconds=1)
+    assert world.services.approvals.approve(first.id, user="U02BOB").outcome == "expired"
+    assert [p.id for p in world.services.approvals.expire_due()] == [second.id]
+    assert world.services.approvals.get(second.id).status == "expired"
+    assert world.crm.get("deal", world.ids["deal"]).stage == "proposal"  # type: ignore[union-attr]
+
+
+def test_reject_with_a_reason_and_only_by_someone_entitled(world: World) -> None:
+    proposal = stage_move(world)
+    assert world.services.approvals.reject(proposal.id, user="U77OUT").outcome == "refused"
+    decision = world.services.approvals.reject(proposal.id, user="U02BOB", reason="wrong deal")
+    assert decision.outcome == "rejected" and decision.proposal.reason == "wrong deal"
+    assert world.services.approvals.approve(proposal.id, user="U02BOB").outcome == "already_decided"
+
+
+def test_edit_replaces_the_proposal_and_retires_the_old_one(world: World) -> None:
+    old = stage_move(world)
+    decision = world.services.approvals.edit(old.id, user="U03CAROL", changes={"stage": "closed_won"})
+    new = decision.proposal
+    assert decision.outcome == "edited" and new.supersedes_id == old.id and new.requester == "U03CAROL"
+    assert new.diff == [{"field": "stage", "before": "proposal", "after": "closed_won"}]
+    assert world.services.approvals.approve(old.id, user="U02BOB").outcome == "already_decided"
+    assert world.services.approvals.edit(new.id, user="U03CAROL", changes={"stage": "nope"}).outcome == "invalid"
+    assert world.services.approvals.approve(new.id, user="U02BOB").outcome == "executed"
+    assert world.crm.get("deal", world.ids["deal"]).stage == "closed_won"  # type: ignore[union-attr]
+
+
+def test_recovery_finishes_a_crashed_execution_without_writing_twice(world: World) -> None:
+    approvals = world.services.approvals
+    proposal = stage_move(world)
+    # The crash: the proposal was claimed and the write committed, but the outcome was never recorded.
+    approvals._proposals.transition(proposal.id, from_statuses=("pending",), to="executing", decided_by="U02BOB")
+    approvals._operations["update_deal"].execute(approvals._targets, proposal.args, proposal.record_id,
+                                                 proposal.record_version, proposal.id)
+    [decision] = approvals.recover()
+    assert decision.outcome == "executed" and decision.proposal.result["replayed"] is True
+    assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
+
+
+def test_a_transient_failure_can_be_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    proposal = stage_move(world)
+    real = world.crm.update
+    calls = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(world.crm, "update", flaky)
+    failed = world.services.approvals.approve(proposal.id, user="U02BOB")
+    assert failed.outcome == "failed" and failed.proposal.result == {"retryable": True}
+    assert world.services.approvals.approve(proposal.id, user="U02BOB").outcome == "executed"
+
+
+def test_send_email_goes_to_the_outbox_once(world: World) -> None:
+    proposal = propose(world, "send_email", {"to": "zoe@example.org", "subject": "Renewal", "body": "Hello"})
+    assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
+    recovered = world.services.approvals._operations["send_email"].execute(
+        world.services.approvals._targets, proposal.args, None, None, proposal.id)
+    assert recovered["replayed"] is True
+    with Session(world.engine) as session:
+        rows = session.scalars(select(EmailOutboxRow)).all()
+    assert [(r.to, r.subject, r.status) for r in rows] == [("zoe@example.org", "Renewal", "queued")]
+
+
+def test_every_transition_is_audited_with_the_payload_hash(world: World) -> None:
+    proposal = stage_move(world)
+    world.services.approvals.approve(proposal.id, user="U02BOB")
+    trail = world.services.audit.trail(proposal.id)
+    assert [(e.from_status, e.to_status) for e in trail] == [(None, "pending"), ("pending", "executing"),
+                                                             ("executing", "executed")]
+    assert {e.payload_hash for e in trail} == {proposal.payload_hash}
+
+
+def test_ten_simultaneous_approvals_execute_once(engine: Engine, tmp_path: Path) -> None:
+    world = make_world(engine, tmp_path, ScriptedModel([]))
+    proposal = stage_move(world)
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        barrier.wait()
+        outcomes.append(world.services.approvals.approve(proposal.id, user="U02BOB").outcome)
+
+    threads = [threading.Thread(target=click) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already_decided"] * 9 + ["executed"]
+    assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
+    executions = [e for e in world.services.audit.trail(proposal.id) if e.to_status == "executing"]
+    assert len(executions) == 1

@@ -1,0 +1,155 @@
+"""The agent through the real openai client against the scripted server on loopback; and the
+canary: planted personal data never appears in any request the model server receives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.agent.loop import Request
+from bot.agent.openai_model import OpenAIModel
+from bot.cli import main
+from bot.config import ModelSection
+from bot.store import schema
+from bot.store.engine import make_engine
+from tests.agent.world import PLANTED, World, leaked, make_world, seed
+from tests.fakes.model_server import ScriptedModelServer, delay, error, raw_tool_call, text, tool_calls
+
+TOOL_NAMES = {
+    "search_contacts", "get_contact", "search_companies", "get_company", "list_deals", "get_deal", "list_activities",
+    "list_tickets", "search_kb", "lead_score", "churn_risk", "update_contact", "update_company", "create_lead",
+    "create_deal", "update_deal", "log_activity", "create_task", "create_ticket", "send_email",
+}
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Engine:
+    engine = make_engine(sqlite_url)
+    schema.upgrade(engine)
+    return engine
+
+
+def world_for(engine: Engine, tmp_path: Path, server: ScriptedModelServer, **model: Any) -> World:
+    section = ModelSection(**{"max_retries": 0, "timeout_seconds": 5, **model})
+    return make_world(engine, tmp_path, OpenAIModel(section, api_key="test-key", base_url=server.base_url))
+
+
+def ask(world: World, question: str, conversation: str = "C1/1.0", user: str = "U02BOB") -> Any:
+    return asyncio.run(world.services.agent.run(Request(conversation, user, question, channel="C1")))
+
+
+def tool_message(body: dict[str, Any]) -> dict[str, Any]:
+    return json.loads([m for m in body["messages"] if m["role"] == "tool"][-1]["content"])
+
+
+def test_tool_calls_round_trip_through_the_real_client(sqlite_engine: Engine, tmp_path: Path) -> None:
+    with ScriptedModelServer([
+        tool_calls(("search_contacts", {"text": "<PERSON_1>"})),
+        lambda body: text(f"Found {tool_message(body)['result'][0]['title']}."),
+    ]) as server:
+        result = ask(world_for(sqlite_engine, tmp_path, server), f"Find {PLANTED['name']}")
+    server.assert_done()
+    first = server.requests[0]
+    assert first.headers["authorization"] == "Bearer test-key"
+    assert {t["function"]["name"] for t in first.body["tools"]} == TOOL_NAMES
+    assert all(t["type"] == "function" for t in first.body["tools"])
+    second = server.requests[1].body["messages"]
+    assert second[-2]["tool_calls"][0]["function"]["arguments"] == '{"text": "<PERSON_1>"}'
+    assert second[-1]["role"] == "tool" and second[-1]["tool_call_id"] == second[-2]["tool_calls"][0]["id"]
+    assert result.answer == f"Found {PLANTED['name']}."
+    assert result.usage.prompt_tokens > 0 and result.steps == 2
+
+
+def test_a_429_is_retried_after_retry_after(sqlite_engine: Engine, tmp_path: Path) -> None:
+    with ScriptedModelServer([error(429, "slow down", retry_after=0.01), text("fine")]) as server:
+        result = ask(world_for(sqlite_engine, tmp_path, server, max_retries=2), "Hello")
+    server.assert_done()
+    assert result.answer == "fine"
+    assert [r.headers["x-stainless-retry-count"] for r in server.requests] == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (error(500, "boom"), "the model server answered with an error (HTTP 500)"),
+        (error(401, "bad key"), "the model server refused the API key (check OPENAI_API_KEY)"),
+        (error(429, "quota"), "the model server is rate limiting requests; try again in a minute"),
+        (delay(3, text("late")), "the model server did not answer in time"),
+    ],
+)
+def test_model_failures_become_a_clear_error(sqlite_engine: Engine, tmp_path: Path, step: Any, message: str) -> None:
+    with ScriptedModelServer([step]) as server:
+        result = ask(world_for(sqlite_engine, tmp_path, server, timeout_seconds=0.5), "Hello")
+    assert result.error == message and result.answer == f"Sorry, I could not answer: {message}."
+
+
+def test_malformed_arguments_from_the_server_go_back_as_an_error(sqlite_engine: Engine, tmp_path: Path) -> None:
+    with ScriptedModelServer([
+        raw_tool_call("get_deal", '{"deal_id": '),
+        lambda body: text(tool_message(body)["error"]),
+    ]) as server:
+        result = ask(world_for(sqlite_engine, tmp_path, server), "Show deal 1")
+    server.assert_done()
+    assert "not valid JSON" in result.answer
+
+
+def test_canary_planted_values_never_reach_the_model_server(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """Every path to the model: user text, history, CRM records and notes, KB snippets, proposal
+    summaries, tool errors; through the real client, as the server received it."""
+    with ScriptedModelServer([
+        # 1: user text with PII, read tools returning records, notes, tickets and KB passages
+        tool_calls(("search_contacts", {"text": "<PERSON_1>"}), ("get_company", {"company_id": 1}),
+                   ("get_contact", {"contact_id": 1}), ("search_kb", {"query": "refund"}),
+                   ("list_tickets", {"company_id": 2}), ("list_activities", {"company_id": 1})),
+        # 2: writes whose summaries and diffs hold real values
+        lambda body: tool_calls(("update_contact", {"contact_id": 1, "phone": "+44 20 7946 0999"}),
+                                ("send_email", {"to": "<EMAIL_ADDRESS_1>", "subject": "Hi <PERSON_1>", "body": "x"}),
+                                ("update_contact", {"contact_id": 1, "email": "<EMAIL_ADDRESS_9>"})),
+        text("Done: <PERSON_1>, <EMAIL_ADDRESS_1>."),
+        # a follow-up in the same thread replays the history
+        lambda body: text("History has " + str(len(body["messages"])) + " messages"),
+    ]) as server:
+        world = world_for(sqlite_engine, tmp_path, server)
+
+        async def thread() -> Any:  # one event loop, as in the running bot
+            agent = world.services.agent
+            first = await agent.run(Request("C1/1.0", "U02BOB", (
+                f"Email {PLANTED['name']} at {PLANTED['email']}, phone {PLANTED['phone']}, card {PLANTED['card']}, "
+                f"IBAN {PLANTED['iban']}; and what about {PLANTED['other_name']}?")))
+            await agent.run(Request("C1/1.0", "U02BOB", f"Is {PLANTED['first']} {PLANTED['last']} the right person?"))
+            return first
+
+        first = asyncio.run(thread())
+    server.assert_done()
+    assert first.answer == f"Done: {PLANTED['name']}, {PLANTED['email']}."
+    assert len(first.proposals) == 2
+    # Raw bodies may escape non-ASCII letters; the decoded bodies may not: check both.
+    assert leaked("\n".join(r.raw for r in server.requests)) == [], "personal data reached the model server"
+    assert leaked(json.dumps([r.body for r in server.requests], ensure_ascii=False)) == []
+
+
+def test_canary_through_the_ask_command(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    engine = make_engine(sqlite_url)
+    schema.upgrade(engine)
+    from adapters.crm.local.adapter import LocalCrm
+
+    seed(LocalCrm(engine))
+    with ScriptedModelServer([
+        tool_calls(("get_contact", {"contact_id": 1})),
+        lambda body: text("Phone: " + tool_message(body)["result"]["contact"]["phone"]),
+    ]) as server:
+        for name, value in {"DATABASE_URL": sqlite_url, "OPENAI_BASE_URL": server.base_url,
+                            "BOT_KB__PATH": str(tmp_path)}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        code = main(["ask", f"What is {PLANTED['name']}'s phone?", "--user", "U02BOB"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.startswith(f"Phone: {PLANTED['phone']}\n")
+    assert leaked(json.dumps([r.body for r in server.requests], ensure_ascii=False)) == []
