@@ -122,7 +122,7 @@ class Approvals:
                                           decided_at=now, reason=reason):
             return self._already(self._proposals.get(proposal_id) or proposal)
         self._record(proposal, user, PENDING, "rejected", {"reason_given": reason is not None})
-        return Decision("rejected", "rejected" + (f": {reason}" if reason else ""), self._proposals.get(proposal_id))
+        return Decision("rejected", f"by {user}" + (f" ({reason})" if reason else ""), self._proposals.get(proposal_id))
 
     def edit(self, proposal_id: str, *, user: str, changes: Mapping[str, Any],
              channel_members: ChannelMembers | None = None) -> Decision:
