@@ -165,12 +165,12 @@ class UpdateDealArgs(_Args):
 
 def _create(name: str, kind: RecordKind, args: type[_Args], risk: Risk, description: str,
             shape: Callable[[dict[str, Any]], dict[str, Any]], title: Callable[[dict[str, Any]], str],
-            defaults: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d) -> Operation:
+            defaults: Callable[[CrmAdapter, dict[str, Any]], dict[str, Any]] = lambda crm, d: d) -> Operation:
     """A create. The proposal stores the tool's arguments (defaults filled in when planned, so what
     is approved is what executes); shape turns them into the record's fields, then and at execution."""
 
     def plan(targets: Targets, parsed: BaseModel) -> Draft:
-        data = defaults(parsed.model_dump(mode="json", exclude_none=True))
+        data = defaults(targets.crm, parsed.model_dump(mode="json", exclude_none=True))
         try:
             values = validate_fields(kind, shape(dict(data)), create=True)
         except ValidationFailed as exc:
@@ -243,18 +243,27 @@ def _needs_link(data: dict[str, Any]) -> None:
         raise PlanError("link the activity to a company_id, contact_id or deal_id")
 
 
-def _activity_defaults(data: dict[str, Any]) -> dict[str, Any]:
+def _with_company(crm: CrmAdapter, data: dict[str, Any]) -> dict[str, Any]:
+    """Link an activity to its company too, so company-level views (and churn risk) see it."""
     _needs_link(data)
-    return {"occurred_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), **data}
+    if data.get("company_id") is None:
+        for field, kind in (("deal_id", "deal"), ("contact_id", "contact")):
+            record = crm.get(kind, data[field]) if data.get(field) else None  # type: ignore[arg-type]
+            if record is not None and getattr(record, "company_id", None):
+                return {**data, "company_id": record.company_id}
+    return data
+
+
+def _activity_defaults(crm: CrmAdapter, data: dict[str, Any]) -> dict[str, Any]:
+    return {"occurred_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), **_with_company(crm, data)}
 
 
 def _activity(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "done": True}
 
 
-def _task_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    _needs_link(data)
-    return data
+def _task_defaults(crm: CrmAdapter, data: dict[str, Any]) -> dict[str, Any]:
+    return _with_company(crm, data)
 
 
 def _task(data: dict[str, Any]) -> dict[str, Any]:

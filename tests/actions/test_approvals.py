@@ -197,3 +197,11 @@ def test_ten_simultaneous_approvals_execute_once(engine: Engine, tmp_path: Path)
     assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
     executions = [e for e in world.services.audit.trail(proposal.id) if e.to_status == "executing"]
     assert len(executions) == 1
+
+
+def test_activities_logged_on_a_deal_are_linked_to_its_company(world: World) -> None:
+    proposal = propose(world, "log_activity", {"kind": "call", "subject": "Check-in", "deal_id": world.ids["deal"],
+                                               "occurred_at": "2026-11-01T10:00:00Z"})
+    assert proposal.args == {"kind": "call", "subject": "Check-in", "deal_id": world.ids["deal"],
+                             "company_id": world.ids["acme"], "body": "", "occurred_at": "2026-11-01T10:00:00Z"}
+    assert world.services.approvals.approve(proposal.id, user="U02BOB").outcome == "executed"
