@@ -344,9 +344,9 @@ def record_dumps(crm: dict[str, Any]) -> list[dict[str, Any]]:
             "company": dict(company),
             "contacts": [{"id": c["id"], "full_name": f"{c['first_name']} {c['last_name']}", "email": c["email"],
                           "phone": c["phone"], "title": c["title"]} for c in contacts_of[company["id"]]],
-            "open_deals": [], "recent_activities": [], "tickets": [],
+            "deals": [], "recent_activities": [], "tickets": [],
         }
-        extra = [("open_deals", {k: d[k] for k in ("id", "name", "stage", "amount", "currency", "close_date", "owner")})
+        extra = [("deals", {k: d[k] for k in ("id", "name", "stage", "amount", "currency", "close_date", "owner")})
                  for d in material["deals"]]
         extra += [("tickets", {k: t[k] for k in ("id", "subject", "body", "priority", "status")}
                    | {"contact": names.get(t["contact_id"])}) for t in material["tickets"]]
@@ -567,9 +567,9 @@ def _build_section(data: dict[str, Any]) -> dict[str, Any]:
         "tables": [],
         "notes": [
             "Memory is measured twice. tracemalloc, on a separate untimed build, counts the Python-level "
-            "allocations (the key strings and the de-duplication dict) and the automaton's nodes where the "
-            "extension allocates them through Python's allocator. The child process (`python -m bench.privacy "
-            "--memory-probe FILE`) loads only the directory entries, resets its peak RSS through "
+            "allocations: the key strings, the de-duplication dict and the automaton itself (pyahocorasick "
+            "allocates its nodes through Python's allocator, so they are traced). The child process "
+            "(`python -m bench.privacy --memory-probe FILE`) loads only the directory entries, resets its peak RSS through "
             "`/proc/self/clear_refs`, builds one index and reads `VmRSS` / `VmHWM` from `/proc/self/status` "
             f"(RSS before the build {proc['rss_before_build_mb']:.0f} MB, after {proc['rss_after_build_mb']:.0f} MB). "
             "`getrusage().ru_maxrss` is not used: Linux carries it over from the parent through fork and exec, "

@@ -44,7 +44,13 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
     services = _services(settings)
     conversation = args.conversation or f"terminal-{secrets.token_hex(4)}"
-    result = asyncio.run(services.agent.run(Request(conversation, args.user, args.question)))
+    async def one_turn() -> Any:
+        try:
+            return await services.agent.run(Request(conversation, args.user, args.question))
+        finally:
+            await services.model.aclose()
+
+    result = asyncio.run(one_turn())
     if args.json:
         print(json.dumps({
             "conversation": conversation, "answer": result.answer, "citations": list(result.citations),

@@ -75,6 +75,10 @@ class Model(Protocol):
         """One chat completion; raises ModelError on any failure."""
         ...
 
+    async def aclose(self) -> None:
+        """Release connections held for the running event loop."""
+        ...
+
 
 class MissingModel:
     """Stands in when no model server is configured: every call explains what to set."""
@@ -85,3 +89,6 @@ class MissingModel:
                        timeout: float | None = None) -> ModelReply:
         raise ModelError("no model server is configured: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL "
                          "(any OpenAI-compatible server) and restart the bot")
+
+    async def aclose(self) -> None:
+        return None

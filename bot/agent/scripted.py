@@ -54,6 +54,9 @@ class ScriptedModel:
             raise outcome
         return outcome
 
+    async def aclose(self) -> None:
+        return None
+
     def assert_done(self) -> None:
         if len(self.calls) != len(self._steps):
             raise AssertionError(f"the script has {len(self._steps)} steps but {len(self.calls)} were used")

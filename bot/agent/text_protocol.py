@@ -55,6 +55,9 @@ class TextProtocolModel:
         answer = final.group(1).strip() if final else re.sub(r"^\s*Thought:.*?\n", "", text, flags=re.DOTALL).strip()
         return ModelReply(answer or text.strip(), (), reply.usage, reply.latency_ms, reply.model, reply.finish_reason)
 
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
     @staticmethod
     def _as_text(messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> list[Message]:
         out: list[Message] = []

@@ -63,6 +63,7 @@ def _compact(schema: Any) -> Any:
 class ToolRegistry:
     def __init__(self, tools: Iterable[Tool]) -> None:
         self._tools = {t.name: t for t in tools}
+        self._schemas = [t.schema() for t in self._tools.values()]  # built once: pydantic takes ~15 ms
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
@@ -71,7 +72,7 @@ class ToolRegistry:
         return list(self._tools)
 
     def schemas(self) -> list[dict[str, Any]]:
-        return [t.schema() for t in self._tools.values()]
+        return self._schemas
 
 
 def write_tools(operations: Mapping[str, Operation]) -> list[Tool]:

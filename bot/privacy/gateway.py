@@ -8,8 +8,10 @@ neutralised first, so nobody can make a tool reveal a value by naming its placeh
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -70,38 +72,76 @@ class Gateway:
 
     def mask_text(self, vault: Vault, text: str) -> Masked:
         """Replace detected personal data with placeholders (raises DetectionError on failure)."""
-        spans = self._detector.detect(text)
-        if not spans:
-            return Masked(text, ())
-        placeholders = vault.assign([(s.entity_type, text[s.start:s.end], s.ref) for s in spans])
-        out, last, entities = [], 0, []
-        for span, placeholder in zip(spans, placeholders, strict=True):
-            out.append(text[last:span.start])
-            out.append(placeholder)
-            entities.append((span.entity_type, span.start, span.end, placeholder))
-            last = span.end
-        out.append(text[last:])
-        return Masked("".join(out), tuple(entities))
+        return self._replace(vault, [text], [self._detector.detect(text)])[0]
 
     def mask_user_text(self, vault: Vault, text: str) -> str:
         """A person's message: Slack markup unwrapped, typed placeholders neutralised, then masked."""
         return self.mask_text(vault, neutralise(unwrap_slack(text))).text
 
-    def mask_value(self, vault: Vault, value: Any, *, field: str | None = None) -> Any:
-        """JSON-aware masking of a tool result: every string, and PII fields by their key."""
-        if isinstance(value, Mapping):
-            return {k: self.mask_value(vault, v, field=str(k)) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.mask_value(vault, v, field=field) for v in value]
-        if not isinstance(value, str) or not value.strip():
-            return value
-        forced = PII_FIELDS.get((field or "").lower())
-        if forced:
-            masked = self.mask_text(vault, value).text
-            if PLACEHOLDER.fullmatch(masked.strip()):
-                return masked
-            return vault.assign([(forced, value, None)])[0]
-        return self.mask_text(vault, value).text
+    def mask_value(self, vault: Vault, value: Any) -> Any:
+        """JSON-aware masking of a tool result: every string, and PII fields by their key.
+
+        All strings are detected in one pass over their concatenation (one detector call instead
+        of one per field) and get their placeholders in one vault write.
+        """
+        leaves: list[tuple[str, str | None]] = []
+        _collect(value, None, leaves)
+        texts = [text for text, _ in leaves]
+        masked = iter(self._replace(vault, texts, self._detect_many(texts), forced=[
+            PII_FIELDS.get((key or "").lower()) for _, key in leaves
+        ]))
+        return _rebuild(value, None, masked)
+
+    def _detect_many(self, texts: list[str]) -> list[list[Span]]:
+        if len(texts) <= 1:
+            return [self._detector.detect(t) for t in texts]
+        starts, position = [], 0
+        for text in texts:
+            starts.append(position)
+            position += len(text) + len(_SEPARATOR)
+        spans = self._detector.detect(_SEPARATOR.join(texts))
+        per_text: list[list[Span]] = [[] for _ in texts]
+        redo: set[int] = set()
+        for span in spans:
+            i = bisect.bisect_right(starts, span.start) - 1
+            if span.end > starts[i] + len(texts[i]):
+                redo.add(i)  # a detection reaching across two values: look at this value alone
+                continue
+            per_text[i].append(dataclasses.replace(span, start=span.start - starts[i], end=span.end - starts[i]))
+        for i in redo:
+            per_text[i] = self._detector.detect(texts[i])
+        return per_text
+
+    def _replace(self, vault: Vault, texts: list[str], spans: list[list[Span]],
+                 forced: list[str | None] | None = None) -> list[Masked]:
+        """Placeholders for every span (one vault write), and each text rebuilt with them.
+
+        A forced type (a PII field such as "email") masks the whole value unless the detector
+        already found it to be exactly one entity."""
+        forced = forced or [None] * len(texts)
+        whole = [
+            kind is not None and text.strip() != "" and not (
+                len(found) == 1 and text[found[0].start:found[0].end].strip() == text.strip())
+            for text, found, kind in zip(texts, spans, forced, strict=True)
+        ]
+        items = []
+        for text, found, kind, replace_all in zip(texts, spans, forced, whole, strict=True):
+            items += [(kind, text, None)] if replace_all else [(s.entity_type, text[s.start:s.end], s.ref) for s in found]
+        placeholders = iter(vault.assign(items) if items else [])
+        out = []
+        for text, found, kind, replace_all in zip(texts, spans, forced, whole, strict=True):
+            if replace_all:
+                placeholder = next(placeholders)
+                out.append(Masked(placeholder, ((kind or "", 0, len(text), placeholder),)))
+                continue
+            pieces, last, entities = [], 0, []
+            for span in found:
+                placeholder = next(placeholders)
+                pieces += [text[last:span.start], placeholder]
+                entities.append((span.entity_type, span.start, span.end, placeholder))
+                last = span.end
+            out.append(Masked("".join(pieces) + text[last:], tuple(entities)))
+        return out
 
     def unmask_arguments(self, vault: Vault, value: Any) -> Any:
         """Real values back into tool arguments, string by string; unknown placeholders raise."""
@@ -116,6 +156,31 @@ class Gateway:
     def unmask_text(self, vault: Vault, text: str) -> str:
         """Real values back into text a person reads; unknown placeholders stay as they are."""
         return _substitute(vault, text, strict=False)
+
+
+# Between values joined for one detector pass: a paragraph break, which no recognizer matches across.
+_SEPARATOR = "\n\n"
+
+
+def _collect(value: Any, key: str | None, leaves: list[tuple[str, str | None]]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _collect(v, str(k), leaves)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _collect(v, key, leaves)
+    elif isinstance(value, str) and value.strip():
+        leaves.append((value, key))
+
+
+def _rebuild(value: Any, key: str | None, masked: Iterator[Masked]) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _rebuild(v, str(k), masked) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rebuild(v, key, masked) for v in value]
+    if isinstance(value, str) and value.strip():
+        return next(masked).text
+    return value
 
 
 def _substitute(vault: Vault, text: str, *, strict: bool) -> str:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 # phone before it is an NHS number, an e-mail before the URL inside it.
 TYPE_PRIORITY = {
     "EMAIL_ADDRESS": 90, "IBAN_CODE": 85, "CREDIT_CARD": 80, "IP_ADDRESS": 75, "PHONE_NUMBER": 70,
-    "PERSON": 60, "ORGANIZATION": 50, "US_SSN": 40, "UK_NHS": 30, "URL": 10,
+    "PERSON": 60, "ORGANIZATION": 50, "US_SSN": 40, "UK_NINO": 38, "ES_NIF": 36, "IT_FISCAL_CODE": 34,
+    "UK_NHS": 30, "URL": 10,
 }
 
 # The bot's own placeholders, in the forms models write them back: <PERSON_1>, PERSON_1,
@@ -38,10 +39,11 @@ class Span:
 
 
 def resolve(spans: Iterable[Span]) -> list[Span]:
-    """Keep non-overlapping spans: longer first, then by type priority, then known over guessed."""
+    """Keep non-overlapping spans: longer first, then known (from the CRM) over guessed, then by
+    type priority: a company the CRM knows is an organisation even if its name is a first name."""
     ranked = sorted(
         spans,
-        key=lambda s: (-(s.end - s.start), -TYPE_PRIORITY.get(s.entity_type, 0), s.ref is None, -s.score, s.start),
+        key=lambda s: (-(s.end - s.start), s.ref is None, -TYPE_PRIORITY.get(s.entity_type, 0), -s.score, s.start),
     )
     kept: list[Span] = []
     for span in ranked:

@@ -117,3 +117,16 @@ def test_a_missing_spacy_model_gives_a_warning_not_a_crash() -> None:
     detector = Detector(PrivacySection(spacy_model="en_core_web_nonexistent"))
     assert "not installed" in detector.warnings[0] and "first-name lexicon" in detector.warnings[0]
     assert found(detector, "mail a@b.co") == [("EMAIL_ADDRESS", "a@b.co")]
+
+
+def test_a_crm_company_named_like_a_person_stays_an_organisation() -> None:
+    index = KnownEntityIndex([KnownEntity("ORGANIZATION", "Thibault", "company:9")])
+    detector = Detector(SETTINGS, lambda: index)
+    assert found(detector, "Thibault renewed today") == [("ORGANIZATION", "Thibault")]
+
+
+def test_every_enabled_national_id_has_a_placeholder_type() -> None:
+    from bot.config import NATIONAL_IDS, PII_ENTITIES
+    from bot.privacy.spans import TYPE_PRIORITY
+
+    assert set(NATIONAL_IDS) | set(PII_ENTITIES) | {"PERSON", "ORGANIZATION"} <= set(TYPE_PRIORITY)
