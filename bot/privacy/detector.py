@@ -55,9 +55,11 @@ class Detector:
         registry = RecognizerRegistry(supported_languages=["en"])
         self._entities = [*settings.entities, *settings.national_ids]
         for entity in self._entities:
-            registry.add_recognizer(_RECOGNIZERS[entity](settings))
             if entity == "PHONE_NUMBER":
                 registry.add_recognizer(LoosePhoneRecognizer())
+                if not settings.phone_regions:
+                    continue  # Presidio's phonenumbers-based recognizer is off
+            registry.add_recognizer(_RECOGNIZERS[entity](settings))
         nlp_engine = self._nlp_engine(registry)
         self._engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 
