@@ -119,8 +119,8 @@ def postgres_version() -> str:
 # -- environment ----------------------------------------------------------------------------------
 
 
-def machine_info() -> dict[str, Any]:
-    """What the figures depend on: CPU, load, interpreter and database versions, date."""
+def machine_info(*, databases: bool = True) -> dict[str, Any]:
+    """What the figures depend on: CPU, load, interpreter and (unless not used) database versions, date."""
     cpu_model = ""
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -134,7 +134,7 @@ def machine_info() -> dict[str, Any]:
         usable = os.cpu_count() or 0
     import sqlalchemy
 
-    return {
+    info = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": usable,
         "cpu": cpu_model or platform.processor() or "unknown",
@@ -142,10 +142,10 @@ def machine_info() -> dict[str, Any]:
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
         "os": platform.platform(),
         "python": sys.version.split()[0],
-        "sqlite": sqlite3.sqlite_version,
-        "postgresql": postgres_version(),
-        "sqlalchemy": sqlalchemy.__version__,
     }
+    if databases:
+        info.update(sqlite=sqlite3.sqlite_version, postgresql=postgres_version(), sqlalchemy=sqlalchemy.__version__)
+    return info
 
 
 # -- result cells ---------------------------------------------------------------------------------

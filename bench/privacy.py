@@ -15,13 +15,10 @@ directory entries, so the interpreter's other allocations do not hide it.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import gc
 import importlib.metadata
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -36,7 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, cell, log, quiet_gc, summarize
+from bench.common import REPO, cell, log, machine_info, quiet_gc, summarize
 
 SCALE = 100  # the demo generator makes about 1,000 contacts per unit of scale
 DEMO_SEED = 7
@@ -95,24 +92,9 @@ def run() -> dict[str, Any]:
 
 
 def _machine() -> dict[str, Any]:
-    """Like bench.common.machine_info, without the databases this suite does not use."""
-    cpu = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 0
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cores": cores,
-        "cpu": cpu or platform.processor() or "unknown",
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "os": platform.platform(),
-        "python": sys.version.split()[0],
-        "libraries": {name: importlib.metadata.version(name)
-                      for name in ("presidio-analyzer", "pyahocorasick", "regex", "faker")},
-    }
+    """bench.common.machine_info without the databases (this suite uses none), plus the libraries."""
+    return {**machine_info(databases=False), "libraries": {
+        name: importlib.metadata.version(name) for name in ("presidio-analyzer", "pyahocorasick", "regex", "faker")}}
 
 
 def _settings() -> Any:

@@ -107,15 +107,9 @@ class Approvals:
     def reject(self, proposal_id: str, *, user: str, reason: str | None = None,
                channel_members: ChannelMembers | None = None) -> Decision:
         """Reject a pending proposal: its requester or anyone who may approve it."""
-        proposal = self._proposals.get(proposal_id)
-        if proposal is None:
-            return Decision("not_found", f"proposal {proposal_id} does not exist")
-        if proposal.status != PENDING:
-            return self._already(proposal)
-        if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
-            self._record(proposal, user, PENDING, None, {"refused": "reject"}, kind="approval.refused")
-            return Decision("refused", "only the requester or someone who may approve it can reject this proposal",
-                            proposal)
+        proposal = self._pending_for(proposal_id, user, channel_members, "reject")
+        if isinstance(proposal, Decision):
+            return proposal
         now = self._clock()
         reason = (reason or "").strip()[:500] or None
         if not self._proposals.transition(proposal_id, from_statuses=(PENDING,), to="rejected", decided_by=user,
@@ -131,14 +125,9 @@ class Approvals:
         The editor becomes the new version's requester (so a high-risk edit needs yet another
         person to approve it); the old version can no longer be approved.
         """
-        proposal = self._proposals.get(proposal_id)
-        if proposal is None:
-            return Decision("not_found", f"proposal {proposal_id} does not exist")
-        if proposal.status != PENDING:
-            return self._already(proposal)
-        if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
-            return Decision("refused", "only the requester or someone who may approve it can edit this proposal",
-                            proposal)
+        proposal = self._pending_for(proposal_id, user, channel_members, "edit")
+        if isinstance(proposal, Decision):
+            return proposal
         operation = self._operations[proposal.tool]
         try:
             draft = operation.plan(self._targets, operation.parse({**proposal.args, **changes}))
@@ -185,6 +174,20 @@ class Approvals:
         return self._proposals.get(proposal_id)
 
     # -- internals --------------------------------------------------------------------------
+
+    def _pending_for(self, proposal_id: str, user: str, channel_members: ChannelMembers | None,
+                     verb: str) -> ProposalView | Decision:
+        """The proposal if it is pending and user is its requester or may approve it; else why not."""
+        proposal = self._proposals.get(proposal_id)
+        if proposal is None:
+            return Decision("not_found", f"proposal {proposal_id} does not exist")
+        if proposal.status != PENDING:
+            return self._already(proposal)
+        if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
+            self._record(proposal, user, PENDING, None, {"refused": verb}, kind="approval.refused")
+            return Decision("refused", f"only the requester or someone who may approve it can {verb} this proposal",
+                            proposal)
+        return proposal
 
     def _may_approve(self, proposal: ProposalView, user: str, channel_members: ChannelMembers | None) -> bool:
         return self._policy.check(risk=proposal.risk, requester=proposal.requester, user=user,
