@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import importlib.metadata
 import math
 import os
 import platform
@@ -65,10 +66,10 @@ def summarize(samples_ns: Iterable[int]) -> dict[str, float]:
     }
 
 
-def time_call(fn: Callable[[], Any]) -> tuple[int, Any]:
-    """(elapsed ns, result) of one call."""
+def time_call(fn: Callable[..., Any], *args: Any) -> tuple[int, Any]:
+    """(elapsed ns, result) of one call of fn(*args)."""
     start = time.perf_counter_ns()
-    result = fn()
+    result = fn(*args)
     return time.perf_counter_ns() - start, result
 
 
@@ -119,8 +120,29 @@ def postgres_version() -> str:
 # -- environment ----------------------------------------------------------------------------------
 
 
-def machine_info(*, databases: bool = True) -> dict[str, Any]:
-    """What the figures depend on: CPU, load, interpreter and (unless not used) database versions, date."""
+def load_average() -> float:
+    """The 1-minute load average: the machine is shared, so it says how much the figures may be disturbed."""
+    return round(os.getloadavg()[0], 2)
+
+
+def proc_status_mb() -> dict[str, float]:
+    """This process's resident memory now (`VmRSS`) and at its peak (`VmHWM`), in MB (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        return {k: int(v.split()[0]) / 1024 for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
+
+
+def reset_peak_rss() -> None:
+    """Reset this process's `VmHWM` to its current RSS (Linux 4.0 and later); raises OSError elsewhere.
+
+    `getrusage().ru_maxrss` cannot be reset, and a child inherits its parent's through fork and exec.
+    """
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+
+
+def machine_info(*, databases: bool = True, libraries: Iterable[str] = ()) -> dict[str, Any]:
+    """What the figures depend on: CPU, load, interpreter, date, the database versions (unless not
+    used) and the versions of the named distributions."""
     cpu_model = ""
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -138,13 +160,14 @@ def machine_info(*, databases: bool = True) -> dict[str, Any]:
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": usable,
         "cpu": cpu_model or platform.processor() or "unknown",
-        # The machine is shared: the load average says how much the figures may be disturbed.
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+        "load_avg_1m_at_start": load_average(),
         "os": platform.platform(),
         "python": sys.version.split()[0],
     }
     if databases:
         info.update(sqlite=sqlite3.sqlite_version, postgresql=postgres_version(), sqlalchemy=sqlalchemy.__version__)
+    if libraries:
+        info["libraries"] = {name: importlib.metadata.version(name) for name in libraries}
     return info
 
 
@@ -157,12 +180,17 @@ def verdict(value: float, limit: float | None) -> bool | None:
 
 
 def cell(value: float, unit: str, limit: float | None = None, digits: int = 2) -> dict[str, Any]:
-    """One measured figure of a results table."""
+    """One measured figure of a results table, judged against an exclusive target (value < limit)."""
     # A value just under its limit must not print as the limit itself ("5.00 ms" passing "< 5 ms").
     while limit is not None and value != limit and digits < 6 and round(value, digits) == limit:
         digits += 1
     return {"value": value, "unit": unit, "text": f"{value:,.{digits}f} {unit}".strip(),
             "pass": verdict(value, limit)}
+
+
+def at_most(value: float, unit: str, limit: float, digits: int = 2) -> dict[str, Any]:
+    """A figure judged against an inclusive target (value <= limit)."""
+    return {**cell(value, unit, None, digits), "pass": value <= limit}
 
 
 def status(passed: bool | None) -> str:

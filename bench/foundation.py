@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from datetime import date
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import crm, kb
-from bench.common import POSTGRES, SQLITE, cell, log, machine_info, scratch_postgres
+from bench.common import POSTGRES, SQLITE, cell, load_average, log, machine_info, scratch_postgres
 
 SCALE = 10
 DEMO_SEED = 7
@@ -54,7 +53,7 @@ def run() -> dict[str, Any]:
                              articles=KB_ARTICLES, queries=KB_QUERIES, passes=KB_PASSES,
                              changes=KB_CHANGES, limit=KB_LIMIT, seed=KB_SEED)
     # Our own work raises it too; a value well above the cores in use means others competed.
-    machine["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    machine["load_avg_1m_at_end"] = load_average()
     return {
         "suite": "foundation",
         "title": "Foundation: demo data, CRM search, knowledge base",

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from adapters import fulltext
 # _query_terms is private, but counting matches must read a query exactly as search() does.
 from adapters.kb.local import KB_INDEX, LocalKnowledgeBase, _query_terms
-from bench.common import log, quiet_gc, summarize, time_call
+from bench.common import log, percentile, quiet_gc, summarize, time_call
 from bot.store import schema
 from bot.store.engine import make_engine
 
@@ -176,7 +176,7 @@ def match_stats(counts: list[int], sections: int) -> dict[str, Any]:
     return {
         "sections": sections,
         "median": statistics.median(ordered),
-        "p90": ordered[int(0.9 * (len(ordered) - 1))],
+        "p90": percentile(ordered, 90),
         "min": ordered[0],
         "max": ordered[-1],
         "zero_hit_queries": sum(1 for c in counts if c == 0),

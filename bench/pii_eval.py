@@ -13,15 +13,17 @@ the detector gave); a detection is correct when it overlaps any gold span. Run:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from adapters.crm.demo.generate import generate
+from adapters.crm.base import DirectoryEntry
+from adapters.crm.demo.generate import DemoData, generate
 from bot.config import PrivacySection
 from bot.privacy.detector import Detector
 from bot.privacy.known import KnownEntityIndex, entities_from_directory
@@ -83,9 +85,15 @@ CRM_TEMPLATES = (
 )
 
 
+@functools.cache
+def _demo() -> DemoData:
+    """The scale-1 demo CRM both the messages and the index are made from (generated once)."""
+    return generate(scale=1, seed=7, today=date(2026, 11, 2))
+
+
 def crm_messages(count: int = 1000, seed: int = 11) -> list[tuple[str, list[Gold]]]:
     """Messages about demo contacts with the position of every inserted personal value."""
-    data = generate(scale=1, seed=7, today=date(2026, 11, 2))
+    data = _demo()
     rng = random.Random(seed)
     out = []
     for _ in range(count):
@@ -119,40 +127,46 @@ def _fill(template: str, values: dict[str, tuple[str, str | None]]) -> tuple[str
     return text + rest, gold
 
 
+def directory(contacts: Sequence[dict[str, Any]], companies: Sequence[dict[str, Any]] = ()) -> list[DirectoryEntry]:
+    """Demo-generator rows as the local CRM adapter's `directory()` yields them: contacts, then companies."""
+    out = [DirectoryEntry("contact", c["id"], (f"{c['first_name']} {c['last_name']}", *c["aliases"]),
+                          (c["email"],), (c["phone"],)) for c in contacts]
+    out += [DirectoryEntry("company", c["id"], (c["name"],), (), (c["phone"],) if c["phone"] else ())
+            for c in companies]
+    return out
+
+
 def crm_index() -> KnownEntityIndex:
-    data = generate(scale=1, seed=7, today=date(2026, 11, 2))
-
-    class Entry:
-        def __init__(self, kind: str, id_: int, names: tuple[str, ...], emails: tuple[str, ...], phones: tuple[str, ...]):
-            self.kind, self.id, self.names, self.emails, self.phones = kind, id_, names, emails, phones
-
-    entries = [Entry("contact", c["id"], (f"{c['first_name']} {c['last_name']}", *c["aliases"]), (c["email"],), (c["phone"],))
-               for c in data.contacts]
-    return KnownEntityIndex(entities_from_directory(entries, company_names=False))
+    return KnownEntityIndex(entities_from_directory(directory(_demo().contacts), company_names=False))
 
 
-def run(dataset: Path = DEFAULT_DATASET) -> dict[str, Any]:
+def run(dataset: Path | None = DEFAULT_DATASET) -> dict[str, Any]:
+    """Every score; without a dataset, only the CRM messages'."""
     settings = PrivacySection()
     without_crm = Detector(settings.model_copy(update={"known_entities": False}))
     index = crm_index()
     with_crm = Detector(settings, lambda: index)
-    lexicon_only = Detector(settings.model_copy(update={"known_entities": False, "entities": ()}))
     messages = crm_messages()
-    return {
-        "suite": "pii_eval",
-        "shared_dataset": score(without_crm, shared_dataset(dataset)),
-        "crm_messages_with_crm_index": score(with_crm, messages),
-        "crm_messages_without_crm_index": score(without_crm, messages),
-        "names_lexicon_only_on_shared_dataset": score(lexicon_only, [
-            (t, [g for g in gold if g[2] == "PERSON"]) for t, gold in shared_dataset(dataset)
-        ]),
-    }
+    shared = shared_dataset(dataset) if dataset is not None else None
+    result: dict[str, Any] = {"suite": "pii_eval"}
+    if shared is not None:
+        result["shared_dataset"] = score(without_crm, shared)
+    result["crm_messages_with_crm_index"] = score(with_crm, messages)
+    result["crm_messages_without_crm_index"] = score(without_crm, messages)
+    if shared is not None:
+        lexicon_only = Detector(settings.model_copy(update={"known_entities": False, "entities": ()}))
+        result["names_lexicon_only_on_shared_dataset"] = score(lexicon_only, [
+            (t, [g for g in gold if g[2] == "PERSON"]) for t, gold in shared
+        ])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pii_eval", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     args = parser.parse_args()
+    if not args.dataset.is_file():
+        parser.error(f"{args.dataset}: no such file; pass the labelled dataset with --dataset PATH")
     result = run(args.dataset)
     for name, part in result.items():
         if not isinstance(part, dict):

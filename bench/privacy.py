@@ -16,16 +16,13 @@ directory entries, so the interpreter's other allocations do not hide it.
 from __future__ import annotations
 
 import gc
-import importlib.metadata
 import json
-import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import tracemalloc
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -33,7 +30,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, cell, log, machine_info, quiet_gc, summarize
+from bench.common import (
+    REPO,
+    at_most,
+    cell,
+    load_average,
+    log,
+    machine_info,
+    proc_status_mb,
+    quiet_gc,
+    reset_peak_rss,
+    summarize,
+    time_call,
+)
 
 SCALE = 100  # the demo generator makes about 1,000 contacts per unit of scale
 DEMO_SEED = 7
@@ -55,7 +64,8 @@ OURS, STOCK, RATIO, RESULT = "KnownEntityIndex (ours)", "Presidio deny-list", "S
 
 def run() -> dict[str, Any]:
     started = time.perf_counter()
-    machine = _machine()
+    # This suite uses no database.
+    machine = machine_info(databases=False, libraries=("presidio-analyzer", "pyahocorasick", "regex", "faker"))
     log(f"privacy: {machine['cores']} cores, Python {machine['python']}, load {machine['load_avg_1m_at_start']}")
     # Before presidio_analyzer is imported anywhere: no public-suffix download (see detector.py).
     from bot.privacy import detector as _  # noqa: F401
@@ -75,7 +85,7 @@ def run() -> dict[str, Any]:
     stock = _stock_comparison(crm, masking.pop("_messages"))
     log("[4] detection quality (bench.pii_eval)")
     quality = _quality()
-    machine["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    machine["load_avg_1m_at_end"] = load_average()
     data = {"crm": {k: v for k, v in crm.items() if not k.startswith("_") and k not in ("contacts", "companies")},
             "index": build, "masking": masking, "stock": stock, "quality": quality}
     return {
@@ -88,21 +98,11 @@ def run() -> dict[str, Any]:
     }
 
 
-# -- environment ----------------------------------------------------------------------------------
-
-
-def _machine() -> dict[str, Any]:
-    """bench.common.machine_info without the databases (this suite uses none), plus the libraries."""
-    return {**machine_info(databases=False), "libraries": {
-        name: importlib.metadata.version(name) for name in ("presidio-analyzer", "pyahocorasick", "regex", "faker")}}
-
-
 def _settings() -> Any:
-    """The privacy settings as shipped in app.toml (the class defaults plus its allow-list)."""
-    from bot.config import PrivacySection
+    """The privacy settings as shipped in app.toml, without environment overrides."""
+    from bot.config import load_settings
 
-    with open(os.path.join(REPO, "app.toml"), "rb") as f:
-        return PrivacySection(**tomllib.load(f).get("privacy", {}))
+    return load_settings(Path(REPO) / "app.toml", env={}).privacy
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -137,24 +137,14 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, default=str))
 
 
-def _entries(crm: dict[str, Any]) -> list[Any]:
-    """The CRM directory as the local adapter yields it: contacts, then companies."""
-    from adapters.crm.base import DirectoryEntry
-
-    out = [DirectoryEntry("contact", c["id"], (f"{c['first_name']} {c['last_name']}", *c["aliases"]),
-                          (c["email"],), (c["phone"],)) for c in crm["contacts"]]
-    out += [DirectoryEntry("company", c["id"], (c["name"],), (), (c["phone"],) if c["phone"] else ())
-            for c in crm["companies"]]
-    return out
-
-
 # -- 1. index build -------------------------------------------------------------------------------
 
 
 def _index_build(crm: dict[str, Any]) -> dict[str, Any]:
+    from bench.pii_eval import directory
     from bot.privacy.known import KnownEntityIndex, entities_from_directory
 
-    entries = _entries(crm)
+    entries = directory(crm["contacts"], crm["companies"])
     counts = {
         "contacts": sum(e.kind == "contact" for e in entries),
         "companies": sum(e.kind == "company" for e in entries),
@@ -208,11 +198,6 @@ def _memory_probe(entries: list[Any]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _status_kb() -> dict[str, int]:
-    with open("/proc/self/status", encoding="utf-8") as f:
-        return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
-
-
 def memory_probe(path: str) -> dict[str, Any]:
     """Child side of _memory_probe: figures in MB, printed as one JSON line."""
     from adapters.crm.base import DirectoryEntry
@@ -222,25 +207,22 @@ def memory_probe(path: str) -> dict[str, Any]:
     entries = [DirectoryEntry(kind, id_, tuple(n), tuple(e), tuple(p)) for kind, id_, n, e, p in rows]
     del rows
     gc.collect()
-    before = _status_kb()
-    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS (Linux 4.0 and later).
+    before = proc_status_mb()
     try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-        reset = _status_kb()["VmHWM"] <= before["VmRSS"] + 1024
+        reset_peak_rss()
+        reset = proc_status_mb()["VmHWM"] <= before["VmRSS"] + 1
     except OSError:
         reset = False
     index = KnownEntityIndex(entities_from_directory(entries, company_names=True))
-    after = _status_kb()
-    mb = 1024.0
+    after = proc_status_mb()
     return {
         "values": len(index),
-        "rss_before_build_mb": before["VmRSS"] / mb,
-        "rss_after_build_mb": after["VmRSS"] / mb,
-        "retained_mb": (after["VmRSS"] - before["VmRSS"]) / mb,
-        "peak_rss_mb": after["VmHWM"] / mb,
+        "rss_before_build_mb": before["VmRSS"],
+        "rss_after_build_mb": after["VmRSS"],
+        "retained_mb": after["VmRSS"] - before["VmRSS"],
+        "peak_rss_mb": after["VmHWM"],
         "peak_reset": reset,
-        "peak_over_before_mb": (after["VmHWM"] - before["VmRSS"]) / mb if reset else None,
+        "peak_over_before_mb": after["VmHWM"] - before["VmRSS"] if reset else None,
     }
 
 
@@ -343,13 +325,9 @@ def record_dumps(crm: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _time_each(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[int]:
-    samples = []
+    """Nanoseconds of fn(item) for each item."""
     with quiet_gc():
-        for item in items:
-            start = time.perf_counter_ns()
-            fn(item)
-            samples.append(time.perf_counter_ns() - start)
-    return samples
+        return [time_call(fn, item)[0] for item in items]
 
 
 def _masking(crm: dict[str, Any], index: Any) -> dict[str, Any]:
@@ -483,33 +461,16 @@ def _stock_comparison(crm: dict[str, Any], texts: list[str]) -> dict[str, Any]:
 def _quality() -> dict[str, Any]:
     from bench import pii_eval
 
-    try:
-        full = pii_eval.run()
-    except FileNotFoundError:
-        log(f"    {pii_eval.DEFAULT_DATASET.name} not found: CRM messages only")
-        from bot.config import PrivacySection
-        from bot.privacy.detector import Detector
-
-        settings = PrivacySection()  # as pii_eval.run() uses
-        index = pii_eval.crm_index()
-        messages = pii_eval.crm_messages()
-        full = {
-            "crm_messages_with_crm_index": pii_eval.score(Detector(settings, lambda: index), messages),
-            "crm_messages_without_crm_index": pii_eval.score(
-                Detector(settings.model_copy(update={"known_entities": False})), messages),
-        }
+    dataset: Path | None = pii_eval.DEFAULT_DATASET
+    if not dataset.is_file():
+        log(f"    {dataset.name} not found: CRM messages only")
+        dataset = None
+    full = pii_eval.run(dataset)
     keep = ("recall", "precision", "overall_precision")
     return {name: {k: part[k] for k in keep} for name, part in full.items() if isinstance(part, dict)}
 
 
 # -- tables for docs/benchmarks.md (shape: bench.report) ------------------------------------------
-
-
-def _at_most(value: float, unit: str, limit: float, digits: int = 2) -> dict[str, Any]:
-    """A cell judged against an inclusive target (value <= limit)."""
-    out = cell(value, unit, None, digits)
-    out["pass"] = value <= limit
-    return out
 
 
 def _one(measure: str, target: str | None, c: dict[str, Any] | None) -> dict[str, Any]:
@@ -520,7 +481,7 @@ def _build_section(data: dict[str, Any]) -> dict[str, Any]:
     b, crm = data["index"], data["crm"]
     n, proc, tm = b["counts"], b["process"], b["tracemalloc"]
     rows = [
-        _one(f"build, median of {BUILDS}", f"≤ {BUILD_LIMIT_S:g} s", _at_most(b["median_s"], "s", BUILD_LIMIT_S)),
+        _one(f"build, median of {BUILDS}", f"≤ {BUILD_LIMIT_S:g} s", at_most(b["median_s"], "s", BUILD_LIMIT_S)),
         _one("build, fastest / slowest", None,
              {"text": f"{b['min_s']:.2f} / {b['max_s']:.2f} s", "value": b["max_s"], "unit": "s", "pass": None}),
         _one("values in the index (after de-duplication)", None, cell(b["values"], "", None, 0)),
@@ -567,12 +528,12 @@ def _masking_section(data: dict[str, Any]) -> dict[str, Any]:
     c, v, t = chat["mask_text"], dump["mask_value"], dump["mask_text_json"]
     rows = [
         _one(f"chat message (~{chat['chars_mean']:.0f} chars), `mask_text` p50", f"≤ {CHAT_P50_LIMIT_MS:g} ms",
-             _at_most(c["p50_ms"], "ms", CHAT_P50_LIMIT_MS)),
+             at_most(c["p50_ms"], "ms", CHAT_P50_LIMIT_MS)),
         _one("chat message, p95", None, cell(c["p95_ms"], "ms")),
         _one("chat message, p99", None, cell(c["p99_ms"], "ms")),
         _one("chat message, max", None, cell(c["max_ms"], "ms")),
         _one(f"record dump (~{dump['chars_mean'] / 1000:.1f} KB JSON), `mask_value` on the dict, p50",
-             f"≤ {DUMP_P50_LIMIT_MS:g} ms", _at_most(v["p50_ms"], "ms", DUMP_P50_LIMIT_MS)),
+             f"≤ {DUMP_P50_LIMIT_MS:g} ms", at_most(v["p50_ms"], "ms", DUMP_P50_LIMIT_MS)),
         _one("record dump, `mask_value`, p99", None, cell(v["p99_ms"], "ms")),
         _one("record dump, `mask_text` on its JSON text, p50", None, cell(t["p50_ms"], "ms")),
         _one("record dump, `mask_text` on its JSON text, p99", None, cell(t["p99_ms"], "ms")),

@@ -46,12 +46,9 @@ the p99 and max columns.
 """
 
 
-def load_results(order: Sequence[str]) -> list[dict[str, Any]]:
-    """Every result file, known suites in registry order first, then any others by name."""
-    files = sorted(Path(RESULTS_DIR).glob("*.json"))
-    results = [json.loads(f.read_text(encoding="utf-8")) for f in files]
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(results, key=lambda r: (rank.get(r.get("suite", ""), len(rank)), r.get("suite", "")))
+def load_results() -> list[dict[str, Any]]:
+    """Every result file in bench/results/."""
+    return [json.loads(f.read_text(encoding="utf-8")) for f in sorted(Path(RESULTS_DIR).glob("*.json"))]
 
 
 def _cell(c: dict[str, Any] | None) -> str:
@@ -138,8 +135,9 @@ def previous_sections(text: str) -> dict[str, list[str]]:
 
 
 def write_docs(order: Sequence[str]) -> Path:
+    """Rebuild docs/benchmarks.md: known suites in the given order first, then any others by name."""
     page = Path(DOCS_PAGE)
-    results = load_results(order)
+    results = load_results()
     fresh = {r.get("suite") for r in results}
     # Result files are not committed: a section whose file is absent here is kept as it was.
     kept = {name: lines for name, lines in
@@ -152,7 +150,7 @@ def write_docs(order: Sequence[str]) -> Path:
     if not parts:
         lines += ["No results yet: run `make bench`.", ""]
     for _, section in parts:
-        lines += [*section]
+        lines += section
         if section and section[-1] != "":
             lines.append("")
     page.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.privacy.spans import DetectionError
 from bot.store import schema
-from bot.wiring import Components, build, build_engine
+from bot.wiring import build_checked, build_engine
 
 log = logging.getLogger("bot")
 
@@ -91,15 +91,8 @@ def _first_line(exc: object) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _components(settings: Settings) -> Components:
-    """The object graph, after checking the database is migrated."""
-    components = build(settings)
-    schema.require_current(components.engine)
-    return components
-
-
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    _components(settings)
+    build_checked(settings)
     secrets = settings.secrets
     if not secrets.slack_bot_token:
         raise UserError(
@@ -127,7 +120,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     if not 1 <= args.scale <= 100:
         raise UserError(f"--scale must be between 1 and 100, got {args.scale}")
-    components = _components(settings)
+    components = build_checked(settings)
     existing = demo.company_count(components.engine)
     if existing and args.if_empty:
         print(f"the CRM already holds {existing} companies; nothing seeded")
@@ -147,7 +140,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_import_crm(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.crm.csv_import import CsvFormatError, import_csv
 
-    components = _components(settings)
+    components = build_checked(settings)
     try:
         report = import_csv(components.crm, args.file, args.kind)
     except CsvFormatError as exc:
@@ -162,7 +155,7 @@ def cmd_import_crm(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_kb_reindex(settings: Settings, args: argparse.Namespace) -> int:
-    components = _components(settings)
+    components = build_checked(settings)
     try:
         report = components.kb.reindex()
     except FileNotFoundError as exc:
@@ -181,7 +174,7 @@ def cmd_mask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.privacy.vault import MemoryVaultStore, Vault
     from bot.wiring import build_gateway
 
-    components = _components(settings)
+    components = build_checked(settings)
     gateway, detector, _ = build_gateway(settings, components.crm)
     for warning in detector.warnings:
         log.warning(warning)

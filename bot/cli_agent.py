@@ -9,7 +9,6 @@ import secrets
 from typing import Any
 
 from bot.config import Settings
-from bot.store import schema
 
 TERMINAL_USER = "TERMINAL"
 
@@ -32,11 +31,9 @@ def add_parsers(sub: Any) -> None:
 
 
 def _services(settings: Settings) -> Any:
-    from bot.wiring import build, build_services
+    from bot.wiring import build_checked, build_services
 
-    components = build(settings)
-    schema.require_current(components.engine)
-    return build_services(settings, components)
+    return build_services(settings, build_checked(settings))
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -73,7 +70,10 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_decide(settings: Settings, args: argparse.Namespace) -> int:
-    approvals = _services(settings).approvals
+    from bot.wiring import build_approvals, build_checked
+
+    # Deciding needs neither the detector nor the model: no Presidio start-up here.
+    approvals = build_approvals(build_checked(settings))
     if args.command == "approve":
         decision = approvals.approve(args.proposal, user=args.user)
     else:
@@ -86,11 +86,9 @@ def cmd_decide(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store.audit import SqlAuditLog
-    from bot.wiring import build
+    from bot.wiring import build_checked
 
-    components = build(settings)
-    schema.require_current(components.engine)
-    trail = SqlAuditLog(components.engine).trail(args.ref)
+    trail = SqlAuditLog(build_checked(settings).engine).trail(args.ref)
     if not trail:
         print(f"no audit events for {args.ref}")
         return 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = "app.toml"
 ENV_PREFIX = "BOT_"
@@ -166,6 +166,12 @@ class EmailSection(_Section):
     smtp_starttls: bool = True
     smtp_username: str = ""
     smtp_timeout_seconds: float = Field(20.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _smtp_needs_a_host(self) -> EmailSection:
+        if self.transport == "smtp" and not self.smtp_host:
+            raise ValueError('smtp_host: required when transport = "smtp"')
+        return self
 
 
 class DemoSection(_Section):

@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.privacy.gateway import Gateway
 from bot.privacy.known import KnownEntitySource
 from bot.privacy.vault import Vault
+from bot.store import schema
 from bot.store.audit import SqlAuditLog
 from bot.store.engine import make_engine
 from bot.store.history import SqlHistory
@@ -65,6 +66,13 @@ def build_gateway(settings: Settings, crm: CrmAdapter) -> tuple[Gateway, Detecto
     detector = Detector(settings.privacy, known)
     detector.warm()
     return Gateway(detector), detector, known
+
+
+def build_checked(settings: Settings) -> Components:
+    """The object graph, after checking the database is migrated (what every command needs)."""
+    components = build(settings)
+    schema.require_current(components.engine)
+    return components
 
 
 def build(settings: Settings, engine: Engine | None = None) -> Components:
@@ -111,10 +119,6 @@ def build_model(settings: Settings) -> Model:
 def build_email(settings: Settings, engine: Engine) -> EmailSender:
     if settings.email.transport == "outbox":
         return OutboxSender(engine)
-    if not settings.email.smtp_host:
-        from bot.config import ConfigError
-
-        raise ConfigError('email.smtp_host: required when email.transport = "smtp"')
     password = settings.secrets.smtp_password
     delivery = SmtpDelivery(settings.email.smtp_host, settings.email.smtp_port, starttls=settings.email.smtp_starttls,
                             username=settings.email.smtp_username,
@@ -123,28 +127,34 @@ def build_email(settings: Settings, engine: Engine) -> EmailSender:
     return OutboxSender(engine, deliver=delivery)
 
 
+def build_approvals(components: Components, *, clock: Callable[[], datetime] = utcnow,
+                    on_executed: Callable[[ProposalView], None] | None = None) -> Approvals:
+    """The approval service alone: all that deciding on a proposal needs (no detector, no model)."""
+    settings, engine = components.settings, components.engine
+    targets = Targets(crm=components.crm, email=build_email(settings, engine), email_sender=settings.email.sender,
+                      clock=clock)
+    return Approvals(SqlProposals(engine), SqlAuditLog(engine), operations(), targets,
+                     ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
+                     clock=clock, on_executed=on_executed)
+
+
 def build_services(settings: Settings, components: Components | None = None, *, model: Model | None = None,
                    clock: Callable[[], datetime] = utcnow) -> Services:
     """The agent and the approval service over the configured CRM, knowledge base and model."""
     components = components or build(settings)
     engine, crm = components.engine, components.crm
     gateway, _detector, known = build_gateway(settings, crm)
-    targets = Targets(crm=crm, email=build_email(settings, engine), email_sender=settings.email.sender)
-    ops = operations()
-    audit = SqlAuditLog(engine)
 
     def after_execute(proposal: ProposalView) -> None:
         # New or renamed contacts and companies must be masked from the next message on.
         if settings.privacy.known_entities and proposal.tool in ("create_lead", "update_contact", "update_company"):
             known.refresh()
 
-    approvals = Approvals(SqlProposals(engine), audit, ops, targets, ApprovalPolicy(settings.approvals),
-                          expiry=timedelta(hours=settings.approvals.expiry_hours), clock=clock,
-                          on_executed=after_execute)
+    approvals = build_approvals(components, clock=clock, on_executed=after_execute)
     vault_store = SqlVaultStore(engine)
-    registry = ToolRegistry([*read_tools(crm, components.kb, clock=clock), *write_tools(ops)])
+    registry = ToolRegistry([*read_tools(crm, components.kb, clock=clock), *write_tools(approvals.operations)])
     model = model or build_model(settings)
     agent = Agent(model=model, gateway=gateway, vaults=lambda cid: Vault(cid, vault_store), registry=registry,
-                  history=SqlHistory(engine), audit=audit, proposals=approvals, targets=targets,
+                  history=SqlHistory(engine), audit=approvals.audit, proposals=approvals, targets=approvals.targets,
                   settings=settings.agent, bot_name=settings.bot.name, clock=clock)
-    return Services(components, gateway, known, approvals, agent, audit, model)
+    return Services(components, gateway, known, approvals, agent, approvals.audit, model)

@@ -67,10 +67,20 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated engine, once per backend."""
-    engine = make_engine(db_url)
+def _migrated(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
     schema.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated engine, once per backend."""
+    yield from _migrated(db_url)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite engine, for tests whose subject does not depend on the database."""
+    yield from _migrated(sqlite_url)

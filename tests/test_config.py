@@ -61,6 +61,8 @@ def test_defaults_apply_when_the_file_is_empty(tmp_path: Path) -> None:
         (GOOD + GOOD.split("[[digests]]")[1].join(["[[digests]]", ""]), 'app.toml: digests: digest names must be unique; "daily" appears twice'),
         ("[secrets]\nopenai_api_key = 'sk-x'\n", "app.toml: secrets: not a config key; secrets come only from the environment"),
         ("[kb\npath = 1", "app.toml: not valid TOML:"),
+        ("[email]\ntransport = 'smtp'\n", 'app.toml: email: smtp_host: required when transport = "smtp"'),
+        ("[approvals]\nhigh = ['boss']\n", 'app.toml: approvals.high: unknown approver rule "boss"'),
     ],
 )
 def test_bad_config_is_refused_with_one_line(tmp_path: Path, text: str, expected: str) -> None:

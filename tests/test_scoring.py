@@ -9,14 +9,13 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from adapters.crm.base import NotFoundError
 from adapters.crm.local import demo
 from adapters.crm.local.adapter import LocalCrm
 from bot import scoring
 from bot.scoring import Score, churn_risk, lead_score
-from bot.store import schema
-from bot.store.engine import make_engine
 
 # A fixed clock: every time the scores read is set explicitly below, relative to it.
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -24,11 +23,9 @@ Add = Callable[..., Any]
 
 
 @pytest.fixture
-def crm(sqlite_url: str) -> LocalCrm:
+def crm(sqlite_engine: Engine) -> LocalCrm:
     """A CRM on SQLite only, for the cases that do not depend on the database."""
-    engine = make_engine(sqlite_url)
-    schema.upgrade(engine)
-    return LocalCrm(engine)
+    return LocalCrm(sqlite_engine)
 
 
 def adder(crm: LocalCrm) -> Add:
@@ -225,9 +222,8 @@ def test_weights_of_each_score_add_up_to_100() -> None:
     assert sum(w for _, w in scoring.CHURN_WEIGHTS) == 100
 
 
-def test_demo_scores_add_up_are_deterministic_and_json_ready(crm: LocalCrm) -> None:
-    engine = crm._engine  # noqa: SLF001 - the fixture's engine, to seed it
-    demo.seed(engine, scale=1, seed=7, today=NOW.date())
+def test_demo_scores_add_up_are_deterministic_and_json_ready(sqlite_engine: Engine, crm: LocalCrm) -> None:
+    demo.seed(sqlite_engine, scale=1, seed=7, today=NOW.date())
     scores = [lead_score(crm, i, now=NOW) for i in range(1, 301)] + [
         churn_risk(crm, i, now=NOW) for i in range(1, 201)
     ]

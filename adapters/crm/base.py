@@ -18,7 +18,8 @@ TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
 OPEN_TICKET_STATUSES = ("open", "pending")
 LIFECYCLE_STAGES = ("lead", "prospect", "customer", "churned")
-# Fields that identify a record well enough to look it up (used by importers to avoid duplicates).
+# Fields that identify a record well enough to look it up, strongest first (importers match rows to
+# records by them, in this order, to avoid duplicates).
 LOOKUP_FIELDS: dict[str, tuple[str, ...]] = {
     "company": ("external_id", "domain", "name"),
     "contact": ("external_id", "email"),

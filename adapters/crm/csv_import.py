@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from adapters.crm.base import ConflictError, CrmAdapter, CrmError, Record, RecordKind
+from adapters.crm.base import LOOKUP_FIELDS, ConflictError, CrmAdapter, CrmError, Record, RecordKind
 from adapters.crm.fields import validate_fields
 
 
@@ -43,18 +43,22 @@ class _Spec:
     kind: RecordKind
     columns: tuple[str, ...]
     required: tuple[str, ...]
-    keys: tuple[str, ...]  # natural key fields, strongest first
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Natural key fields, strongest first: the fields a CRM can look records up by."""
+        return LOOKUP_FIELDS[self.kind]
 
 
 _SPECS: Mapping[str, _Spec] = {
     "companies": _Spec("company", ("external_id", "name", "domain", "industry", "employees", "country",
-                                   "phone", "owner"), ("name",), ("external_id", "domain", "name")),
+                                   "phone", "owner"), ("name",)),
     "contacts": _Spec("contact", ("external_id", "first_name", "last_name", "email", "phone", "title",
                                   "company", "aliases", "lifecycle_stage", "lead_source", "owner"),
-                      ("first_name", "last_name"), ("external_id", "email")),
+                      ("first_name", "last_name")),
     "deals": _Spec("deal", ("external_id", "name", "company", "contact_email", "stage", "amount",
                             "currency", "close_date", "owner"),
-                   ("name", "company", "amount"), ("external_id", "name")),
+                   ("name", "company", "amount")),
 }
 # pydantic's own wording for these is a regex or a parser detail; say what a user should type.
 _HINTS = {
@@ -196,7 +200,7 @@ class _Importer:
     def _validated(self, values: dict[str, str]) -> dict[str, Any]:
         fields: dict[str, Any] = {name: _CONVERT.get(name, str)(raw) for name, raw in values.items()}
         if ref := fields.pop("company", None):
-            lookups = (self._find_id("company", field, ref) for field in ("external_id", "domain", "name"))
+            lookups = (self._find_id("company", field, ref) for field in LOOKUP_FIELDS["company"])
             if (company_id := next(filter(None, lookups), None)) is None:
                 raise _RowError(f'company: no company matches "{_short(ref)}" (by external_id, domain or name)')
             fields["company_id"] = company_id

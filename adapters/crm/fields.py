@@ -30,13 +30,11 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 class _Fields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    @field_validator("*", mode="before")
+    @field_validator("close_date", "occurred_at", "due_at", "sla_due_at", mode="before", check_fields=False)
     @classmethod
-    def _no_epoch_numbers(cls, value: Any, info: Any) -> Any:
+    def _no_epoch_numbers(cls, value: Any) -> Any:
         # pydantic would read 1699920000 as a date or time; only ISO 8601 text is meant here.
-        field = cls.model_fields[info.field_name]
-        wants_time = any(t in str(field.annotation) for t in ("date", "datetime"))
-        if wants_time and (isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit())):
+        if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
             raise ValueError("expected an ISO 8601 date such as 2026-11-30 (or a time such as 2026-11-30T09:00:00Z)")
         return value
 

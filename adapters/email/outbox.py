@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy import Engine, Text, select, update
+from sqlalchemy import Engine, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
@@ -45,9 +45,6 @@ class OutboxSender:
         self._deliver = deliver
 
     def send(self, message: EmailMessage, *, idempotency_key: str) -> SendResult:
-        existing = self._find(idempotency_key)
-        if existing is not None:
-            return self._replay(existing)
         try:
             with Session(self._engine) as session, session.begin():
                 row = EmailOutboxRow(idempotency_key=idempotency_key, sender=message.sender, to=message.to,
@@ -56,16 +53,22 @@ class OutboxSender:
                 session.add(row)
                 session.flush()
                 outbox_id = row.id or 0
-        except IntegrityError:  # a concurrent call with the same key won
-            found = self._find(idempotency_key)
-            assert found is not None
-            return self._replay(found)
+        except IntegrityError:  # the key was used before: a retry, a recovery or a concurrent call
+            existing = self._find(idempotency_key)
+            if existing is None:
+                raise
+            return self._replay(existing)
         if self._deliver is None:
             return SendResult(outbox_id, "queued")
         try:
             self._deliver(message)
         except EmailError as exc:
-            self._mark(outbox_id, "failed", str(exc))
+            if exc.transient:
+                # Not sent, and worth another try: free the key so that retrying the same
+                # proposal sends it, instead of finding a row that refuses forever.
+                self._forget(outbox_id)
+            else:
+                self._mark(outbox_id, "failed", str(exc))
             raise
         self._mark(outbox_id, "sent", None)
         return SendResult(outbox_id, "sent")
@@ -84,6 +87,10 @@ class OutboxSender:
         if row.status == "failed":
             raise EmailError(f"e-mail {row.id} failed earlier: {row.error}", transient=False)
         return SendResult(row.id or 0, row.status, replayed=True)
+
+    def _forget(self, outbox_id: int) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(EmailOutboxRow).where(EmailOutboxRow.id == outbox_id))  # type: ignore[arg-type]
 
     def _mark(self, outbox_id: int, status: str, error: str | None) -> None:
         with Session(self._engine) as session, session.begin():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 from email.message import EmailMessage as MimeMessage
 
 from adapters.email.base import EmailError, EmailMessage
@@ -18,9 +17,12 @@ class SmtpDelivery:
         self._username, self._password, self._timeout = username, password, timeout
 
     def __call__(self, message: EmailMessage) -> None:
-        mime = MimeMessage()
-        mime["From"], mime["To"], mime["Subject"] = message.sender, message.to, message.subject
-        mime.set_content(message.body)
+        try:
+            mime = MimeMessage()
+            mime["From"], mime["To"], mime["Subject"] = message.sender, message.to, message.subject
+            mime.set_content(message.body)
+        except ValueError as exc:  # e.g. a line break in the subject; nothing was sent
+            raise EmailError(f"the message cannot be sent as it is: {exc}", transient=False) from None
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:
@@ -33,6 +35,6 @@ class SmtpDelivery:
         except smtplib.SMTPAuthenticationError:
             raise EmailError("the mail server refused the login; check email.smtp_username and SMTP_PASSWORD",
                              transient=False) from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (smtplib.SMTPException, OSError) as exc:  # OSError covers refused connections and timeouts
             raise EmailError(f"the mail server could not be reached or failed ({type(exc).__name__})",
                              transient=True) from None

@@ -15,7 +15,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.crm.base import CrmAdapter, RecordKind, ValidationFailed
+from adapters.crm.base import (
+    ACTIVITY_KINDS,
+    DEAL_STAGES,
+    LIFECYCLE_STAGES,
+    OPEN_DEAL_STAGES,
+    TICKET_PRIORITIES,
+    CrmAdapter,
+    RecordKind,
+    ValidationFailed,
+)
 from adapters.crm.fields import describe_error, validate_fields
 from adapters.email.base import EmailMessage, EmailSender
 
@@ -42,11 +51,12 @@ class Draft:
 
 @dataclass(frozen=True)
 class Targets:
-    """What writes act on."""
+    """What writes act on, and the clock that dates what a plan fills in."""
 
     crm: CrmAdapter
     email: EmailSender
     email_sender: str
+    clock: Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,12 @@ class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, (Decimal, date, datetime)):
-        return value.isoformat() if not isinstance(value, Decimal) else str(value)
+def json_value(value: Any) -> Any:
+    """A record field as JSON: amounts as decimal strings, dates and times in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
     return value
 
 
@@ -105,7 +118,7 @@ def _update(name: str, kind: RecordKind, id_field: str, args: type[_Args], risk:
             raise PlanError(str(exc)) from None
         _check_refs(targets.crm, values)
         diff = tuple(
-            {"field": f, "before": _json(getattr(record, f)), "after": _json(v)}
+            {"field": f, "before": json_value(getattr(record, f)), "after": json_value(v)}
             for f, v in values.items() if getattr(record, f) != v
         )
         if not diff:
@@ -133,7 +146,7 @@ class UpdateContactArgs(_Args):
     phone: str | None = None
     title: str | None = None
     company_id: int | None = Field(None, ge=1)
-    lifecycle_stage: Literal["lead", "prospect", "customer", "churned"] | None = None
+    lifecycle_stage: Literal[LIFECYCLE_STAGES] | None = None  # type: ignore[valid-type]
     lead_source: str | None = None
     owner: str | None = Field(None, description="Slack user id of the owner")
 
@@ -152,7 +165,7 @@ class UpdateCompanyArgs(_Args):
 class UpdateDealArgs(_Args):
     deal_id: int = Field(ge=1)
     name: str | None = None
-    stage: Literal["lead", "qualified", "proposal", "negotiation", "closed_won", "closed_lost"] | None = None
+    stage: Literal[DEAL_STAGES] | None = None  # type: ignore[valid-type]
     amount: Decimal | None = Field(None, ge=0)
     currency: str | None = None
     close_date: date | None = None
@@ -165,18 +178,18 @@ class UpdateDealArgs(_Args):
 
 def _create(name: str, kind: RecordKind, args: type[_Args], risk: Risk, description: str,
             shape: Callable[[dict[str, Any]], dict[str, Any]], title: Callable[[dict[str, Any]], str],
-            defaults: Callable[[CrmAdapter, dict[str, Any]], dict[str, Any]] = lambda crm, d: d) -> Operation:
+            defaults: Callable[[Targets, dict[str, Any]], dict[str, Any]] = lambda targets, d: d) -> Operation:
     """A create. The proposal stores the tool's arguments (defaults filled in when planned, so what
     is approved is what executes); shape turns them into the record's fields, then and at execution."""
 
     def plan(targets: Targets, parsed: BaseModel) -> Draft:
-        data = defaults(targets.crm, parsed.model_dump(mode="json", exclude_none=True))
+        data = defaults(targets, parsed.model_dump(mode="json", exclude_none=True))
         try:
             values = validate_fields(kind, shape(dict(data)), create=True)
         except ValidationFailed as exc:
             raise PlanError(str(exc)) from None
         _check_refs(targets.crm, values)
-        diff = tuple({"field": f, "before": None, "after": _json(v)} for f, v in values.items()
+        diff = tuple({"field": f, "before": None, "after": json_value(v)} for f, v in values.items()
                      if v not in (None, "", []))
         return Draft(name, data, title(data), diff, risk, kind)
 
@@ -204,7 +217,7 @@ class CreateDealArgs(_Args):
     company_id: int = Field(ge=1)
     amount: Decimal = Field(ge=0)
     currency: str = "EUR"
-    stage: Literal["lead", "qualified", "proposal", "negotiation"] = "lead"
+    stage: Literal[OPEN_DEAL_STAGES] = "lead"  # type: ignore[valid-type]
     close_date: date | None = None
     contact_id: int | None = Field(None, ge=1)
     owner: str | None = Field(None, description="Slack user id of the owner")
@@ -217,7 +230,7 @@ class _Links(_Args):
 
 
 class LogActivityArgs(_Links):
-    kind: Literal["note", "call", "meeting", "email"]
+    kind: Literal[tuple(k for k in ACTIVITY_KINDS if k != "task")]  # type: ignore[valid-type]  (tasks: create_task)
     subject: str
     body: str = ""
     occurred_at: datetime | None = Field(None, description="ISO 8601; default: now")
@@ -235,7 +248,7 @@ class CreateTicketArgs(_Args):
     body: str = ""
     company_id: int = Field(ge=1)
     contact_id: int | None = Field(None, ge=1)
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    priority: Literal[TICKET_PRIORITIES] = "normal"  # type: ignore[valid-type]
 
 
 def _needs_link(data: dict[str, Any]) -> None:
@@ -243,27 +256,24 @@ def _needs_link(data: dict[str, Any]) -> None:
         raise PlanError("link the activity to a company_id, contact_id or deal_id")
 
 
-def _with_company(crm: CrmAdapter, data: dict[str, Any]) -> dict[str, Any]:
+def _with_company(targets: Targets, data: dict[str, Any]) -> dict[str, Any]:
     """Link an activity to its company too, so company-level views (and churn risk) see it."""
     _needs_link(data)
     if data.get("company_id") is None:
         for field, kind in (("deal_id", "deal"), ("contact_id", "contact")):
-            record = crm.get(kind, data[field]) if data.get(field) else None  # type: ignore[arg-type]
+            record = targets.crm.get(kind, data[field]) if data.get(field) else None  # type: ignore[arg-type]
             if record is not None and getattr(record, "company_id", None):
                 return {**data, "company_id": record.company_id}
     return data
 
 
-def _activity_defaults(crm: CrmAdapter, data: dict[str, Any]) -> dict[str, Any]:
-    return {"occurred_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), **_with_company(crm, data)}
+def _activity_defaults(targets: Targets, data: dict[str, Any]) -> dict[str, Any]:
+    occurred = targets.clock().astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return {"occurred_at": occurred, **_with_company(targets, data)}
 
 
 def _activity(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "done": True}
-
-
-def _task_defaults(crm: CrmAdapter, data: dict[str, Any]) -> dict[str, Any]:
-    return _with_company(crm, data)
 
 
 def _task(data: dict[str, Any]) -> dict[str, Any]:
@@ -281,7 +291,7 @@ def _links(data: dict[str, Any]) -> str:
 
 class SendEmailArgs(_Args):
     to: str = Field(description="recipient e-mail address")
-    subject: str = Field(min_length=1, max_length=300)
+    subject: str = Field(min_length=1, max_length=300, pattern=r"^[^\r\n]*$")  # a header: one line
     body: str = Field(min_length=1, max_length=20_000)
     contact_id: int | None = Field(None, ge=1)
 
@@ -325,7 +335,7 @@ def operations() -> dict[str, Operation]:
                 "Propose logging a note, call, meeting or e-mail on a company, contact or deal.", _activity,
                 lambda d: f"Log {d['kind']} \"{d['subject']}\"{_links(d)}", _activity_defaults),
         _create("create_task", "activity", CreateTaskArgs, "low", "Propose a follow-up task with a due date.", _task,
-                lambda d: f"Create task \"{d['subject']}\" due {d['due_date']}{_links(d)}", _task_defaults),
+                lambda d: f"Create task \"{d['subject']}\" due {d['due_date']}{_links(d)}", _with_company),
         _create("create_ticket", "ticket", CreateTicketArgs, "low", "Propose a support ticket for a company.",
                 lambda d: d, lambda d: f"Create {d['priority']} ticket \"{d['subject']}\" for company {d['company_id']}"),
         Operation("send_email", "Propose sending an e-mail (high risk: a second person must approve).",

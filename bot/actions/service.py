@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from adapters.crm.base import ConflictError, CrmError
 from adapters.email.base import EmailError
-from bot.actions.operations import Draft, Operation, PlanError, Targets
+from bot.actions.operations import Draft, Operation, PlanError, Targets, json_value
 from bot.actions.policy import ApprovalPolicy, ChannelMembers
 from bot.store.audit import SqlAuditLog
 from bot.store.models import utcnow
@@ -55,8 +55,8 @@ class Approvals:
                  targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
                  clock: Callable[[], datetime] = utcnow,
                  on_executed: Callable[[ProposalView], None] | None = None) -> None:
-        self._proposals, self._audit, self._operations = proposals, audit, operations
-        self._targets, self._policy, self._expiry, self._clock = targets, policy, expiry, clock
+        self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
+        self.audit, self.operations, self.targets = audit, operations, targets
         self._on_executed = on_executed
 
     # -- creating ---------------------------------------------------------------------------
@@ -128,9 +128,9 @@ class Approvals:
         proposal = self._pending_for(proposal_id, user, channel_members, "edit")
         if isinstance(proposal, Decision):
             return proposal
-        operation = self._operations[proposal.tool]
+        operation = self.operations[proposal.tool]
         try:
-            draft = operation.plan(self._targets, operation.parse({**proposal.args, **changes}))
+            draft = operation.plan(self.targets, operation.parse({**proposal.args, **changes}))
         except (PlanError, CrmError) as exc:
             return Decision("invalid", str(exc), proposal)
         if not self._proposals.transition(proposal_id, from_statuses=(PENDING,), to="superseded", decided_by=user,
@@ -146,12 +146,9 @@ class Approvals:
     def expire_due(self) -> list[ProposalView]:
         """Mark every pending proposal past its expiry as expired; returns them (to update cards)."""
         now = self._clock()
-        expired = []
-        for proposal in self._proposals.list(statuses=(PENDING,), expired_before=now, limit=1000):
-            if self._proposals.transition(proposal.id, from_statuses=(PENDING,), to="expired", decided_at=now):
-                self._record(proposal, None, PENDING, "expired", {})
-                expired.append(self._proposals.get(proposal.id) or proposal)
-        return expired
+        due = self._proposals.list(statuses=(PENDING,), expired_before=now, limit=1000)
+        decisions = [self._expire(proposal, now) for proposal in due]
+        return [d.proposal for d in decisions if d.outcome == "expired" and d.proposal is not None]
 
     def recover(self) -> list[Decision]:
         """Finish proposals a crash left executing. Executing again with the same idempotency key
@@ -196,15 +193,15 @@ class Approvals:
     def _execute(self, proposal: ProposalView, user: str) -> Decision:
         expected = payload_hash(proposal.tool, proposal.args, proposal.record_kind, proposal.record_id,
                                 proposal.record_version)
-        operation = self._operations.get(proposal.tool)
+        operation = self.operations.get(proposal.tool)
         if expected != proposal.payload_hash or operation is None:
             return self._finish(proposal, user, "failed", error="the stored proposal does not match what was approved",
                                 result={"retryable": False})
         try:
-            result = operation.execute(self._targets, proposal.args, proposal.record_id, proposal.record_version,
+            result = operation.execute(self.targets, proposal.args, proposal.record_id, proposal.record_version,
                                        proposal.id)
         except ConflictError as exc:
-            current = {d["field"]: _plain(getattr(exc.current, d["field"], None)) for d in proposal.diff}
+            current = {d["field"]: json_value(getattr(exc.current, d["field"], None)) for d in proposal.diff}
             return self._finish(proposal, user, "stale", result={"current": current,
                                                                  "current_version": exc.current.version},
                                 error=f"the record changed since the proposal (now version {exc.current.version})")
@@ -224,7 +221,7 @@ class Approvals:
         # The audit keeps references and versions, not field values (which may be personal data).
         audited = {k: v for k, v in result.items() if k != "current"}
         self._record(proposal, user, EXECUTING, status, {**audited, **({"error": error} if error else {})})
-        done = self._proposals.get(proposal.id) or proposal
+        done = replace(proposal, status=status, result=result, error=error)
         if status == "executed" and self._on_executed is not None:
             try:
                 self._on_executed(done)
@@ -239,17 +236,16 @@ class Approvals:
         return Decision("already_decided", f"this proposal is already {proposal.status}{who}{when}", proposal)
 
     def _expire(self, proposal: ProposalView, now: datetime) -> Decision:
-        if self._proposals.transition(proposal.id, from_statuses=(PENDING,), to="expired", decided_at=now):
-            self._record(proposal, None, PENDING, "expired", {})
+        """Mark it expired, unless someone decided it first."""
+        if not self._proposals.transition(proposal.id, from_statuses=(PENDING,), to="expired", decided_at=now):
+            return self._already(self._proposals.get(proposal.id) or proposal)
+        self._record(proposal, None, PENDING, "expired", {})
         return Decision("expired", "this proposal has expired; ask again to get a fresh one",
-                        self._proposals.get(proposal.id))
+                        replace(proposal, status="expired", decided_at=now))
 
     def _record(self, proposal: ProposalView, actor: str | None, from_status: str | None, to_status: str | None,
                 data: dict[str, Any], *, kind: str = "proposal.transition") -> None:
-        self._audit.record(kind, actor=actor, conversation_id=proposal.conversation_id, proposal_id=proposal.id,
+        self.audit.record(kind, actor=actor, conversation_id=proposal.conversation_id, proposal_id=proposal.id,
                            from_status=from_status, to_status=to_status, payload_hash=proposal.payload_hash,
                            data=data)
 
-
-def _plain(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

@@ -234,7 +234,8 @@ class Agent:
         try:
             args = tool.args.model_validate(real)
         except ValidationError as exc:
-            return _invalid(f"invalid arguments for {call.name}: {self._mask(run, describe_error(exc))}")
+            problem = await self._mask(run, describe_error(exc))  # it may quote the (real) value
+            return _invalid(f"invalid arguments for {call.name}: {problem}")
         try:
             if tool.kind == "read":
                 assert tool.run is not None
@@ -246,12 +247,12 @@ class Agent:
             proposal = await asyncio.to_thread(self._proposals.propose, draft, requester=run.request.user,
                                                conversation_id=run.request.conversation_id,
                                                channel=run.request.channel)
-            summary = self._mask(run, draft.summary)
+            summary = await self._mask(run, draft.summary)
             text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
                                       "note": "Nothing has changed yet: a person must approve this proposal."})
             return _Outcome(text, proposal=proposal)
         except (PlanError, CrmError) as exc:
-            return _Outcome(self._observation({"error": self._mask(run, str(exc))}), failed=True)
+            return _Outcome(self._observation({"error": await self._mask(run, str(exc))}), failed=True)
         except DetectionError:
             raise  # fail closed: nothing of this result may reach the model
         except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not a crash
@@ -259,8 +260,9 @@ class Agent:
             return _Outcome(self._observation({"error": f"{call.name} failed ({type(exc).__name__}); try another way"}),
                             failed=True)
 
-    def _mask(self, run: _Run, text: str) -> str:
-        return self._gateway.mask_text(run.vault, text).text
+    async def _mask(self, run: _Run, text: str) -> str:
+        # Detection is CPU work and may write the vault: off the event loop.
+        return (await asyncio.to_thread(self._gateway.mask_text, run.vault, text)).text
 
     def _observation(self, value: dict[str, Any]) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -272,7 +274,9 @@ class Agent:
     async def _audit_model(self, run: _Run, new: Sequence[Message], reply: Any, error: str | None,
                            started: float) -> None:
         data: dict[str, Any] = {
-            "model": self._model.name, "sent": [m.to_openai() for m in new if m.role != "system"],
+            "model": reply.model if reply is not None else self._model.name,
+            "sent": [m.to_openai() for m in new if m.role != "system"],
+            # Measured here, so it includes the client's own retries.
             "latency_ms": round((time.perf_counter() - started) * 1000, 2),
         }
         if reply is not None:

@@ -55,12 +55,12 @@ class Usage:
 
 @dataclass(frozen=True)
 class ModelReply:
+    """One completion; model is the name the server says answered (it may differ from the one asked)."""
+
     content: str | None
     tool_calls: tuple[ToolCall, ...]
     usage: Usage
-    latency_ms: float
     model: str
-    finish_reason: str | None = None
 
 
 class ModelError(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -55,7 +54,6 @@ class OpenAIModel:
             kwargs["extra_body"] = {"tools": list(tools)}
         if timeout is not None:
             kwargs["timeout"] = max(0.1, min(timeout, self._section.timeout_seconds))
-        started = time.perf_counter()
         try:
             response = await self._client().chat.completions.create(**kwargs)
         except openai.APITimeoutError:
@@ -68,7 +66,6 @@ class OpenAIModel:
             raise ModelError(f"the model server answered with an error (HTTP {exc.status_code})") from None
         except openai.APIConnectionError:
             raise ModelError("the model server cannot be reached (check OPENAI_BASE_URL)") from None
-        latency = (time.perf_counter() - started) * 1000
         if not response.choices:
             raise ModelError("the model server sent an empty reply")
         choice = response.choices[0]
@@ -81,5 +78,5 @@ class OpenAIModel:
         return ModelReply(
             content=choice.message.content, tool_calls=calls,
             usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
-            latency_ms=latency, model=response.model or self.name, finish_reason=choice.finish_reason,
+            model=response.model or self.name,
         )

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.crm.base import ActivityFilter, CrmAdapter, DealFilter, TicketFilter
+from adapters.crm.base import (
+    ACTIVITY_KINDS,
+    DEAL_STAGES,
+    TICKET_PRIORITIES,
+    TICKET_STATUSES,
+    ActivityFilter,
+    CrmAdapter,
+    DealFilter,
+    TicketFilter,
+)
 from adapters.kb.base import KnowledgeBase
 from bot import scoring
+from bot.actions.operations import json_value
 from bot.agent.tools import Tool, ToolOutput
 
 # Bookkeeping fields the model does not need (they cost tokens).
 _HIDDEN = {"created_at", "updated_at", "external_id", "version"}
-Stage = Literal["lead", "qualified", "proposal", "negotiation", "closed_won", "closed_lost"]
 
 
 def plain(value: Any) -> Any:
@@ -29,11 +37,7 @@ def plain(value: Any) -> Any:
         return data
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
+    return json_value(value)
 
 
 class _Args(BaseModel):
@@ -58,7 +62,7 @@ class DealId(_Args):
 
 
 class ListDealsArgs(_Args):
-    stages: list[Stage] | None = None
+    stages: list[Literal[DEAL_STAGES]] | None = None  # type: ignore[valid-type]
     owner: str | None = Field(None, description="Slack user id")
     company_id: int | None = Field(None, ge=1)
     closing_within_days: int | None = Field(None, ge=0, le=366)
@@ -71,15 +75,15 @@ class ListActivitiesArgs(_Args):
     company_id: int | None = Field(None, ge=1)
     contact_id: int | None = Field(None, ge=1)
     deal_id: int | None = Field(None, ge=1)
-    kinds: list[Literal["note", "call", "meeting", "email", "task"]] | None = None
+    kinds: list[Literal[ACTIVITY_KINDS]] | None = None  # type: ignore[valid-type]
     since_days: int | None = Field(None, ge=1, le=3650)
     limit: int = Field(20, ge=1, le=100)
 
 
 class ListTicketsArgs(_Args):
     company_id: int | None = Field(None, ge=1)
-    statuses: list[Literal["open", "pending", "solved", "closed"]] | None = None
-    priorities: list[Literal["low", "normal", "high", "urgent"]] | None = None
+    statuses: list[Literal[TICKET_STATUSES]] | None = None  # type: ignore[valid-type]
+    priorities: list[Literal[TICKET_PRIORITIES]] | None = None  # type: ignore[valid-type]
     sla_breached: bool = False
     limit: int = Field(20, ge=1, le=100)
 

@@ -18,7 +18,7 @@ Step = Union[ModelReply, ModelError, Callable[[Sequence[Message]], Union[ModelRe
 
 def reply(text: str, *, tokens: int = 10) -> ModelReply:
     """A final answer."""
-    return ModelReply(text, (), Usage(tokens, tokens), 0.0, "scripted", "stop")
+    return ModelReply(text, (), Usage(tokens, tokens), "scripted")
 
 
 def call(*calls: tuple[str, dict[str, Any] | str], tokens: int = 10) -> ModelReply:
@@ -27,7 +27,7 @@ def call(*calls: tuple[str, dict[str, Any] | str], tokens: int = 10) -> ModelRep
         ToolCall(f"call_{i}", name, args if isinstance(args, str) else json.dumps(args))
         for i, (name, args) in enumerate(calls)
     )
-    return ModelReply(None, made, Usage(tokens, tokens), 0.0, "scripted", "tool_calls")
+    return ModelReply(None, made, Usage(tokens, tokens), "scripted")
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,9 @@ class TextProtocolModel:
         final = _FINAL.search(text)
         if action and (not final or action.start() < final.start()):
             call = ToolCall(f"text_{len(messages)}", action.group(1), action.group(2).strip())
-            return ModelReply(None, (call,), reply.usage, reply.latency_ms, reply.model, "tool_calls")
+            return ModelReply(None, (call,), reply.usage, reply.model)
         answer = final.group(1).strip() if final else re.sub(r"^\s*Thought:.*?\n", "", text, flags=re.DOTALL).strip()
-        return ModelReply(answer or text.strip(), (), reply.usage, reply.latency_ms, reply.model, reply.finish_reason)
+        return ModelReply(answer or text.strip(), (), reply.usage, reply.model)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -158,7 +158,8 @@ class Gateway:
         return _substitute(vault, text, strict=False)
 
 
-# Between values joined for one detector pass: a paragraph break, which no recognizer matches across.
+# Between values joined for one detector pass: a paragraph break, which recognizers rarely match
+# across (a detection that does is redone on the value alone).
 _SEPARATOR = "\n\n"
 
 

@@ -43,12 +43,12 @@ class SqlAuditLog:
 
     def trail(self, ref: str) -> list[AuditRecord]:
         """Every event of a conversation (with its proposals') or of one proposal, oldest first."""
+        proposals = select(Proposal.id).where(Proposal.conversation_id == ref)
         with Session(self._engine) as session:
-            proposal_ids = session.scalars(select(Proposal.id).where(Proposal.conversation_id == ref)).all()
             rows = session.scalars(
                 select(AuditEvent)
                 .where(or_(AuditEvent.conversation_id == ref, AuditEvent.proposal_id == ref,
-                           AuditEvent.proposal_id.in_(proposal_ids)))  # type: ignore[union-attr]
+                           AuditEvent.proposal_id.in_(proposals)))  # type: ignore[union-attr]
                 .order_by(AuditEvent.id)  # type: ignore[arg-type]
             ).all()
             return [

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.store.engine import is_sqlite
 from bot.store.models import Conversation, Turn, utcnow
 
 
@@ -27,16 +29,15 @@ class SqlHistory:
 
     def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
                started_by: str | None = None) -> None:
-        """Create the conversation unless it exists (another replica may create it at the same time)."""
-        with Session(self._engine) as session:
-            if session.get(Conversation, conversation_id) is not None:
-                return
-        try:
-            with Session(self._engine) as session, session.begin():
-                session.add(Conversation(id=conversation_id, channel=channel, thread_ts=thread_ts,
-                                         started_by=started_by))
-        except IntegrityError:
-            pass  # created concurrently: same conversation
+        """Create the conversation unless it exists; one statement, so replicas racing on it both succeed."""
+        insert = sqlite.insert if is_sqlite(self._engine) else postgresql.insert
+        now = utcnow()
+        statement = insert(Conversation).values(
+            id=conversation_id, channel=channel, thread_ts=thread_ts, started_by=started_by,
+            created_at=now, updated_at=now,
+        ).on_conflict_do_nothing(index_elements=["id"])
+        with self._engine.begin() as conn:
+            conn.execute(statement)
 
     def recent(self, conversation_id: str, *, token_budget: int) -> list[StoredTurn]:
         """The newest turns whose tokens fit the budget, oldest first."""
@@ -71,9 +72,8 @@ class SqlHistory:
                              tokens=t.tokens)
                         for i, t in enumerate(turns)
                     )
-                    conversation = session.get(Conversation, conversation_id)
-                    if conversation is not None:
-                        conversation.updated_at = utcnow()
+                    session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                                    .values(updated_at=utcnow()))
                 return
             except IntegrityError:
                 continue

@@ -8,13 +8,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from bot.store.models import Proposal
 
 PENDING, EXECUTING = "pending", "executing"
-FINAL = ("executed", "rejected", "expired", "stale", "failed", "superseded")
 
 
 @dataclass(frozen=True)
@@ -100,13 +99,4 @@ class SqlProposals:
             query = query.where(Proposal.expires_at <= expired_before)
         with Session(self._engine) as session:
             rows = session.scalars(query.order_by(Proposal.created_at, Proposal.id).limit(limit)).all()
-            return [_view(r) for r in rows]
-
-    def find(self, prefix: str) -> list[ProposalView]:
-        """Proposals whose id or supersedes_id is prefix (for short ids typed in a terminal)."""
-        with Session(self._engine) as session:
-            rows = session.scalars(
-                select(Proposal).where(or_(Proposal.id == prefix, Proposal.id.startswith(prefix)))  # type: ignore[union-attr]
-                .limit(5)
-            ).all()
             return [_view(r) for r in rows]

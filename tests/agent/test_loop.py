@@ -19,16 +19,7 @@ from bot.agent.scripted import ScriptedModel, call, reply
 from bot.agent.text_protocol import TextProtocolModel
 from bot.agent.tools import Tool, ToolOutput, ToolRegistry
 from bot.privacy.spans import DetectionError
-from bot.store import schema
-from bot.store.engine import make_engine
 from tests.agent.world import PLANTED, World, leaked, make_world, settings_for
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Engine:
-    engine = make_engine(sqlite_url)
-    schema.upgrade(engine)
-    return engine
 
 
 def world_with(engine: Engine, tmp_path: Path, steps: Sequence[Any], **settings: Any) -> tuple[World, ScriptedModel]:

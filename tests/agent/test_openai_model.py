@@ -27,13 +27,6 @@ TOOL_NAMES = {
 }
 
 
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Engine:
-    engine = make_engine(sqlite_url)
-    schema.upgrade(engine)
-    return engine
-
-
 def world_for(engine: Engine, tmp_path: Path, server: ScriptedModelServer, **model: Any) -> World:
     section = ModelSection(**{"max_retries": 0, "timeout_seconds": 5, **model})
     return make_world(engine, tmp_path, OpenAIModel(section, api_key="test-key", base_url=server.base_url))

@@ -14,8 +14,6 @@ from adapters.crm.base import DealFilter
 from adapters.crm.csv_import import CsvFormatError, ImportReport, import_csv
 from adapters.crm.local.adapter import LocalCrm
 from bot import cli
-from bot.store import schema
-from bot.store.engine import make_engine
 
 COMPANIES = """\
 external_id,name,domain,industry,employees,country,phone,owner
@@ -329,14 +327,11 @@ def test_non_utf8_and_missing_files_raise_csv_format_error(engine: Engine, tmp_p
     assert count(engine, "crm_contact") == 0
 
 
-def test_cli_import_reports_rejected_rows(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_cli_import_reports_rejected_rows(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     for var in list(os.environ):
         if var == "DATABASE_URL" or var.startswith("BOT_"):
             monkeypatch.delenv(var)
-    engine = make_engine(db_url)
-    schema.upgrade(engine)
-    engine.dispose()
     config = tmp_path / "app.toml"
     config.write_text(f'[database]\nurl = "{db_url}"\n\n[kb]\npath = "{tmp_path}"\n', encoding="utf-8")
     argv = ["--config", str(config), "import-crm"]
@@ -363,6 +358,7 @@ def test_cli_import_reports_rejected_rows(db_url: str, tmp_path: Path, monkeypat
     bad = write(tmp_path, "first_name,emial\n", "bad.csv")
     assert cli.main([*argv, str(bad), "--kind", "contacts"]) == 2
     assert capsys.readouterr().err.startswith(f'error: {bad}: unknown column "emial" (expected some of: ')
+    assert (count(engine, "crm_company"), count(engine, "crm_contact")) == (3, 1)
 
 
 class RacingCrm(LocalCrm):

@@ -17,6 +17,7 @@ from adapters.crm.base import (
     TicketFilter,
     ValidationFailed,
 )
+from adapters.crm.fields import FIELD_MODELS, validate_fields
 from adapters.crm.local.adapter import LocalCrm
 
 NOW = datetime.now(timezone.utc)
@@ -270,3 +271,25 @@ def test_an_update_that_changes_nothing_keeps_the_version(crm: LocalCrm) -> None
     assert same.record.version == bob.version and same.changed_fields == ()
     with pytest.raises(ConflictError):
         crm.update("contact", bob.id, {"first_name": "Robert"}, expected_version=bob.version - 1, idempotency_key="t")
+
+
+def test_directory_lists_every_identifying_value(crm: LocalCrm) -> None:
+    entries = {(e.kind, e.names[0]): e for e in crm.directory()}
+    zoe = entries[("contact", "Zoë Müller")]
+    assert (zoe.names, zoe.emails, zoe.phones) == (
+        ("Zoë Müller", "Zoe Mueller"), ("zoe.muller@acme-logistics.de",), ("+44 20 7946 0958",))
+    assert (entries[("contact", "Roberta Stone")].emails, entries[("contact", "Roberta Stone")].phones) == ((), ())
+    assert entries[("company", "Globex Retail")].names == ("Globex Retail",)
+    assert sorted(kind for kind, _ in entries) == ["company"] * 2 + ["contact"] * 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [(kind, name) for kind, model in FIELD_MODELS.items() for name, info in model.model_fields.items()
+     if "date" in str(info.annotation)],
+)
+def test_every_date_field_refuses_epoch_numbers(kind: str, field: str) -> None:
+    # The guard names its fields; a date field added later without it would accept 1699920000.
+    for value in (1699920000, "1699920000"):
+        with pytest.raises(ValidationFailed, match=f"^{field}: expected an ISO 8601 date"):
+            validate_fields(kind, {field: value}, create=False)  # type: ignore[arg-type]

@@ -24,6 +24,8 @@ def folder(tmp_path: Path) -> Path:
         "# Discount policy\n\n## Approval levels\n\nDiscounts above 20% need VP Sales approval.\n", encoding="utf-8")
     (root / "hours.txt").write_text("Support is open Monday to Friday, 08:00-18:00 CET.\n", encoding="utf-8")
     (root / ".hidden.md").write_text("# Secret\n\nrefund refund refund\n", encoding="utf-8")
+    (root / ".git").mkdir()
+    (root / ".git" / "notes.md").write_text("# Internal\n\nrefund refund refund\n", encoding="utf-8")
     (root / "image.png").write_bytes(b"\x89PNG")
     return root
 
