@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path of app.toml (default: $BOT_CONFIG or ./app.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="start the bot (needs Slack tokens)").add_argument(
+    sub.add_parser("run", help="connect to Slack and answer (Socket Mode or HTTP)").add_argument(
         "--port", type=int, default=3000, help="HTTP port in HTTP mode (default 3000)"
     )
     migrate = sub.add_parser("migrate", help="upgrade the database schema to the newest version")
@@ -92,14 +92,28 @@ def _first_line(exc: object) -> str:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    build_checked(settings)
+    import asyncio
+
+    from bot.slack.server import SlackUnavailable, serve
+    from bot.store.models import utcnow
+    from bot.wiring import build_services
+
+    components = build_checked(settings)
     secrets = settings.secrets
     if not secrets.slack_bot_token:
         raise UserError(
             "SLACK_BOT_TOKEN is not set: set it and SLACK_APP_TOKEN (Socket Mode) or "
             "SLACK_SIGNING_SECRET (HTTP mode); README, 'Connect to Slack', says where to find them"
         )
-    raise UserError("this release does not include the Slack app yet; nothing to run")
+    if not secrets.slack_app_token and not secrets.slack_signing_secret:
+        raise UserError("HTTP mode needs SLACK_SIGNING_SECRET to check that requests come from Slack; "
+                        "set it, or set SLACK_APP_TOKEN to use Socket Mode")
+    services = build_services(settings, components)
+    try:
+        asyncio.run(serve(settings, services, port=args.port, clock=utcnow))
+    except SlackUnavailable as exc:
+        raise UserError(f"{exc}; check the token and SLACK_API_URL") from None
+    return 0
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -174,6 +174,33 @@ class EmailSection(_Section):
         return self
 
 
+class SlackSection(_Section):
+    command_answers: Literal["in_channel", "ephemeral"] = "in_channel"
+    allowed_link_hosts: tuple[str, ...] = ()
+    record_url: str = ""
+    kb_url: str = ""
+    max_concurrent_runs: int = Field(20, ge=1, le=1_000)
+    progress_updates: bool = True
+    sweep_seconds: float = Field(60.0, ge=1, le=86_400)
+    known_refresh_seconds: float = Field(300.0, ge=0, le=86_400)
+
+    @field_validator("allowed_link_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not re.fullmatch(r"[a-z0-9.-]+", host):
+                raise ValueError(f'expected host names such as "wiki.example.com", got "{host}"')
+        return value
+
+    @field_validator("record_url", "kb_url")
+    @classmethod
+    def _template(cls, value: str, info: Any) -> str:
+        names = {"record_url": ("{kind}", "{id}"), "kb_url": ("{path}", "{anchor}")}[info.field_name]
+        if value and (not value.startswith("https://") or names[0] not in value):
+            raise ValueError(f"expected an https:// URL template containing {' and '.join(names)}, or empty")
+        return value
+
+
 class DemoSection(_Section):
     seed: int = 7
 
@@ -239,6 +266,7 @@ class Settings(_Section):
     agent: AgentSection = AgentSection()
     approvals: ApprovalsSection = ApprovalsSection()
     email: EmailSection = EmailSection()
+    slack: SlackSection = SlackSection()
     digests: tuple[DigestConfig, ...] = ()
     secrets: Secrets = Secrets()
     config_path: Path = Path(DEFAULT_CONFIG)

@@ -170,6 +170,10 @@ class Approvals:
     def get(self, proposal_id: str) -> ProposalView | None:
         return self._proposals.get(proposal_id)
 
+    def card_posted(self, proposal_id: str, *, channel: str, message_ts: str) -> None:
+        """Remember where the proposal's card is, so later decisions and the expiry sweep update it."""
+        self._proposals.set_message(proposal_id, channel=channel, message_ts=message_ts)
+
     # -- internals --------------------------------------------------------------------------
 
     def _pending_for(self, proposal_id: str, user: str, channel_members: ChannelMembers | None,

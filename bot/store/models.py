@@ -94,14 +94,30 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
-class ProcessedEvent(SQLModel, table=True):
-    """A Slack delivery already handled; the primary key makes redeliveries no-ops."""
+class SlackRequest(SQLModel, table=True):
+    """A request a person made in Slack (a message or a /crm command) and what became of it.
 
-    __tablename__ = "processed_event"
+    The unique key (channel and message ts, or the command's trigger) is what makes a redelivered
+    event, or the app_mention and message events Slack sends for one message, run the agent once.
+    """
 
-    event_id: str = Field(primary_key=True, max_length=128)
-    kind: str = Field(max_length=32)
-    received_at: datetime = Field(default_factory=utcnow, index=True)
+    __tablename__ = "slack_request"
+    __table_args__ = (Index("ix_slack_request_user_received", "user", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, unique=True)
+    event_id: str | None = Field(default=None, max_length=128)
+    kind: str = Field(max_length=16)
+    user: str = Field(max_length=64)
+    channel: str = Field(max_length=64)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    conversation_id: str | None = Field(default=None, max_length=200, index=True)
+    summary: str = Field(default="", sa_type=Text)
+    status: str = Field(default="running", max_length=16, index=True)
+    proposals: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+    received_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
 
 
 class DigestSubscription(SQLModel, table=True):

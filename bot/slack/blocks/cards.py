@@ -1,0 +1,140 @@
+"""Proposal cards: what will change, who asked, until when, and the buttons for the current state.
+
+A card is always drawn from the proposal as stored, never from a click's payload, so every
+replica draws the same card for the same state. Buttons carry only the proposal id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.slack.blocks.links import Links, when
+from bot.slack.mrkdwn import SECTION_LIMIT, escape, truncate
+from bot.store.proposals import ProposalView
+
+APPROVE, REJECT, EDIT, RETRY, APPROVE_ALL = (
+    "proposal_approve", "proposal_reject", "proposal_edit", "proposal_retry", "proposal_approve_all")
+FINAL = ("executed", "rejected", "expired", "stale", "failed", "superseded")
+_RISK = {"low": "🟢 low", "medium": "🟡 medium", "high": "🔴 high"}
+_MAX_DIFF_LINES = 25
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "_empty_"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return escape(truncate(" ".join(text.split()), 300))
+
+
+def diff_lines(diff: Sequence[dict[str, Any]], current: dict[str, Any] | None = None) -> str:
+    """`field: before → after` per changed field (and the value now, for a stale card)."""
+    lines = []
+    for change in diff[:_MAX_DIFF_LINES]:
+        line = f"• *{escape(change['field'])}*: {_value(change['before'])} → {_value(change['after'])}"
+        if current is not None and change["field"] in current:
+            line += f"  (now {_value(current[change['field']])})"
+        lines.append(line)
+    if len(diff) > _MAX_DIFF_LINES:
+        lines.append(f"… and {len(diff) - _MAX_DIFF_LINES} more fields")
+    return truncate("\n".join(lines), SECTION_LIMIT)
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None,
+            confirm: dict[str, Any] | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
+                              "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def _high_risk_confirm(proposal: ProposalView) -> dict[str, Any]:
+    return {"title": {"type": "plain_text", "text": "Approve a high-risk action?"},
+            "text": {"type": "mrkdwn", "text": escape(truncate(proposal.summary, 280))},
+            "confirm": {"type": "plain_text", "text": "Approve"},
+            "deny": {"type": "plain_text", "text": "Cancel"}, "style": "danger"}
+
+
+def _outcome(proposal: ProposalView, links: Links) -> str:
+    """One line on what happened, for a card that is no longer pending."""
+    who = f" by <@{proposal.decided_by}>" if proposal.decided_by and proposal.decided_by != "recovery" else ""
+    at = f" at {when(proposal.decided_at)}" if proposal.decided_at else ""
+    result = proposal.result or {}
+    if proposal.status == "executing":
+        return f"⏳ Executing (approved{who}{at})…"
+    if proposal.status == "executed":
+        record = f" · {links.record_ref(result['record'])}" if result.get("record") else ""
+        return f"✅ *Executed*{who}{at}{record}"
+    if proposal.status == "rejected":
+        reason = f": {escape(truncate(proposal.reason, 300))}" if proposal.reason else ""
+        return f"🚫 *Rejected*{who}{at}{reason}"
+    if proposal.status == "expired":
+        return f"⌛ *Expired*{at}: nobody decided in time. Ask again for a fresh proposal."
+    if proposal.status == "superseded":
+        return f"✏️ *Edited*{who}{at}: replaced by the new version posted below."
+    if proposal.status == "stale":
+        return (f"⚠️ *Not applied*: the record changed since this was proposed, so nothing was written"
+                f" (tried{who}{at}). Current values are shown above; ask again to propose from them.")
+    if proposal.status == "failed":
+        hint = " It may work if you retry." if result.get("retryable") else ""
+        return f"❌ *Failed*{who}{at}: {escape(truncate(proposal.error or 'unknown error', 500))}.{hint}"
+    return escape(proposal.status)
+
+
+def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) of the card for the proposal's current state."""
+    target = (links.record(proposal.record_kind, proposal.record_id)
+              if proposal.record_kind and proposal.record_id else "new record")
+    fields = [
+        {"type": "mrkdwn", "text": f"*Record*\n{target}"},
+        {"type": "mrkdwn", "text": f"*Risk*\n{_RISK.get(proposal.risk, escape(proposal.risk))}"},
+        {"type": "mrkdwn", "text": f"*Requested by*\n<@{proposal.requester}>"},
+        {"type": "mrkdwn", "text": f"*Expires*\n{when(proposal.expires_at)}"},
+    ]
+    current = (proposal.result or {}).get("current") if proposal.status == "stale" else None
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(f"Proposal: {proposal.tool}", 150)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(truncate(proposal.summary, SECTION_LIMIT))},
+         "fields": fields},
+    ]
+    if proposal.diff:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": diff_lines(proposal.diff, current)}})
+    block_id = f"proposal:{proposal.id}"
+    if proposal.status == "pending":
+        approve_confirm = _high_risk_confirm(proposal) if proposal.risk == "high" else None
+        blocks.append({"type": "actions", "block_id": block_id, "elements": [
+            button("Approve", APPROVE, proposal.id, "primary", approve_confirm),
+            button("Reject", REJECT, proposal.id, "danger"),
+            button("Edit", EDIT, proposal.id),
+        ]})
+    else:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _outcome(proposal, links)}]})
+        if proposal.status == "failed" and (proposal.result or {}).get("retryable"):
+            blocks.append({"type": "actions", "block_id": block_id,
+                           "elements": [button("Retry", RETRY, proposal.id, "primary")]})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Proposal `{proposal.id}`"}]})
+    text = truncate(f"Proposal ({proposal.status}): {proposal.summary}", 300)
+    return text, blocks
+
+
+def approve_all_message(proposals: Sequence[ProposalView]) -> tuple[str, list[dict[str, Any]]] | None:
+    """One button approving every low and medium risk proposal of an answer (each checked on its own)."""
+    eligible = [p for p in proposals if p.risk in ("low", "medium") and p.status == "pending"]
+    if len(eligible) < 2:
+        return None
+    value = ",".join(p.id for p in eligible)
+    text = f"{len(eligible)} low and medium risk proposals above can be approved together."
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text + " High-risk ones need their own click."}},
+        {"type": "actions", "block_id": "approve_all", "elements": [
+            button(f"Approve all {len(eligible)}", APPROVE_ALL, value, "primary")]},
+    ]
+
+
+def approve_all_done(lines: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
+    text = "\n".join(lines)
+    return truncate(text, 300), [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}]

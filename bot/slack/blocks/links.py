@@ -1,0 +1,52 @@
+"""How CRM records and knowledge-base passages are referred to in messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from bot.slack.mrkdwn import escape, link
+
+
+@dataclass(frozen=True)
+class Links:
+    """URL templates from [slack] in app.toml; empty templates give plain references."""
+
+    record_url: str = ""
+    kb_url: str = ""
+    allowed_hosts: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, record_url: str, kb_url: str, allowed_hosts: tuple[str, ...]) -> Links:
+        hosts = {h.lower() for h in allowed_hosts}
+        hosts.update(urlsplit(u.split("{")[0]).hostname or "" for u in (record_url, kb_url) if u)
+        return cls(record_url, kb_url, tuple(sorted(h for h in hosts if h)))
+
+    def record(self, kind: str, record_id: int | str, label: str | None = None) -> str:
+        """`deal 12` or a link to the record in the CRM's own interface."""
+        text = label or f"{kind} {record_id}"
+        if not self.record_url:
+            return escape(text)
+        return link(self.record_url.format(kind=kind, id=record_id), text)
+
+    def record_ref(self, ref: str) -> str:
+        """A result's "kind:id" reference as text or a link."""
+        kind, _, record_id = ref.partition(":")
+        return self.record(kind, record_id) if record_id else escape(ref)
+
+    def citation(self, citation: str) -> str:
+        """A knowledge-base citation `path#anchor` as text or a link."""
+        path, _, anchor = citation.partition("#")
+        label = f"{path} › {anchor.replace('-', ' ')}" if anchor else path
+        if not self.kb_url:
+            return escape(label)
+        return link(self.kb_url.format(path=quote(path), anchor=quote(anchor)), label)
+
+
+def when(moment: datetime | None) -> str:
+    """A time every reader sees in their own time zone (Slack's date formatting), UTC as fallback."""
+    if moment is None:
+        return "-"
+    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"

@@ -1,0 +1,83 @@
+"""Messages: the status line while the agent works, answers with sources, help, search results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.crm.base import SearchHit
+from bot.slack.blocks.links import Links, when
+from bot.slack.mrkdwn import SECTION_LIMIT, escape, split, truncate
+from bot.store.proposals import ProposalView
+
+Message = tuple[str, list[dict[str, Any]]]  # (fallback text, blocks)
+SECTIONS_PER_MESSAGE = 10  # keeps each message well under Slack's 40,000 characters and 50 blocks
+
+HELP = (
+    "*Ask me about customers, deals and policies.* Mention me in a channel, DM me, or reply in my thread.\n"
+    "• `/crm <question>`: ask the agent\n"
+    "• `/crm find <text>`: search contacts and companies (no AI)\n"
+    "• `/crm pending`: proposals you can approve or reject\n"
+    "• `/crm help`: this help\n"
+    "Changes I suggest are posted as cards: nothing happens until someone allowed to clicks *Approve*."
+)
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 3000)}]}
+
+
+def status(text: str) -> Message:
+    return text, [context(f"⏳ {escape(text)}")]
+
+
+def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None) -> list[Message]:
+    """The answer cut into sections and messages; sources and a note under the last one."""
+    pieces = split(mrkdwn) or ["(no answer)"]
+    messages: list[Message] = []
+    for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
+        chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
+        messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
+    footer = []
+    if citations:
+        footer.append("Sources: " + " · ".join(links.citation(c) if ":" not in c.split("#")[0]
+                                               else links.record_ref(c) for c in citations[:20]))
+    if note:
+        footer.append(escape(note))
+    if footer:
+        messages[-1][1].append(context("\n".join(footer)))
+    return messages
+
+
+def plain(text: str) -> Message:
+    """A message of our own wording (already safe mrkdwn)."""
+    return truncate(text, 300), [section(text)]
+
+
+def help_message() -> Message:
+    return plain(HELP)
+
+
+def find_results(query: str, hits: Sequence[SearchHit], links: Links) -> Message:
+    if not hits:
+        return plain(f"No contacts or companies match “{escape(query)}”.")
+    lines = [f"• {links.record(h.kind, h.id, h.title)}" + (f": {escape(h.subtitle)}" if h.subtitle else "")
+             for h in hits]
+    return plain(f"*{len(hits)} matches for “{escape(truncate(query, 100))}”*\n" + "\n".join(lines))
+
+
+def pending_list(proposals: Sequence[ProposalView], links: Links, *, limit: int = 20) -> Message:
+    if not proposals:
+        return plain("Nothing is waiting for you: no pending proposals you may approve.")
+    lines = []
+    for p in proposals[:limit]:
+        where = f" in <#{p.channel}>" if p.channel else ""
+        lines.append(f"• `{p.id}` {escape(truncate(p.summary, 200))} ({p.risk} risk, from <@{p.requester}>{where},"
+                     f" expires {when(p.expires_at)})")
+    more = f"\n… and {len(proposals) - limit} more" if len(proposals) > limit else ""
+    return plain(f"*{len(proposals)} proposals await your decision* (their cards have the buttons)\n"
+                 + "\n".join(lines) + more)

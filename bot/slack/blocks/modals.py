@@ -1,0 +1,78 @@
+"""Modals: reject with an optional reason, and edit a proposal's fields before approving."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.slack.mrkdwn import escape, truncate
+from bot.store.proposals import ProposalView
+
+REJECT_VIEW, EDIT_VIEW = "proposal_reject_view", "proposal_edit_view"
+VALUE = "value"  # the action_id of every input, so a submission reads state.values[field]["value"]
+_LONG_FIELDS = ("body", "description", "notes")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _summary(proposal: ProposalView) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": escape(truncate(proposal.summary, 2900))}}
+
+
+def reject_modal(proposal: ProposalView) -> dict[str, Any]:
+    return {
+        "type": "modal", "callback_id": REJECT_VIEW, "private_metadata": proposal.id,
+        "title": {"type": "plain_text", "text": "Reject proposal"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [_summary(proposal), {
+            "type": "input", "block_id": "reason", "optional": True,
+            "label": {"type": "plain_text", "text": "Reason (optional)"},
+            "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": 500},
+        }],
+    }
+
+
+def edit_modal(proposal: ProposalView, fields: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """fields: (name, hint) of each editable argument, prefilled from the proposal."""
+    blocks: list[dict[str, Any]] = [_summary(proposal)]
+    for name, hint in fields[:90]:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE,
+                                   "multiline": name in _LONG_FIELDS}
+        current = _text(proposal.args.get(name))
+        if current:
+            element["initial_value"] = truncate(current, 3000)
+        block: dict[str, Any] = {"type": "input", "block_id": name, "optional": True, "element": element,
+                                 "label": {"type": "plain_text", "text": truncate(name.replace("_", " "), 2000)}}
+        if hint:
+            block["hint"] = {"type": "plain_text", "text": truncate(hint, 2000)}
+        blocks.append(block)
+    return {
+        "type": "modal", "callback_id": EDIT_VIEW, "private_metadata": proposal.id,
+        "title": {"type": "plain_text", "text": "Edit proposal"},
+        "submit": {"type": "plain_text", "text": "Save as new"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def submitted(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """A view_submission's state.values as {block_id: text or None}."""
+    out: dict[str, str | None] = {}
+    for block_id, actions in values.items():
+        action = actions.get(VALUE) if isinstance(actions, Mapping) else None
+        if isinstance(action, Mapping):
+            value = action.get("value")
+            out[block_id] = value.strip() if isinstance(value, str) and value.strip() else None
+    return out
+
+
+def changed_fields(proposal: ProposalView, values: Mapping[str, str | None]) -> dict[str, str]:
+    """The inputs that differ from what the proposal holds (empty inputs leave a field as it is)."""
+    return {name: value for name, value in values.items()
+            if value is not None and value != _text(proposal.args.get(name))}

@@ -1,0 +1,116 @@
+"""Clicks on proposal cards, turned into calls of the approval service, and cards kept in step.
+
+The approval service does the deciding (policy, atomic claim, exactly-once execution, audit);
+this module only fetches what the policy needs from Slack (channel membership), runs the
+service off the event loop, tells the clicker what happened and redraws the card from the
+database. A card is never redrawn in the transient `executing` state, so a replica that lost
+the race cannot paint over the winner's final card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bot.actions.service import Approvals, Decision
+from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
+from bot.slack.blocks.links import Links
+from bot.slack.blocks.messages import plain
+from bot.slack.ids import thread_of
+from bot.slack.members import Members
+from bot.slack.mrkdwn import escape
+from bot.slack.poster import Poster
+from bot.store.proposals import ProposalView
+
+log = logging.getLogger(__name__)
+Respond = Callable[..., Awaitable[Any]]  # Bolt's respond(): replies through the click's response_url
+
+
+class Decisions:
+    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links) -> None:
+        self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
+
+    async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
+        """A card per proposal in the thread, plus one "Approve all" when several qualify."""
+        for proposal in proposals:
+            ts = await self._poster.post(channel, proposal_card(proposal, self._links), thread_ts=thread_ts)
+            await asyncio.to_thread(self.approvals.card_posted, proposal.id, channel=channel, message_ts=ts)
+        together = approve_all_message(proposals)
+        if together:
+            await self._poster.post(channel, together, thread_ts=thread_ts)
+
+    async def approve(self, proposal_id: str, user: str, respond: Respond | None = None) -> Decision:
+        """Approve (or retry a transient failure); the clicker hears back only when nothing visible changed."""
+        proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
+        checker = await self._members.checker(proposal.channel if proposal else None)
+        decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user, channel_members=checker)
+        await self._after(decision, user, respond)
+        return decision
+
+    async def reject(self, proposal_id: str, user: str, reason: str | None, respond: Respond | None = None) -> Decision:
+        proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
+        checker = await self._members.checker(proposal.channel if proposal else None)
+        decision = await asyncio.to_thread(self.approvals.reject, proposal_id, user=user, reason=reason,
+                                           channel_members=checker)
+        await self._after(decision, user, respond)
+        return decision
+
+    async def after_edit(self, old: ProposalView, decision: Decision, user: str) -> None:
+        """The old card retires its buttons; the new version's card goes into the same thread."""
+        await self.refresh(old.id)
+        new = decision.proposal
+        if decision.outcome != "edited" or new is None or not old.channel:
+            return
+        if old.message_ts:
+            thread = thread_of(old.conversation_id)
+            await self.post_cards(old.channel, thread[1] if thread else None, [new])
+        else:  # the old card was ephemeral (/crm): so is the new one
+            await self._poster.ephemeral(old.channel, user, proposal_card(new, self._links))
+
+    async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None) -> list[str]:
+        """Each proposal still goes through the policy and the claim on its own."""
+        lines = []
+        for proposal_id in proposal_ids:
+            decision = await self.approve(proposal_id, user, respond=None)
+            lines.append(f"• `{proposal_id}`: {escape(decision.message)}")
+        if respond is not None:
+            await respond(replace_original=False, response_type="ephemeral",
+                          text=approve_all_done(lines)[0], blocks=approve_all_done(lines)[1])
+        return lines
+
+    async def refresh(self, proposal_id: str, respond: Respond | None = None) -> None:
+        """Redraw the card from the database (skipped while executing: the executor will redraw it)."""
+        proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
+        if proposal is None or proposal.status == "executing":
+            return
+        text, blocks = proposal_card(proposal, self._links)
+        if proposal.channel and proposal.message_ts:
+            await self._poster.update(proposal.channel, proposal.message_ts, (text, blocks))
+        elif respond is not None:  # an ephemeral card (from /crm): only its response_url can replace it
+            await respond(replace_original=True, text=text, blocks=blocks)
+
+    async def _after(self, decision: Decision, user: str, respond: Respond | None) -> None:
+        if decision.proposal is not None and decision.outcome != "refused":
+            await self.refresh(decision.proposal.id, respond)
+        if decision.outcome not in ("refused", "already_decided", "not_found", "invalid"):
+            return
+        if respond is not None:
+            await respond(replace_original=False, response_type="ephemeral", text=_for_clicker(decision))
+        elif decision.proposal is not None and decision.proposal.channel:
+            await self._poster.ephemeral(decision.proposal.channel, user, plain(_for_clicker(decision)))
+
+
+def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[str, str]]:
+    """(name, hint) of the arguments an edit may change: all but the id of the record being updated."""
+    operation = approvals.operations.get(proposal.tool)
+    if operation is None:
+        return []
+    fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
+    return [(name, info.description or "") for name, info in operation.args.model_fields.items() if name != fixed]
+
+
+def _for_clicker(decision: Decision) -> str:
+    icon = {"refused": "🚫", "already_decided": "ℹ️", "not_found": "❓", "invalid": "⚠️"}.get(decision.outcome, "")
+    return f"{icon} {escape(decision.message)}".strip()

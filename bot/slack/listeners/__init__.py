@@ -1,0 +1,1 @@
+"""Bolt listeners; each module registers its handlers on the app with `register(app, deps)`."""

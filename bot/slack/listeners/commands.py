@@ -1,0 +1,84 @@
+"""`/crm`: a question for the agent, `find`, `pending`, `help`. Every branch acknowledges first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.blocks import messages
+from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
+from bot.slack.deps import SlackDeps
+from bot.slack.ids import conversation_id
+from bot.slack.mrkdwn import escape, incoming, truncate
+
+log = logging.getLogger(__name__)
+SUBCOMMANDS = ("help", "find", "pending")
+Respond = Callable[..., Awaitable[Any]]
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.command("/crm")
+    async def on_crm(ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond) -> None:
+        text = incoming(command.get("text") or "", deps.bot_user_id)
+        word, _, rest = text.partition(" ")
+        sub = word.lower()
+        user, channel = command["user_id"], command["channel_id"]
+        if sub in ("", "help") or (sub not in SUBCOMMANDS and not rest and "?" not in word):
+            unknown = f"Unknown command `{escape(truncate(word, 40))}`.\n" if sub not in ("", "help") else ""
+            await ack(text=unknown + messages.HELP, response_type="ephemeral")
+            return
+        if sub == "find":
+            await ack()
+            deps.runner.spawn(lambda: _find(deps, rest.strip(), respond), name="crm find")
+            return
+        if sub == "pending":
+            await ack()
+            deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
+            return
+        await ack()
+        deps.runner.spawn(lambda: _question(deps, command, text, respond), name="crm question")
+
+
+async def _find(deps: SlackDeps, query: str, respond: Respond) -> None:
+    if not query:
+        await respond(text="Usage: `/crm find <name, e-mail or company>`", response_type="ephemeral")
+        return
+    limit = deps.settings.crm.search_limit
+    contacts = await asyncio.to_thread(deps.crm.search_contacts, query, limit=limit)
+    companies = await asyncio.to_thread(deps.crm.search_companies, query, limit=limit)
+    hits = sorted([*contacts, *companies], key=lambda h: -h.score)[:limit]
+    text, blocks = messages.find_results(query, hits, deps.links)
+    await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def _pending(deps: SlackDeps, user: str, respond: Respond) -> None:
+    pending = await asyncio.to_thread(deps.approvals.pending)
+    checker = await deps.members.checker_for({p.channel for p in pending if p.channel})
+    mine = await asyncio.to_thread(deps.approvals.actionable_by, user, checker)
+    text, blocks = messages.pending_list(mine, deps.links)
+    await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond) -> None:
+    """In the channel: a thread starting with the question; else (or if the bot may not post there)
+    only the caller sees the answer."""
+    user, channel, trigger = command["user_id"], command["channel_id"], command.get("trigger_id", "")
+    if deps.settings.slack.command_answers == "in_channel":
+        try:
+            root = await deps.poster.post(channel, messages.plain(f"<@{user}> asked: {escape(truncate(text, 2500))}"))
+        except SlackApiError as exc:
+            log.info("cannot post in %s (%s); answering /crm privately", channel, exc.response.get("error"))
+        else:
+            request = Incoming(key=f"command:{trigger or root}", kind="command", user=user, channel=channel,
+                               text=text, conversation_id=conversation_id(channel, root), thread_ts=root)
+            await deps.conversations.accept(request, ThreadDestination(
+                deps.poster, deps.decisions, channel, root, deps.settings.slack.progress_updates))
+            return
+    request = Incoming(key=f"command:{trigger}", kind="command", user=user, channel=channel, text=text,
+                       conversation_id=f"command:{channel}:{trigger}")
+    await deps.conversations.accept(request, EphemeralDestination(respond, deps.links))

@@ -1,0 +1,108 @@
+"""Model text made safe for Slack mrkdwn, and cut to Slack's size limits.
+
+Slack reads `<...>` as control sequences (`<!channel>` notifies everyone, `<url|label>` hides
+where a link goes), so everything the model writes is escaped, and only links to allowed hosts
+survive as links. Markdown the model tends to write (`**bold**`, `[label](url)`, `# heading`)
+is turned into its mrkdwn form first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from bot.privacy.gateway import unwrap_slack
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+
+_MD_LINK = re.compile(r"\[([^\]\n]{1,300})\]\((https?://[^\s)]{1,2000})\)")
+_SLACK_LINK = re.compile(r"<(https?://[^|>\s]{1,2000})(?:\|([^>\n]{0,300}))?>")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
+_TOKEN = "\x00{}\x00"
+
+
+def host_allowed(url: str, allowed: Iterable[str]) -> bool:
+    """True if url is http(s) on one of the allowed hosts or a subdomain of one."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    return parts.scheme in ("http", "https") and any(host == a or host.endswith("." + a) for a in allowed)
+
+
+def escape(text: str) -> str:
+    """Slack's three escapes; nothing in the result is a control sequence."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """A link we build ourselves (record and article links); the label is escaped."""
+    return f"<{url}|{escape(label).replace('|', '/')}>"
+
+
+def from_model(text: str, allowed_hosts: Iterable[str]) -> str:
+    """Model text as safe mrkdwn: escaped, links kept only to allowed hosts, Markdown converted."""
+    allowed = tuple(h.lower() for h in allowed_hosts)
+    text = text.replace("\x00", "")
+    kept: list[str] = []
+
+    def keep(url: str, label: str | None) -> str:
+        label = (label or "").strip()
+        if not host_allowed(url, allowed):
+            return f"{label} ({url})" if label and label != url else url
+        kept.append(link(url, label) if label else f"<{url}>")
+        return _TOKEN.format(len(kept) - 1)
+
+    text = _MD_LINK.sub(lambda m: keep(m.group(2), m.group(1)), text)
+    text = _SLACK_LINK.sub(lambda m: keep(m.group(1), m.group(2)), text)
+    text = escape(text)
+    text = _BOLD.sub(r"*\1*", text)
+    text = _HEADING.sub(r"*\1*", text)
+    return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], text)
+
+
+def split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Cut text into pieces of at most limit characters, at paragraph, line or word boundaries,
+    never inside an escape (`&amp;`) or a link (`<...>`)."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
+        if cut < limit // 2:
+            cut = max(window.rfind(" "), window.rfind("\n"))
+        if cut < limit // 4:
+            cut = _safe_hard_cut(window)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _safe_hard_cut(window: str) -> int:
+    """Where to cut a run without spaces: before an unfinished `<...>` or `&...;`."""
+    cut = len(window)
+    opened = window.rfind("<")
+    if opened > window.rfind(">"):
+        cut = opened
+    amp = window.rfind("&", 0, cut)
+    if amp != -1 and ";" not in window[amp:cut]:
+        cut = amp
+    return cut or len(window)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Plain text cut to limit characters with an ellipsis (for headers, fallbacks, buttons)."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def incoming(text: str, bot_user_id: str) -> str:
+    """What a person typed, as plain text: the bot's mention removed, Slack's link and mention
+    markup turned into what the reader saw, escapes undone."""
+    text = unwrap_slack(text.replace(f"<@{bot_user_id}>", " "))
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
