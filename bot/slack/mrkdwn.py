@@ -38,6 +38,15 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escape_fit(text: str, limit: int) -> str:
+    """Escaped text of at most limit characters (cut before escaping, so no escape is split)."""
+    out = escape(text)
+    while len(out) > limit:
+        text = truncate(text, max(len(text) - (len(out) - limit), 1))
+        out = escape(text)
+    return out
+
+
 def link(url: str, label: str) -> str:
     """A link we build ourselves (record and article links); the label is escaped."""
     return f"<{url}|{escape(label).replace('|', '/')}>"
@@ -71,11 +80,9 @@ def split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         window = rest[:limit]
-        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
-        if cut < limit // 2:
-            cut = max(window.rfind(" "), window.rfind("\n"))
-        if cut < limit // 4:
-            cut = _safe_hard_cut(window)
+        cut = next((at for at in (window.rfind("\n\n"), window.rfind("\n"), window.rfind(" ")) if at >= limit // 2),
+                   -1)
+        cut = _outside_markup(window, cut if cut > 0 else limit)
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
@@ -83,16 +90,15 @@ def split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def _safe_hard_cut(window: str) -> int:
-    """Where to cut a run without spaces: before an unfinished `<...>` or `&...;`."""
-    cut = len(window)
-    opened = window.rfind("<")
-    if opened > window.rfind(">"):
+def _outside_markup(window: str, cut: int) -> int:
+    """Move a cut back to before an unfinished `<...>` or `&...;` (unless that leaves nothing)."""
+    opened = window.rfind("<", 0, cut)
+    if opened > window.rfind(">", 0, cut) and opened > 0:
         cut = opened
     amp = window.rfind("&", 0, cut)
-    if amp != -1 and ";" not in window[amp:cut]:
+    if amp > 0 and ";" not in window[amp:cut] and cut - amp < 6:
         cut = amp
-    return cut or len(window)
+    return cut
 
 
 def truncate(text: str, limit: int) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.blocks.links import Links, when
-from bot.slack.mrkdwn import SECTION_LIMIT, escape, truncate
+from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 from bot.store.proposals import ProposalView
 
 APPROVE, REJECT, EDIT, RETRY, APPROVE_ALL = (
@@ -54,7 +54,7 @@ def button(text: str, action_id: str, value: str, style: str | None = None,
 
 def _high_risk_confirm(proposal: ProposalView) -> dict[str, Any]:
     return {"title": {"type": "plain_text", "text": "Approve a high-risk action?"},
-            "text": {"type": "mrkdwn", "text": escape(truncate(proposal.summary, 280))},
+            "text": {"type": "mrkdwn", "text": escape_fit(proposal.summary, 280)},
             "confirm": {"type": "plain_text", "text": "Approve"},
             "deny": {"type": "plain_text", "text": "Cancel"}, "style": "danger"}
 
@@ -70,7 +70,7 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
         record = f" · {links.record_ref(result['record'])}" if result.get("record") else ""
         return f"✅ *Executed*{who}{at}{record}"
     if proposal.status == "rejected":
-        reason = f": {escape(truncate(proposal.reason, 300))}" if proposal.reason else ""
+        reason = f": {escape_fit(proposal.reason, 300)}" if proposal.reason else ""
         return f"🚫 *Rejected*{who}{at}{reason}"
     if proposal.status == "expired":
         return f"⌛ *Expired*{at}: nobody decided in time. Ask again for a fresh proposal."
@@ -81,7 +81,7 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
                 f" (tried{who}{at}). Current values are shown above; ask again to propose from them.")
     if proposal.status == "failed":
         hint = " It may work if you retry." if result.get("retryable") else ""
-        return f"❌ *Failed*{who}{at}: {escape(truncate(proposal.error or 'unknown error', 500))}.{hint}"
+        return f"❌ *Failed*{who}{at}: {escape_fit(proposal.error or 'unknown error', 500)}.{hint}"
     return escape(proposal.status)
 
 
@@ -98,7 +98,7 @@ def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[
     current = (proposal.result or {}).get("current") if proposal.status == "stale" else None
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(f"Proposal: {proposal.tool}", 150)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(truncate(proposal.summary, SECTION_LIMIT))},
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape_fit(proposal.summary, SECTION_LIMIT)},
          "fields": fields},
     ]
     if proposal.diff:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.slack.blocks.cards import APPROVE, REJECT, button
 from bot.slack.blocks.links import Links, when
 from bot.slack.blocks.messages import HELP, context, section
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import escape, escape_fit, truncate
 from bot.store.proposals import ProposalView
 from bot.store.requests import RequestView
 
@@ -29,7 +29,7 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
         blocks.append(context("Nothing waits for you."))
     for proposal in awaiting[:20]:
         where = f" in <#{proposal.channel}>" if proposal.channel else ""
-        blocks.append(section(f"*{escape(truncate(proposal.summary, 500))}*\n{proposal.risk} risk · from "
+        blocks.append(section(f"*{escape_fit(proposal.summary, 500)}*\n{proposal.risk} risk · from "
                               f"<@{proposal.requester}>{where} · expires {when(proposal.expires_at)}"))
         blocks.append({"type": "actions", "block_id": f"home:{proposal.id}", "elements": [
             button("Approve", APPROVE, proposal.id, "primary"), button("Reject", REJECT, proposal.id, "danger")]})
@@ -42,8 +42,8 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
     for request in requests[:15]:
         outcome = _STATUS.get(request.status, escape(request.status))
         extra_text = f" · {request.proposals} proposal{'s' if request.proposals != 1 else ''}" if request.proposals else ""
-        error = f" · {escape(truncate(request.error, 200))}" if request.error else ""
+        error = f" · {escape_fit(request.error, 200)}" if request.error else ""
         blocks.append(context(f"{when(request.received_at)} in <#{request.channel}> · {outcome}{extra_text}{error}\n"
-                              f"“{escape(truncate(request.summary, 200))}”"))
+                              f"“{escape_fit(request.summary, 200)}”"))
     blocks += list(extra)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

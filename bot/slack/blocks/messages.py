@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.crm.base import SearchHit
 from bot.slack.blocks.links import Links, when
-from bot.slack.mrkdwn import SECTION_LIMIT, escape, split, truncate
+from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, split, truncate
 from bot.store.proposals import ProposalView
 
 Message = tuple[str, list[dict[str, Any]]]  # (fallback text, blocks)
@@ -67,7 +67,7 @@ def find_results(query: str, hits: Sequence[SearchHit], links: Links) -> Message
         return plain(f"No contacts or companies match “{escape(query)}”.")
     lines = [f"• {links.record(h.kind, h.id, h.title)}" + (f": {escape(h.subtitle)}" if h.subtitle else "")
              for h in hits]
-    return plain(f"*{len(hits)} matches for “{escape(truncate(query, 100))}”*\n" + "\n".join(lines))
+    return plain(f"*{len(hits)} matches for “{escape_fit(query, 100)}”*\n" + "\n".join(lines))
 
 
 def pending_list(proposals: Sequence[ProposalView], links: Links, *, limit: int = 20) -> Message:
@@ -76,7 +76,7 @@ def pending_list(proposals: Sequence[ProposalView], links: Links, *, limit: int 
     lines = []
     for p in proposals[:limit]:
         where = f" in <#{p.channel}>" if p.channel else ""
-        lines.append(f"• `{p.id}` {escape(truncate(p.summary, 200))} ({p.risk} risk, from <@{p.requester}>{where},"
+        lines.append(f"• `{p.id}` {escape_fit(p.summary, 200)} ({p.risk} risk, from <@{p.requester}>{where},"
                      f" expires {when(p.expires_at)})")
     more = f"\n… and {len(proposals) - limit} more" if len(proposals) > limit else ""
     return plain(f"*{len(proposals)} proposals await your decision* (their cards have the buttons)\n"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import escape_fit, truncate
 from bot.store.proposals import ProposalView
 
 REJECT_VIEW, EDIT_VIEW = "proposal_reject_view", "proposal_edit_view"
@@ -21,7 +21,7 @@ def _text(value: Any) -> str:
 
 
 def _summary(proposal: ProposalView) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": escape(truncate(proposal.summary, 2900))}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": escape_fit(proposal.summary, 2900)}}
 
 
 def reject_modal(proposal: ProposalView) -> dict[str, Any]:

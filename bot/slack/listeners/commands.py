@@ -14,7 +14,7 @@ from bot.slack.blocks import messages
 from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
 from bot.slack.deps import SlackDeps
 from bot.slack.ids import conversation_id
-from bot.slack.mrkdwn import escape, incoming, truncate
+from bot.slack.mrkdwn import escape_fit, incoming
 
 log = logging.getLogger(__name__)
 SUBCOMMANDS = ("help", "find", "pending")
@@ -27,9 +27,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         text = incoming(command.get("text") or "", deps.bot_user_id)
         word, _, rest = text.partition(" ")
         sub = word.lower()
-        user, channel = command["user_id"], command["channel_id"]
+        user = command["user_id"]
         if sub in ("", "help") or (sub not in SUBCOMMANDS and not rest and "?" not in word):
-            unknown = f"Unknown command `{escape(truncate(word, 40))}`.\n" if sub not in ("", "help") else ""
+            unknown = f"Unknown command `{escape_fit(word, 40)}`.\n" if sub not in ("", "help") else ""
             await ack(text=unknown + messages.HELP, response_type="ephemeral")
             return
         if sub == "find":
@@ -70,7 +70,7 @@ async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond
     user, channel, trigger = command["user_id"], command["channel_id"], command.get("trigger_id", "")
     if deps.settings.slack.command_answers == "in_channel":
         try:
-            root = await deps.poster.post(channel, messages.plain(f"<@{user}> asked: {escape(truncate(text, 2500))}"))
+            root = await deps.poster.post(channel, messages.plain(f"<@{user}> asked: {escape_fit(text, 2500)}"))
         except SlackApiError as exc:
             log.info("cannot post in %s (%s); answering /crm privately", channel, exc.response.get("error"))
         else:

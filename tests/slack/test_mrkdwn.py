@@ -1,0 +1,59 @@
+"""Model text reaching Slack: escaped, links only to allowed hosts, cut to Slack's limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack.mrkdwn import from_model, incoming, split
+
+ALLOWED = ["wiki.example.com"]
+
+
+@pytest.mark.parametrize(("model_text", "expected"), [
+    ("Hey <!channel> look", "Hey &lt;!channel&gt; look"),
+    ("<!here|here> now", "&lt;!here|here&gt; now"),
+    ("ping <@U01ALICE>", "ping &lt;@U01ALICE&gt;"),
+    ("[click](https://evil.example.net/x)", "click (https://evil.example.net/x)"),
+    ("<https://evil.example.net/x|the wiki>", "the wiki (https://evil.example.net/x)"),
+    ("<https://wiki.example.com/a|the wiki>", "<https://wiki.example.com/a|the wiki>"),
+    ("[docs](https://sub.wiki.example.com/b)", "<https://sub.wiki.example.com/b|docs>"),
+    ("[x](https://wiki.example.com.evil.net/)", "x (https://wiki.example.com.evil.net/)"),
+    ("a < b && c > d", "a &lt; b &amp;&amp; c &gt; d"),
+    ("**bold** and *mrkdwn*", "*bold* and *mrkdwn*"),
+    ("## Heading", "*Heading*"),
+    ("<javascript:alert(1)|x>", "&lt;javascript:alert(1)|x&gt;"),
+])
+def test_model_text_is_escaped_and_links_are_filtered(model_text: str, expected: str) -> None:
+    assert from_model(model_text, ALLOWED) == expected
+
+
+def test_a_label_cannot_smuggle_a_control_sequence() -> None:
+    out = from_model("[<!channel>](https://wiki.example.com/a)", ALLOWED)
+    assert "<!channel>" not in out and out.startswith("<https://wiki.example.com/a|")
+
+
+def test_no_control_sequences_survive_without_allowed_hosts() -> None:
+    out = from_model("<https://wiki.example.com/a|w> <!everyone> <#C1> <@U1|x>", [])
+    assert "<" not in out.replace("&lt;", "")
+
+
+@pytest.mark.parametrize("text", [
+    "word " * 2000,
+    "x" * 7000,
+    ("para one\n\n" + "line\n" * 900),
+    "&amp;" * 1500,
+    ("<https://wiki.example.com/" + "a" * 100 + "|a long label> ") * 60,
+    ("see <https://wiki.example.com/x|label with spaces> " * 100),
+])
+def test_split_respects_the_limit_and_loses_nothing(text: str) -> None:
+    pieces = split(text, 3000)
+    assert all(0 < len(p) <= 3000 for p in pieces)
+    assert "".join("".join(p.split()) for p in pieces) == "".join(text.split())
+    for piece in pieces:  # never cut inside an escape or a link
+        assert piece.count("<") == piece.count(">")
+        assert not piece.rstrip().endswith(("&", "&amp", "&am", "&a"))
+
+
+def test_incoming_text_loses_the_mention_and_markup() -> None:
+    text = "<@UBOT> mail <mailto:zoe@acme.test|zoe@acme.test> &amp; call <tel:+4930123|+49 30 123>, ask <@U01ALICE>"
+    assert incoming(text, "UBOT") == "mail zoe@acme.test & call +49 30 123, ask @U01ALICE"
