@@ -1,0 +1,97 @@
+"""Read-only Web API methods (auth, conversations, users) and the Socket Mode URL handout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.emulator.api_common import ApiError, channel_info, conversation, page
+from bot.emulator.state import Workspace
+
+
+def auth_test(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    cfg = ws.config
+    return {
+        "url": f"https://{cfg.team_domain}.slack.com/",
+        "team": "Emulator",
+        "user": cfg.bot_name,
+        "team_id": cfg.team_id,
+        "user_id": cfg.bot_user_id,
+        "bot_id": cfg.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def connections_open(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    ws_base = "ws" + ws.base_url.removeprefix("http")
+    return {"url": f"{ws_base}/link/?ticket={ws.issue_ticket()}&app_id={ws.config.app_id}"}
+
+
+def conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    return {"channel": channel_info(ws, conversation(ws, args, need_bot=False))}
+
+
+def conversations_members(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel = conversation(ws, args, need_bot=False)
+    members, meta = page(list(channel.members), args)
+    return {"members": members, "response_metadata": meta}
+
+
+def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel = conversation(ws, args)
+    messages = [m for m in ws.messages.history(channel.id) if _within(m["ts"], args)]
+    shown, meta = page(messages, args)
+    return {"messages": shown, "has_more": bool(meta["next_cursor"]), "pin_count": 0, "response_metadata": meta}
+
+
+def conversations_replies(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    channel = conversation(ws, args)
+    ts = args.get("ts") or ""
+    found = ws.messages.get(channel.id, ts)
+    if found is None:
+        raise ApiError("thread_not_found")
+    is_reply = found.get("thread_ts") not in (None, ts)
+    messages = [found] if is_reply else ws.messages.thread(channel.id, ts)
+    messages = [m for m in messages if _within(m["ts"], args)]
+    shown, meta = page(messages, args, default_limit=1000)
+    return {"messages": shown, "has_more": bool(meta["next_cursor"]), "response_metadata": meta}
+
+
+def users_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    user = ws.users.get(args.get("user") or "")
+    if user is None:
+        raise ApiError("user_not_found")
+    profile = {"real_name": user.real_name or user.name, "display_name": user.name, "email": user.email}
+    return {
+        "user": {
+            "id": user.id,
+            "team_id": ws.config.team_id,
+            "name": user.name,
+            "real_name": user.real_name or user.name,
+            "deleted": False,
+            "is_bot": user.is_bot,
+            "is_admin": False,
+            "tz": user.tz,
+            "profile": profile,
+        }
+    }
+
+
+def _within(ts: str, args: dict[str, Any]) -> bool:
+    """Slack's `oldest`/`latest` bounds (exclusive unless `inclusive`)."""
+    value = float(ts)
+    inclusive = bool(args.get("inclusive"))
+    oldest, latest = args.get("oldest"), args.get("latest")
+    after_oldest = not oldest or value > float(oldest) or (inclusive and value == float(oldest))
+    before_latest = not latest or value < float(latest) or (inclusive and value == float(latest))
+    return bool(after_oldest and before_latest)
+
+
+METHODS = {
+    "auth.test": auth_test,
+    "apps.connections.open": connections_open,
+    "conversations.info": conversations_info,
+    "conversations.members": conversations_members,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+    "users.info": users_info,
+}

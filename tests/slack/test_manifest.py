@@ -1,0 +1,35 @@
+"""manifest.yml matches what the app listens to and uses."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _listened_events() -> set[str]:
+    found = set()
+    for path in (ROOT / "bot" / "slack" / "listeners").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "event"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_manifest_subscribes_to_what_the_listeners_handle() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    listened = _listened_events()
+    assert listened == {"app_mention", "message", "app_home_opened"}
+    assert {"app_mention", "message.im", "app_home_opened"} <= events
+    assert {e.split(".")[0] for e in events} == listened  # nothing subscribed that nobody handles
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "im:history", "chat:write", "commands", "channels:read"} <= scopes
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/crm"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
