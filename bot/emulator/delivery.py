@@ -54,6 +54,7 @@ class Deliverer:
         trigger_id: str | None = None,
         response_url: str | None = None,
         on_ack: Callable[[dict[str, Any] | None], None] | None = None,
+        target: str | None = None,
     ) -> Delivery:
         """One attempt; schedules the next one when an unacknowledged event may be retried.
 
@@ -88,10 +89,11 @@ class Deliverer:
                 raise EmulatorError(f"no Socket Mode client connected within {cfg.connect_timeout} s to receive {attempt.event_type}") from None
             delivery = replace(attempt, envelope_id=envelope_id, acked=got.acked, latency=got.latency, ack_body=got.payload, error=got.error)
         else:
-            if not self.http_target:
+            url = target or self.http_target
+            if not url:
                 raise EmulatorError("mode='http' needs http_target (the app's request URL) to be set")
             answer = await self._http.post(
-                self.http_target, kind, payload, timeout=cfg.ack_timeout, retry_attempt=retry_attempt,
+                url, kind, payload, timeout=cfg.ack_timeout, retry_attempt=retry_attempt,
                 retry_reason=retry_reason, signature=signature, timestamp_offset=timestamp_offset,
             )
             delivery = replace(

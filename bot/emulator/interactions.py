@@ -49,8 +49,12 @@ class Interactions:
     async def click(
         self, user: str, *, channel: str, message_ts: str, action_id: str, value: str | None = None,
         mode: str | None = None, signature: str | None = None, timestamp_offset: float = 0.0,
+        target: str | None = None,
     ) -> Delivery:
-        """`user` clicks the button `action_id` of a message; `value` overrides the button's own."""
+        """`user` clicks the button `action_id` of a message; `value` overrides the button's own.
+
+        `target` sends this one click to another request URL than `http_target` (one of several
+        replicas, say)."""
         ws = self._state
         u, c = ws.user(user), ws.channel(channel)
         if u.id not in c.members:
@@ -66,7 +70,7 @@ class Interactions:
             self.config, user=u, container=container, action=action, trigger_id=trigger_id,
             channel=c, message=message, response_url=response_url,
         )
-        return await self._interact(payload, mode, signature, timestamp_offset, trigger_id, response_url)
+        return await self._interact(payload, mode, signature, timestamp_offset, trigger_id, response_url, target=target)
 
     async def click_in_ephemeral(self, user: str, *, message_ts: str, action_id: str, value: str | None = None, mode: str | None = None) -> Delivery:
         """`user` clicks a button in an ephemeral message they were shown."""
@@ -175,8 +179,9 @@ class Interactions:
     async def _interact(
         self, payload: dict[str, Any], mode: str | None, signature: str | None, offset: float,
         trigger_id: str | None, response_url: str | None, on_ack: Callable[[dict[str, Any] | None], None] | None = None,
+        target: str | None = None,
     ) -> Delivery:
         return await self._deliverer.deliver(
             "interactive", payload, mode=mode, signature=signature, timestamp_offset=offset,
-            trigger_id=trigger_id, response_url=response_url, on_ack=on_ack,
+            trigger_id=trigger_id, response_url=response_url, on_ack=on_ack, target=target,
         )
