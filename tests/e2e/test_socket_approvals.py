@@ -1,0 +1,133 @@
+"""Proposal cards end to end: refusal, exactly one execution, edit, reject, stale, approve all, expiry."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bot.emulator import EmulatorThread
+from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT
+from bot.store.audit import SqlAuditLog
+from tests.e2e.cards import proposal_id, text_of, wait_for_card_text, wait_for_cards
+from tests.e2e.conftest import Stack, start_stack
+from tests.e2e.harness import Script
+from tests.fakes.model_server import text, tool_calls
+
+SALES = "C0SALES"
+# Carol sits in #sales but is not in the sales group: she may not approve medium-risk changes.
+SALES_GROUP = {"BOT_APPROVALS__GROUPS__SALES": '["U01ALICE", "U02BOB"]'}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorThread,
+          script: tuple[Script, str]) -> Iterator[Stack]:
+    emulator.default_mode = "socket"
+    started = start_stack(tmp_path_factory.mktemp("approvals"), emulator, script, socket_mode=True,
+                          extra_env=SALES_GROUP)
+    yield started
+    assert started.bot.stop() == 0, started.bot.output()
+    started.engine.dispose()
+
+
+def propose(stack: Stack, *calls: tuple[str, dict[str, object]], user: str = "U02BOB") -> tuple[str, list[str]]:
+    """Ask for a change; returns the thread and the card ts of each proposal."""
+    stack.script.load(tool_calls(*calls), text("I proposed it; it waits for approval."))
+    root = stack.emulator.user_message(user, SALES, "<@UBOT> please make the change")
+    found = wait_for_cards(stack.emulator, SALES, root.ts, len(calls))
+    return root.ts, [m.ts for m in found]
+
+
+def transitions(stack: Stack, pid: str, to: str) -> int:
+    return sum(1 for e in SqlAuditLog(stack.engine).trail(pid) if e.kind == "proposal.transition" and e.to_status == to)
+
+
+def test_unauthorised_click_is_refused_then_one_click_executes_once(stack: Stack) -> None:
+    deal = stack.crm.get("deal", stack.ids["deal"])
+    assert deal is not None and deal.stage == "proposal"
+    _, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "stage": "negotiation"}))
+    card = stack.emulator.message(SALES, card_ts)
+    pid = proposal_id(card)
+    assert "proposal → negotiation" in text_of(card) and stack.crm.get("deal", deal.id).stage == "proposal"
+
+    stack.emulator.click("U03CAROL", channel=SALES, message_ts=card_ts, action_id=APPROVE)
+    stack.emulator.wait_for(lambda e: any("may not approve medium-risk" in x.text for x in e.ephemerals("U03CAROL")),
+                            20, what="Carol told she may not approve")
+    assert stack.crm.get("deal", deal.id).stage == "proposal"
+    assert any(e.kind == "approval.refused" and e.actor == "U03CAROL" for e in SqlAuditLog(stack.engine).trail(pid))
+
+    barrier = threading.Barrier(2)
+
+    def click(user: str) -> None:
+        barrier.wait()
+        stack.emulator.click(user, channel=SALES, message_ts=card_ts, action_id=APPROVE)
+
+    clickers = [threading.Thread(target=click, args=(u,)) for u in ("U01ALICE", "U02BOB")]
+    for t in clickers:
+        t.start()
+    for t in clickers:
+        t.join()
+    executed = wait_for_card_text(stack.emulator, SALES, card_ts, "Executed")
+    assert f"deal {deal.id}" in text_of(executed) and APPROVE not in text_of(executed)
+    after = stack.crm.get("deal", deal.id)
+    assert after is not None and after.stage == "negotiation" and after.version == deal.version + 1
+    assert transitions(stack, pid, "executing") == 1 and transitions(stack, pid, "executed") == 1
+    stack.emulator.wait_for(lambda e: any("already" in x.text for u in ("U01ALICE", "U02BOB")
+                                          for x in e.ephemerals(u)), 20, what="the second clicker told")
+
+
+def test_edit_opens_a_prefilled_modal_refuses_bad_input_and_posts_the_new_version(stack: Stack) -> None:
+    deal = stack.crm.get("deal", stack.ids["deal"])
+    assert deal is not None
+    root, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "amount": "50000"}))
+    old_id = proposal_id(stack.emulator.message(SALES, card_ts))
+    stack.emulator.click("U02BOB", channel=SALES, message_ts=card_ts, action_id=EDIT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U02BOB") and e.open_views("U02BOB")[-1], 20,
+                                   what="the edit modal")
+    amount = next(b for b in view.blocks if b.get("block_id") == "amount")
+    assert amount["element"]["initial_value"] == "50000"
+
+    stack.emulator.submit_view("U02BOB", view.id, {"amount": {"value": "-5"}})
+    refused = stack.emulator.view(view.id)
+    assert refused.is_open and "amount" in (refused.errors or {})
+
+    stack.emulator.submit_view("U02BOB", view.id, {"amount": {"value": "61000"}})
+    wait_for_card_text(stack.emulator, SALES, card_ts, "Edited")
+    new_card = wait_for_cards(stack.emulator, SALES, root, 2)[-1]
+    assert "61000" in text_of(new_card) and proposal_id(new_card) != old_id
+    assert stack.crm.get("deal", deal.id).amount == deal.amount  # nothing executed by editing
+
+
+def test_reject_asks_for_a_reason_and_the_card_shows_it(stack: Stack) -> None:
+    _, (card_ts,) = propose(stack, ("create_task", {"subject": "Call Acme back", "company_id": stack.ids["acme"], "due_date": "2026-12-01"}))
+    stack.emulator.click("U02BOB", channel=SALES, message_ts=card_ts, action_id=REJECT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U02BOB") and e.open_views("U02BOB")[-1], 20,
+                                   what="the reject modal")
+    stack.emulator.submit_view("U02BOB", view.id, {"reason": {"value": "already called them"}})
+    card = wait_for_card_text(stack.emulator, SALES, card_ts, "Rejected")
+    assert "already called them" in text_of(card) and APPROVE not in text_of(card)
+
+
+def test_a_record_changed_since_the_proposal_is_not_written(stack: Stack) -> None:
+    company = stack.crm.get("company", stack.ids["globex"])
+    assert company is not None
+    _, (card_ts,) = propose(stack, ("update_company", {"company_id": company.id, "employees": 900}))
+    stack.crm.update("company", company.id, {"employees": 120}, expected_version=company.version,
+                     idempotency_key="outside-edit")
+    stack.emulator.click("U02BOB", channel=SALES, message_ts=card_ts, action_id=APPROVE)
+    card = wait_for_card_text(stack.emulator, SALES, card_ts, "Not applied")
+    assert "(now 120)" in text_of(card)
+    assert stack.crm.get("company", company.id).employees == 120
+
+
+def test_approve_all_checks_and_executes_each_proposal(stack: Stack) -> None:
+    acme = stack.ids["acme"]
+    root, card_ts = propose(stack, ("log_activity", {"kind": "call", "subject": "Intro call", "company_id": acme}),
+                            ("create_task", {"subject": "Send the offer", "company_id": acme, "due_date": "2026-12-01"}))
+    together = stack.emulator.wait_for(
+        lambda e: next((m for m in e.messages(SALES, thread_ts=root) if APPROVE_ALL in text_of(m)), None), 20,
+        what="the Approve all message")
+    stack.emulator.click("U02BOB", channel=SALES, message_ts=together.ts, action_id=APPROVE_ALL)
+    for ts in card_ts:
+        wait_for_card_text(stack.emulator, SALES, ts, "Executed")
