@@ -100,3 +100,17 @@ def test_a_direct_message_is_answered_in_its_thread(socket_stack: Stack) -> None
     stack.emulator.wait_for(lambda e: any("Hello from the DM." in json.dumps(m.blocks)
                                           for m in e.messages("D01ALICE", thread_ts=posted.ts) if m.bot_id),
                             20, what="the DM answer")
+
+
+def test_a_dropped_connection_and_a_rate_limit_do_not_lose_the_answer(socket_stack: Stack) -> None:
+    stack = socket_stack
+    connections = len(stack.emulator.connections())
+    stack.emulator.drop_socket()
+    stack.emulator.wait_for(lambda e: len([c for c in e.connections() if c.closed_at is None]) >= 1
+                            and len(e.connections()) > connections, 30, what="the bot to reconnect")
+    stack.emulator.fail_next("chat.update", status=429, retry_after=1)
+    stack.script.load("Still here.")
+    posted = stack.emulator.user_message("U02BOB", SALES, "<@UBOT> are you there?")
+    answered(stack, posted.ts, "Still here.")
+    limited = [c for c in stack.emulator.calls("chat.update") if c.status == 429]
+    assert limited, "the rate limit was not exercised"
