@@ -76,8 +76,8 @@ class Decisions:
             decision = await self.approve(proposal_id, user, respond=None)
             lines.append(f"• `{proposal_id}`: {escape(decision.message)}")
         if respond is not None:
-            await respond(replace_original=False, response_type="ephemeral",
-                          text=approve_all_done(lines)[0], blocks=approve_all_done(lines)[1])
+            summary, blocks = approve_all_done(lines)
+            await respond(replace_original=False, response_type="ephemeral", text=summary, blocks=blocks)
         return lines
 
     async def refresh(self, proposal_id: str, respond: Respond | None = None) -> None:
