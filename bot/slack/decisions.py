@@ -41,12 +41,13 @@ class Decisions:
         if together:
             await self._poster.post(channel, together, thread_ts=thread_ts)
 
-    async def approve(self, proposal_id: str, user: str, respond: Respond | None = None) -> Decision:
+    async def approve(self, proposal_id: str, user: str, respond: Respond | None = None, *,
+                      tell_clicker: bool = True) -> Decision:
         """Approve (or retry a transient failure); the clicker hears back only when nothing visible changed."""
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         checker = await self._members.checker(proposal.channel if proposal else None)
         decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user, channel_members=checker)
-        await self._after(decision, user, respond)
+        await self._after(decision, user, respond, tell_clicker=tell_clicker)
         return decision
 
     async def reject(self, proposal_id: str, user: str, reason: str | None, respond: Respond | None = None) -> Decision:
@@ -73,7 +74,7 @@ class Decisions:
         """Each proposal still goes through the policy and the claim on its own."""
         lines = []
         for proposal_id in proposal_ids:
-            decision = await self.approve(proposal_id, user, respond=None)
+            decision = await self.approve(proposal_id, user, tell_clicker=False)  # one summary instead
             lines.append(f"• `{proposal_id}`: {escape(decision.message)}")
         if respond is not None:
             summary, blocks = approve_all_done(lines)
@@ -91,10 +92,10 @@ class Decisions:
         elif respond is not None:  # an ephemeral card (from /crm): only its response_url can replace it
             await respond(replace_original=True, text=text, blocks=blocks)
 
-    async def _after(self, decision: Decision, user: str, respond: Respond | None) -> None:
+    async def _after(self, decision: Decision, user: str, respond: Respond | None, *, tell_clicker: bool = True) -> None:
         if decision.proposal is not None and decision.outcome != "refused":
             await self.refresh(decision.proposal.id, respond)
-        if decision.outcome not in ("refused", "already_decided", "not_found", "invalid"):
+        if not tell_clicker or decision.outcome not in ("refused", "already_decided", "not_found", "invalid"):
             return
         if respond is not None:
             await respond(replace_original=False, response_type="ephemeral", text=_for_clicker(decision))
