@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import agent, foundation, privacy, report
+from bench import agent, foundation, privacy, report, slack
 from bench.common import RESULTS_DIR, log
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "foundation": foundation.run,
     "privacy": privacy.run,
     "agent": agent.run,
+    "slack": slack.run,
 }
 
 

@@ -83,6 +83,25 @@ def quiet_gc() -> Iterator[None]:
     yield
 
 
+@contextlib.contextmanager
+def gc_pauses() -> Iterator[list[float]]:
+    """The length of every garbage-collector pause while the block runs, in seconds (any thread)."""
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def timer(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            pauses.append(time.perf_counter() - started.pop())
+
+    gc.callbacks.append(timer)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(timer)
+
+
 # -- databases ----------------------------------------------------------------------------------
 
 

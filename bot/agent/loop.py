@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from adapters.crm.base import CrmError
 from adapters.crm.fields import describe_error
 from bot.actions.operations import Draft, PlanError, Targets
 from bot.agent import prompts
+from bot.agent.audit_trail import AgentAudit, AuditLog
 from bot.agent.model import Message, Model, ModelError, ToolCall, Usage
-from bot.agent.tools import ToolRegistry
+from bot.agent.tools import Tool, ToolRegistry
 from bot.config import AgentSection
 from bot.privacy.gateway import Gateway, UnknownPlaceholder
 from bot.privacy.spans import DetectionError
@@ -48,10 +49,6 @@ class History(Protocol):
     def recent(self, conversation_id: str, *, token_budget: int) -> Sequence[Any]: ...
 
     def append(self, conversation_id: str, turns: Sequence[Any]) -> None: ...
-
-
-class AuditLog(Protocol):
-    def record(self, kind: str, **fields: Any) -> None: ...
 
 
 class ProposalSink(Protocol):
@@ -114,8 +111,9 @@ class Agent:
                  history: History, audit: AuditLog, proposals: ProposalSink, targets: Targets,
                  settings: AgentSection, bot_name: str, clock: Callable[[], datetime]) -> None:
         self._model, self._gateway, self._vaults, self._registry = model, gateway, vaults, registry
-        self._history, self._audit, self._proposals, self._targets = history, audit, proposals, targets
+        self._history, self._proposals, self._targets = history, proposals, targets
         self._settings, self._bot_name, self._clock = settings, bot_name, clock
+        self._audit = AgentAudit(audit, model_name=model.name)
 
     async def run(self, request: Request, *, on_progress: Progress | None = None) -> AgentResult:
         """Answer one message of a conversation."""
@@ -123,21 +121,15 @@ class Agent:
         if len(request.text) > limit:
             text = f"Your message has {len(request.text):,} characters; the limit is {limit:,}. Please shorten it."
             return AgentResult(text, text, error="message too long")
-        await asyncio.to_thread(self._history.ensure, request.conversation_id, channel=request.channel,
-                                thread_ts=request.thread_ts, started_by=request.user)
-        vault = await asyncio.to_thread(self._vaults, request.conversation_id)
         try:
-            masked_user = await asyncio.to_thread(self._gateway.mask_user_text, vault, request.text)
+            vault, masked_user, history = await asyncio.to_thread(self._begin, request)
         except DetectionError:
             log.exception("personal-data detection failed; the model was not called")
             text = ("I could not check your message for personal data, so I did not send it to the model. "
                     "Please try again; if it keeps happening, tell the bot's operator.")
-            await asyncio.to_thread(self._audit.record, "agent.refused", actor=request.user,
-                                    conversation_id=request.conversation_id, data={"reason": "detection failed"})
+            await self._audit.refused(request.user, request.conversation_id, "detection failed")
             return AgentResult(text, text, error="detection failed")
         run = _Run(request, vault)
-        history = await asyncio.to_thread(self._history.recent, request.conversation_id,
-                                          token_budget=self._settings.history_tokens)
         system = prompts.SYSTEM.format(bot_name=self._bot_name, today=self._clock().date().isoformat(),
                                        user=request.user)
         messages = [Message("system", system), *(Message(t.role, t.content) for t in history),
@@ -158,6 +150,19 @@ class Agent:
         answer = self._gateway.unmask_text(vault, masked_answer)
         return AgentResult(answer, masked_answer, tuple(run.proposals), tuple(dict.fromkeys(run.citations)),
                            run.usage, run.steps, run.tool_calls, stopped)
+
+    # Blocking steps are grouped so that a turn makes few thread hops: under load each hop costs
+    # more than the sub-millisecond database work it carries (the worker and the event loop pass
+    # the interpreter lock back and forth).
+
+    def _begin(self, request: Request) -> tuple[Vault, str, Sequence[Any]]:
+        """The conversation (created once), its vault, the message masked (raises DetectionError)
+        and the history that fits the budget."""
+        self._history.ensure(request.conversation_id, channel=request.channel, thread_ts=request.thread_ts,
+                             started_by=request.user)
+        vault = self._vaults(request.conversation_id)
+        masked = self._gateway.mask_user_text(vault, request.text)
+        return vault, masked, self._history.recent(request.conversation_id, token_budget=self._settings.history_tokens)
 
     async def _loop(self, run: _Run, messages: list[Message],
                     on_progress: Progress | None) -> tuple[str | None, str | None, str | None]:
@@ -180,11 +185,13 @@ class Agent:
             except (TimeoutError, asyncio.TimeoutError):
                 return partial, "time", None
             except ModelError as exc:
-                await self._audit_model(run, messages[sent:], None, str(exc), started)
+                await self._audit.model_call(run.request.user, run.request.conversation_id, messages[sent:], None,
+                                             str(exc), started)
                 return None, None, str(exc)
             run.steps += 1
             run.usage += reply.usage
-            await self._audit_model(run, messages[sent:], reply, None, started)
+            await self._audit.model_call(run.request.user, run.request.conversation_id, messages[sent:], reply,
+                                         None, started)
             sent = len(messages)
             if not reply.tool_calls:
                 return (reply.content or "").strip() or "(no answer)", None, None
@@ -209,12 +216,8 @@ class Agent:
     async def _call(self, run: _Run, call: ToolCall) -> _Outcome:
         started = time.perf_counter()
         outcome = await self._dispatch(run, call)
-        await asyncio.to_thread(
-            self._audit.record, "tool.call", actor=run.request.user, conversation_id=run.request.conversation_id,
-            data={"tool": call.name, "arguments": call.arguments[:2000],  # as the model sent them: masked
-                  "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                  "error": outcome.text[:500] if outcome.invalid or outcome.failed else None},
-        )
+        await self._audit.tool_call(run.request.user, run.request.conversation_id, call, started=started,
+                                    error=outcome.text if outcome.invalid or outcome.failed else None)
         return outcome
 
     async def _dispatch(self, run: _Run, call: ToolCall) -> _Outcome:
@@ -238,16 +241,9 @@ class Agent:
             return _invalid(f"invalid arguments for {call.name}: {problem}")
         try:
             if tool.kind == "read":
-                assert tool.run is not None
-                output = await asyncio.to_thread(tool.run, args)
-                masked = await asyncio.to_thread(self._gateway.mask_value, run.vault, output.value)
-                return _Outcome(self._observation({"result": masked}), citations=output.citations)
-            assert tool.operation is not None
-            draft = await asyncio.to_thread(tool.operation.plan, self._targets, args)
-            proposal = await asyncio.to_thread(self._proposals.propose, draft, requester=run.request.user,
-                                               conversation_id=run.request.conversation_id,
-                                               channel=run.request.channel)
-            summary = await self._mask(run, draft.summary)
+                masked, citations = await asyncio.to_thread(self._read, run, tool, args)
+                return _Outcome(self._observation({"result": masked}), citations=citations)
+            proposal, summary = await asyncio.to_thread(self._propose, run, tool, args)
             text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
                                       "note": "Nothing has changed yet: a person must approve this proposal."})
             return _Outcome(text, proposal=proposal)
@@ -260,6 +256,20 @@ class Agent:
             return _Outcome(self._observation({"error": f"{call.name} failed ({type(exc).__name__}); try another way"}),
                             failed=True)
 
+    def _read(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, tuple[str, ...]]:
+        """A read tool's result, masked (raises DetectionError), and its citations."""
+        assert tool.run is not None
+        output = tool.run(args)
+        return self._gateway.mask_value(run.vault, output.value), output.citations
+
+    def _propose(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, str]:
+        """A write tool's proposal, stored for approval, and its summary masked."""
+        assert tool.operation is not None
+        draft = tool.operation.plan(self._targets, args)
+        proposal = self._proposals.propose(draft, requester=run.request.user,
+                                           conversation_id=run.request.conversation_id, channel=run.request.channel)
+        return proposal, self._gateway.mask_text(run.vault, draft.summary).text
+
     async def _mask(self, run: _Run, text: str) -> str:
         # Detection is CPU work and may write the vault: off the event loop.
         return (await asyncio.to_thread(self._gateway.mask_text, run.vault, text)).text
@@ -270,24 +280,6 @@ class Agent:
         if len(text) > limit:
             return text[:limit] + f"... [cut: {len(text) - limit} more characters; ask for fewer results]"
         return text
-
-    async def _audit_model(self, run: _Run, new: Sequence[Message], reply: Any, error: str | None,
-                           started: float) -> None:
-        data: dict[str, Any] = {
-            "model": reply.model if reply is not None else self._model.name,
-            "sent": [m.to_openai() for m in new if m.role != "system"],
-            # Measured here, so it includes the client's own retries.
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
-        if reply is not None:
-            data["reply"] = {"content": reply.content,
-                             "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in reply.tool_calls]}
-            data["usage"] = {"prompt_tokens": reply.usage.prompt_tokens,
-                             "completion_tokens": reply.usage.completion_tokens}
-        if error is not None:
-            data["error"] = error
-        await asyncio.to_thread(self._audit.record, "model.call", actor=run.request.user,
-                                conversation_id=run.request.conversation_id, data=data)
 
 
 def _invalid(message: str) -> _Outcome:

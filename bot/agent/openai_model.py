@@ -44,14 +44,17 @@ class OpenAIModel:
 
     async def complete(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *,
                        timeout: float | None = None) -> ModelReply:
+        # Messages and tools go in extra_body, as they are: they are ready JSON (to_openai), and
+        # the client's type-driven transform of these parameters walks every message against its
+        # TypedDicts, changes nothing and costs 0.5-1.5 ms per call, a quarter of the client's
+        # time when many runs share the interpreter. extra_body replaces the empty list.
+        body: dict[str, Any] = {"messages": [m.to_openai() for m in messages]}
+        if tools:
+            body["tools"] = list(tools)
         kwargs: dict[str, Any] = {
-            "model": self.name, "messages": [m.to_openai() for m in messages],
+            "model": self.name, "messages": [], "extra_body": body,
             "temperature": self._section.temperature, "max_tokens": self._section.max_output_tokens,
         }
-        if tools:
-            # Sent as they are: the schemas are ready JSON, and the client's type-driven
-            # transform of the `tools` parameter costs about 1 ms per call and changes nothing.
-            kwargs["extra_body"] = {"tools": list(tools)}
         if timeout is not None:
             kwargs["timeout"] = max(0.1, min(timeout, self._section.timeout_seconds))
         try:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from bot.store.engine import is_sqlite
 from bot.store.models import Conversation, Turn, utcnow
@@ -43,8 +42,8 @@ class SqlHistory:
         """The newest turns whose tokens fit the budget, oldest first."""
         picked: list[StoredTurn] = []
         used = 0
-        with Session(self._engine) as session:
-            rows = session.execute(
+        with self._engine.connect() as conn:
+            rows = conn.execute(
                 select(Turn.role, Turn.content, Turn.tokens)
                 .where(Turn.conversation_id == conversation_id)
                 .order_by(Turn.seq.desc())
@@ -64,16 +63,16 @@ class SqlHistory:
         """Add turns after the last one; a concurrent writer makes us retry with the next numbers."""
         for _ in range(5):
             try:
-                with Session(self._engine) as session, session.begin():
-                    last = session.scalar(select(func.max(Turn.seq)).where(Turn.conversation_id == conversation_id))
+                with self._engine.begin() as conn:  # Core: the ORM's unit of work costs more than the SQL
+                    last = conn.scalar(select(func.max(Turn.seq)).where(Turn.conversation_id == conversation_id))
                     start = (last or 0) + 1
-                    session.add_all(
-                        Turn(conversation_id=conversation_id, seq=start + i, role=t.role, content=t.content,
-                             tokens=t.tokens)
+                    conn.execute(insert(Turn), [
+                        {"conversation_id": conversation_id, "seq": start + i, "role": t.role, "content": t.content,
+                         "tokens": t.tokens}
                         for i, t in enumerate(turns)
-                    )
-                    session.execute(update(Conversation).where(Conversation.id == conversation_id)
-                                    .values(updated_at=utcnow()))
+                    ])
+                    conn.execute(update(Conversation).where(Conversation.id == conversation_id)  # type: ignore[arg-type]
+                                 .values(updated_at=utcnow()))
                 return
             except IntegrityError:
                 continue

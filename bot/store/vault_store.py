@@ -4,35 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from bot.privacy.vault import VaultEntry
 from bot.store.models import VaultRow
 
 
 class SqlVaultStore:
-    """Vault entries per conversation; the unique keys settle races between replicas."""
+    """Vault entries per conversation; the unique keys settle races between replicas.
+
+    Plain Core statements: a vault is read at the start of every turn and written whenever a
+    tool result holds new personal data, and the ORM's bookkeeping would cost more than the SQL.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def load(self, conversation_id: str) -> list[VaultEntry]:
-        with Session(self._engine) as session:
-            rows = session.scalars(
-                select(VaultRow).where(VaultRow.conversation_id == conversation_id).order_by(VaultRow.id)
+        columns = VaultRow.placeholder, VaultRow.entity_type, VaultRow.key_hash, VaultRow.value
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(*columns).where(VaultRow.conversation_id == conversation_id).order_by(VaultRow.id)
             ).all()
-            return [VaultEntry(r.placeholder, r.entity_type, r.key_hash, r.value) for r in rows]
+        return [VaultEntry(*row) for row in rows]
 
     def add(self, conversation_id: str, entries: Sequence[VaultEntry]) -> bool:
+        if not entries:
+            return True
         try:
-            with Session(self._engine) as session, session.begin():
-                session.add_all(
-                    VaultRow(conversation_id=conversation_id, placeholder=e.placeholder,
-                             entity_type=e.entity_type, key_hash=e.key_hash, value=e.value)
+            with self._engine.begin() as conn:
+                conn.execute(insert(VaultRow), [
+                    {"conversation_id": conversation_id, "placeholder": e.placeholder, "entity_type": e.entity_type,
+                     "key_hash": e.key_hash, "value": e.value}
                     for e in entries
-                )
+                ])
         except IntegrityError:
             return False
         return True

@@ -10,6 +10,7 @@ from bot.config import PrivacySection
 from bot.privacy.detector import Detector
 from bot.privacy.gateway import Gateway, UnknownPlaceholder, neutralise, unwrap_slack
 from bot.privacy.known import KnownEntity, KnownEntityIndex
+from bot.privacy.spans import Span
 from bot.privacy.vault import MemoryVaultStore, Vault
 from bot.store.vault_store import SqlVaultStore
 
@@ -110,6 +111,25 @@ def test_json_results_are_masked_by_value_and_by_key(gateway: Gateway) -> None:
     assert "Zoë" not in masked["notes"][0] and "7946" not in masked["notes"][0]
     assert "Xi Quill" not in repr(masked)
     assert gateway.unmask_arguments(v, masked) == {**record, "id": 17}
+
+
+def test_bare_timestamps_skip_detection_unless_their_key_is_personal_data() -> None:
+    seen: list[str] = []
+
+    class Recording:
+        def detect(self, text: str) -> list[Span]:
+            seen.append(text)
+            return []
+
+    record = {"occurred_at": "2026-10-17T15:54:38.510394+00:00", "close_date": "2026-11-30",
+              "due_at": "2026-11-30 09:00Z", "body": "Call back on 2026-11-30 at 10:00", "phone": "2026-11-30"}
+    masked = Gateway(Recording()).mask_value(vault(), record)
+    assert {k: masked[k] for k in ("occurred_at", "close_date", "due_at", "body")} == {
+        k: record[k] for k in ("occurred_at", "close_date", "due_at", "body")}
+    assert masked["phone"] == "<PHONE_NUMBER_1>"  # a personal-data key is masked whatever it holds
+    detected = "\n".join(seen)
+    assert "15:54:38" not in detected and "09:00Z" not in detected
+    assert "Call back on 2026-11-30 at 10:00" in detected  # a date inside text is still looked at
 
 
 def test_vault_values_stay_out_of_repr(gateway: Gateway) -> None:

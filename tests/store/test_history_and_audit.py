@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
 from bot.store.audit import SqlAuditLog
@@ -94,3 +96,17 @@ def test_trail_of_a_conversation_includes_its_proposals_events(engine: Engine) -
     assert trail[0].data == {"masked": "<PERSON_1>"}
     assert [e.to_status for e in audit.trail("p-other")] == ["rejected"]
     assert audit.trail("nothing") == []
+
+
+def test_record_many_stores_events_in_order_and_in_one_piece(engine: Engine) -> None:
+    audit = SqlAuditLog(engine)
+    audit.record_many([{"kind": "tool.call", "actor": "U01ALICE", "conversation_id": "C1/6.0", "data": {"n": i}}
+                       for i in range(3)])
+    assert [(e.kind, e.actor, e.data) for e in audit.trail("C1/6.0")] == [
+        ("tool.call", "U01ALICE", {"n": 0}), ("tool.call", "U01ALICE", {"n": 1}), ("tool.call", "U01ALICE", {"n": 2}),
+    ]
+    # An unknown field, and data that is not JSON: the batch is refused whole.
+    for bad in ({"kind": "model.call", "colour": "red"}, {"kind": "model.call", "data": {"when": NOW}}):
+        with pytest.raises((TypeError, StatementError)):
+            audit.record_many([{"kind": "model.call", "conversation_id": "C1/7.0"}, {**bad, "conversation_id": "C1/7.0"}])
+    assert audit.trail("C1/7.0") == []
