@@ -211,8 +211,9 @@ class DigestConfig(_Section):
     cron: str
     timezone: str = "UTC"
     sections: tuple[Literal[DIGEST_SECTIONS], ...] = Field(min_length=1)  # type: ignore[valid-type]
-    owner: str | None = None
-    team: str | None = None
+    owner: str | None = Field(None, pattern=r"^[A-Z0-9]+$")  # Slack user id: only this owner's records
+    team: str | None = None  # a group of [approvals].groups: only its members' records
+    summary: bool = False  # a short model-written summary at the top (masked on its way to the model)
 
     @field_validator("cron")
     @classmethod
@@ -225,6 +226,27 @@ class DigestConfig(_Section):
     def _valid_timezone(cls, value: str) -> str:
         validate_timezone(value)
         return value
+
+
+class SchedulerSection(_Section):
+    """How digests are scheduled and posted (every replica runs a scheduler; each slot posts once)."""
+
+    tick_seconds: float = Field(30.0, ge=0.05, le=3_600)
+    post_attempts: int = Field(4, ge=1, le=20)
+    retry_seconds: float = Field(2.0, ge=0, le=600)
+    lease_minutes: float = Field(15.0, ge=1, le=1_440)
+    late_minutes: float = Field(10.0, ge=0, le=1_440)
+
+
+class DigestSectionsSection(_Section):
+    """What the digest sections show."""
+
+    closing_days: int = Field(7, ge=1, le=365)
+    stale_days: int = Field(14, ge=1, le=365)
+    pending_hours: float = Field(24.0, ge=0, le=720)
+    lines_per_section: int = Field(5, ge=1, le=20)
+    thread_lines: int = Field(200, ge=0, le=2_000)
+    scored_candidates: int = Field(50, ge=1, le=500)
 
 
 class Secrets(_Section):
@@ -267,6 +289,8 @@ class Settings(_Section):
     approvals: ApprovalsSection = ApprovalsSection()
     email: EmailSection = EmailSection()
     slack: SlackSection = SlackSection()
+    scheduler: SchedulerSection = SchedulerSection()
+    digest_sections: DigestSectionsSection = DigestSectionsSection()
     digests: tuple[DigestConfig, ...] = ()
     secrets: Secrets = Secrets()
     config_path: Path = Path(DEFAULT_CONFIG)
@@ -280,6 +304,14 @@ class Settings(_Section):
                 raise ValueError(f'digest names must be unique; "{digest.name}" appears twice')
             seen.add(digest.name)
         return value
+
+    @model_validator(mode="after")
+    def _known_teams(self) -> Settings:
+        for i, digest in enumerate(self.digests):
+            if digest.team is not None and digest.team not in self.approvals.groups:
+                known = ", ".join(sorted(self.approvals.groups)) or "none defined"
+                raise ValueError(f'digests[{i}].team: "{digest.team}" is not a group of [approvals].groups ({known})')
+        return self
 
     @property
     def base_dir(self) -> Path:

@@ -37,6 +37,7 @@ from bot.store.proposals import ProposalView, SqlProposals
 from bot.store.vault_store import SqlVaultStore
 
 if TYPE_CHECKING:
+    from bot.digests.service import DigestService, Publisher
     from bot.privacy.detector import Detector
 
 
@@ -158,3 +159,41 @@ def build_services(settings: Settings, components: Components | None = None, *, 
                   history=SqlHistory(engine), audit=approvals.audit, proposals=approvals, targets=approvals.targets,
                   settings=settings.agent, bot_name=settings.bot.name, clock=clock)
     return Services(components, gateway, known, approvals, agent, approvals.audit, model)
+
+
+def build_digests(settings: Settings, components: Components, approvals: Approvals, *,
+                  clock: Callable[[], datetime] = utcnow, publisher: Publisher | None = None,
+                  summarizer_parts: tuple[Model, Gateway] | None = None) -> DigestService:
+    """The digest service: sections over the CRM and the pending proposals, claims in the database.
+    `summarizer_parts` (model, gateway) enables the optional model-written summaries."""
+    import os
+    import socket
+
+    from bot.digests.sections import SectionBuilder
+    from bot.digests.service import DigestService
+    from bot.digests.summary import ModelSummarizer
+    from bot.store.digests import SqlDigests
+
+    summarizer = None
+    if summarizer_parts is not None:
+        model, gateway = summarizer_parts
+        vault_store = SqlVaultStore(components.engine)
+        summarizer = ModelSummarizer(model, gateway, lambda cid: Vault(cid, vault_store))
+    sections = SectionBuilder(components.crm, approvals.pending, settings.digest_sections)
+    return DigestService(SqlDigests(components.engine), sections, settings=settings.scheduler,
+                         groups=settings.approvals.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
+                         publisher=publisher, summarizer=summarizer)
+
+
+def slack_publisher(settings: Settings, client: object | None = None) -> Publisher:
+    """Posts digests through a Slack Web API client (AsyncWebClient; by default one for SLACK_BOT_TOKEN)."""
+    from bot.slack.blocks.links import Links
+    from bot.slack.digest_publisher import SlackPublisher
+    from bot.slack.server import web_client
+
+    slack, secrets = settings.slack, settings.secrets
+    if client is None:
+        assert secrets.slack_bot_token is not None, "checked by the caller"
+        client = web_client(secrets.slack_bot_token.get_secret_value(), secrets.slack_api_url)
+    links = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts)
+    return SlackPublisher(client, links, lines_per_section=settings.digest_sections.lines_per_section)  # type: ignore[arg-type]

@@ -185,6 +185,27 @@ class DealFilter:
     closing_to: date | None = None
     no_activity_since: datetime | None = None
     open_only: bool = False
+    owners: tuple[str, ...] | None = None  # any of these owners (a team); combines with owner
+    created_since: datetime | None = None
+    stage_changed_since: datetime | None = None
+    stage_changed_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    lifecycle_stages: tuple[str, ...] | None = None
+    owners: tuple[str, ...] | None = None
+    created_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StageTotal:
+    """How many deals of the filter are at one stage in one currency, and their summed amount."""
+
+    stage: str
+    currency: str
+    count: int
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -268,6 +289,18 @@ class CrmAdapter(Protocol):
     def get_deal(self, deal_id: int) -> DealDetail | None: ...
 
     def list_deals(self, filters: DealFilter, *, limit: int = 50) -> list[Deal]: ...
+
+    def count_deals(self, filters: DealFilter) -> int:
+        """How many deals list_deals would return without a limit."""
+        ...
+
+    def deal_totals(self, filters: DealFilter) -> list[StageTotal]:
+        """Deals of the filter grouped by stage and currency, in stage order."""
+        ...
+
+    def list_contacts(self, filters: ContactFilter, *, limit: int = 50) -> list[Contact]:
+        """Contacts of the filter, newest first."""
+        ...
 
     def list_activities(self, filters: ActivityFilter, *, limit: int = 50) -> list[Activity]: ...
 

@@ -9,7 +9,8 @@ from typing import Any
 from adapters.crm.base import CrmAdapter
 from bot.actions.service import Approvals
 from bot.config import Settings
-from bot.slack.blocks.home import home_view
+from bot.digests.service import DigestService
+from bot.slack.blocks.home import digest_home_blocks, home_view
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Conversations
 from bot.slack.decisions import Decisions
@@ -32,6 +33,7 @@ class SlackDeps:
     runner: Runner
     links: Links
     bot_user_id: str = ""
+    digests: DigestService | None = None
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
@@ -41,5 +43,14 @@ class SlackDeps:
         recent = await asyncio.to_thread(self.requests.recent, user, limit=15)
         shown = [replace(r, summary=await asyncio.to_thread(self.conversations.shown, r.conversation_id, r.summary))
                  for r in recent]
-        view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links)
+        extra = await self._digest_blocks(user)
+        view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra)
         await self.poster.client.views_publish(user_id=user, view=view)
+
+    async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:
+        """The digests of the channels the user is in (channels named "#…" in app.toml are shown to all)."""
+        if self.digests is None:
+            return []
+        subs = await asyncio.to_thread(self.digests.store.subscriptions)
+        mine = [s for s in subs if s.channel.startswith("#") or user in await self.members.of(s.channel)]
+        return digest_home_blocks(mine)

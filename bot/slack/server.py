@@ -25,13 +25,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.digests.scheduler import DigestScheduler
+from bot.digests.service import DigestService
 from bot.privacy.vault import Vault
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Conversations
 from bot.slack.decisions import Decisions
 from bot.slack.deps import SlackDeps
 from bot.slack.housekeeping import Housekeeping
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, digests, events
 from bot.slack.members import Members
 from bot.slack.poster import Poster
 from bot.slack.runner import Runner
@@ -71,7 +73,7 @@ def build_app(settings: Settings, services: Any, client: AsyncWebClient, *, sock
     secret = settings.secrets.slack_signing_secret
     app = AsyncApp(client=client, signing_secret=secret.get_secret_value() if secret else "",
                    request_verification_enabled=not socket_mode, process_before_response=False)
-    for module in (events, commands, actions):
+    for module in (events, commands, actions, digests):
         module.register(app, deps)
 
     @app.error
@@ -96,9 +98,13 @@ async def serve(settings: Settings, services: Any, *, port: int, clock: Callable
     socket_mode = secrets.slack_app_token is not None
     app, deps = build_app(settings, services, client, socket_mode=socket_mode)
     deps.bot_user_id = str(identity["user_id"])
+    deps.digests = _digests(settings, services, client, clock)
+    await asyncio.to_thread(deps.digests.sync_config, settings.digests)
+    scheduler = DigestScheduler(deps.digests, tick_seconds=settings.scheduler.tick_seconds)
     housekeeping = Housekeeping(deps, services.known, settings, clock)
     await housekeeping.on_start()
     housekeeping.start()
+    scheduler.start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -109,11 +115,21 @@ async def serve(settings: Settings, services: Any, *, port: int, clock: Callable
         else:
             await _http_mode(app, deps, port, stop)
     finally:
+        scheduler.stop()
         await housekeeping.stop()
         await deps.runner.drain(DRAIN_SECONDS)
         await services.model.aclose()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _digests(settings: Settings, services: Any, client: AsyncWebClient, clock: Callable[[], datetime]) -> DigestService:
+    from bot.agent.model import MissingModel
+    from bot.wiring import build_digests, slack_publisher
+
+    parts = None if isinstance(services.model, MissingModel) else (services.model, services.gateway)
+    return build_digests(settings, services.components, services.approvals, clock=clock,
+                         publisher=slack_publisher(settings, client), summarizer_parts=parts)
 
 
 async def _socket_mode(app: AsyncApp, app_token: str, stop: asyncio.Event) -> None:

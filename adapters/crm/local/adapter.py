@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select
@@ -14,15 +15,19 @@ from adapters.crm.base import (
     OPEN_TICKET_STATUSES,
     Activity,
     ActivityFilter,
+    DEAL_STAGES,
     CompanyDetail,
-    DirectoryEntry,
+    Contact,
     ContactDetail,
+    ContactFilter,
+    DirectoryEntry,
     Deal,
     DealDetail,
     DealFilter,
     Record,
     RecordKind,
     SearchHit,
+    StageTotal,
     Ticket,
     TicketFilter,
     WriteResult,
@@ -208,26 +213,35 @@ class LocalCrm:
     # -- lists --------------------------------------------------------------------------------
 
     def list_deals(self, filters: DealFilter, *, limit: int = 50) -> list[Deal]:
-        query = select(DealRow)
-        if filters.stages:
-            query = query.where(DealRow.stage.in_(filters.stages))
-        if filters.open_only:
-            query = query.where(DealRow.stage.in_(OPEN_DEAL_STAGES))
-        if filters.owner:
-            query = query.where(DealRow.owner == filters.owner)
-        if filters.company_id:
-            query = query.where(DealRow.company_id == filters.company_id)
-        if filters.closing_from:
-            query = query.where(DealRow.close_date >= filters.closing_from)
-        if filters.closing_to:
-            query = query.where(DealRow.close_date <= filters.closing_to)
-        if filters.no_activity_since:
-            query = query.where(
-                or_(DealRow.last_activity_at < filters.no_activity_since, DealRow.last_activity_at.is_(None)),
-                DealRow.created_at < filters.no_activity_since,
-            )
+        query = _deal_conditions(select(DealRow), filters)
         query = query.order_by(DealRow.close_date, DealRow.id).limit(_clamp(limit))
         return self._all("deal", query)  # type: ignore[return-value]
+
+    def count_deals(self, filters: DealFilter) -> int:
+        with self._reader.connect() as conn:
+            return int(conn.scalar(_deal_conditions(select(func.count()).select_from(DealRow), filters)) or 0)
+
+    def deal_totals(self, filters: DealFilter) -> list[StageTotal]:
+        query = _deal_conditions(
+            select(DealRow.stage, DealRow.currency, func.count(), func.coalesce(func.sum(DealRow.amount), 0)),
+            filters,
+        ).group_by(DealRow.stage, DealRow.currency)
+        with self._reader.connect() as conn:
+            rows = conn.execute(query).all()
+        order = {stage: i for i, stage in enumerate(DEAL_STAGES)}
+        totals = [StageTotal(stage, currency, int(n), Decimal(amount)) for stage, currency, n, amount in rows]
+        return sorted(totals, key=lambda t: (order.get(t.stage, len(order)), t.currency))
+
+    def list_contacts(self, filters: ContactFilter, *, limit: int = 50) -> list[Contact]:
+        query = select(ContactRow)
+        if filters.lifecycle_stages:
+            query = query.where(ContactRow.lifecycle_stage.in_(filters.lifecycle_stages))
+        if filters.owners:
+            query = query.where(ContactRow.owner.in_(filters.owners))
+        if filters.created_since:
+            query = query.where(ContactRow.created_at >= filters.created_since)
+        query = query.order_by(ContactRow.created_at.desc(), ContactRow.id.desc()).limit(_clamp(limit))
+        return self._all("contact", query)  # type: ignore[return-value]
 
     def list_activities(self, filters: ActivityFilter, *, limit: int = 50) -> list[Activity]:
         query = select(ActivityRow)
@@ -279,6 +293,36 @@ class LocalCrm:
         return self._writer.update(
             kind, record_id, changes, expected_version=expected_version, idempotency_key=idempotency_key
         )
+
+
+def _deal_conditions(query: Any, filters: DealFilter) -> Any:
+    """The WHERE clauses of a DealFilter, shared by lists, counts and totals."""
+    if filters.stages:
+        query = query.where(DealRow.stage.in_(filters.stages))
+    if filters.open_only:
+        query = query.where(DealRow.stage.in_(OPEN_DEAL_STAGES))
+    if filters.owner:
+        query = query.where(DealRow.owner == filters.owner)
+    if filters.owners is not None:
+        query = query.where(DealRow.owner.in_(filters.owners))
+    if filters.company_id:
+        query = query.where(DealRow.company_id == filters.company_id)
+    if filters.closing_from:
+        query = query.where(DealRow.close_date >= filters.closing_from)
+    if filters.closing_to:
+        query = query.where(DealRow.close_date <= filters.closing_to)
+    if filters.no_activity_since:
+        query = query.where(
+            or_(DealRow.last_activity_at < filters.no_activity_since, DealRow.last_activity_at.is_(None)),
+            DealRow.created_at < filters.no_activity_since,
+        )
+    if filters.created_since:
+        query = query.where(DealRow.created_at >= filters.created_since)
+    if filters.stage_changed_since:
+        query = query.where(DealRow.stage_changed_at >= filters.stage_changed_since)
+    if filters.stage_changed_before:
+        query = query.where(DealRow.stage_changed_at < filters.stage_changed_before)
+    return query
 
 
 def _get(conn: Connection, model: Any, record_id: int) -> Any:

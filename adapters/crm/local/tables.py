@@ -34,6 +34,7 @@ class CompanyRow(SQLModel, table=True):
 
 class ContactRow(SQLModel, table=True):
     __tablename__ = "crm_contact"
+    __table_args__ = (Index("ix_crm_contact_stage_created", "lifecycle_stage", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int | None = Field(default=None, foreign_key="crm_company.id", index=True)
@@ -68,7 +69,7 @@ class DealRow(SQLModel, table=True):
     currency: str = Field(default="EUR", max_length=3)
     close_date: date | None = Field(default=None, index=True)
     owner: str | None = Field(default=None, max_length=64)
-    stage_changed_at: datetime
+    stage_changed_at: datetime = Field(index=True)  # pipeline movement in digests
     last_activity_at: datetime | None = Field(default=None, index=True)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
     created_at: datetime = Field(index=True)

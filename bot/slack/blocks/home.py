@@ -47,3 +47,16 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
                               f"“{escape_fit(request.summary, 200)}”"))
     blocks += list(extra)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def digest_home_blocks(subscriptions: Sequence[Any]) -> list[dict[str, Any]]:
+    """The "Digests in your channels" part of the Home view."""
+    blocks: list[dict[str, Any]] = [{"type": "divider"},
+                                    {"type": "header", "text": {"type": "plain_text", "text": "Digests in your channels"}}]
+    if not subscriptions:
+        blocks.append(context("None yet: `/crm digest subscribe <kind> <when>` in a channel adds one."))
+    for sub in subscriptions[:15]:
+        where = escape(sub.channel) if sub.channel.startswith("#") else f"<#{sub.channel}>"
+        blocks.append(section(f"`{escape_fit(sub.name, 64)}` in {where}: `{escape(sub.cron)}` {escape(sub.timezone)}\n"
+                              f"{escape(', '.join(sub.sections))}"))
+    return blocks

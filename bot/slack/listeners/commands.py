@@ -14,10 +14,11 @@ from bot.slack.blocks import messages
 from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
 from bot.slack.deps import SlackDeps
 from bot.slack.ids import conversation_id
+from bot.slack.listeners import digests
 from bot.slack.mrkdwn import escape_fit, incoming
 
 log = logging.getLogger(__name__)
-SUBCOMMANDS = ("help", "find", "pending")
+SUBCOMMANDS = ("help", "find", "pending", "digest")
 Respond = Callable[..., Awaitable[Any]]
 
 
@@ -35,6 +36,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if sub == "find":
             await ack()
             deps.runner.spawn(lambda: _find(deps, rest.strip(), respond), name="crm find")
+            return
+        if sub == "digest":
+            await ack()
+            deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
             return
         if sub == "pending":
             await ack()

@@ -1,0 +1,1 @@
+"""Scheduled digests: sections computed from the CRM, claimed once per slot, posted to channels."""

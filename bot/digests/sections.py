@@ -1,0 +1,223 @@
+"""The digest sections, each computed from the CRM (and the pending proposals) without the model.
+
+Every builder returns a Section, or None when it has nothing to say: empty sections are left out
+of the digest. Lines hold real names for the people reading the channel; nothing here goes to the
+model (the optional summary is masked on its way there, see summary.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from adapters.crm.base import (
+    OPEN_DEAL_STAGES,
+    OPEN_TICKET_STATUSES,
+    ContactFilter,
+    CrmAdapter,
+    Deal,
+    DealFilter,
+    NotFoundError,
+    StageTotal,
+    TicketFilter,
+)
+from bot.config import DigestSectionsSection
+from bot.digests.model import Line, Section
+from bot.scoring import CHURN_LOST_DAYS, churn_risk, lead_score
+
+ESCALATED = ("high", "urgent")
+TITLES = {
+    "pipeline_movement": "Pipeline movement",
+    "closing_soon": "Closing soon",
+    "stale_deals": "Stale deals",
+    "new_leads": "New leads",
+    "at_risk_accounts": "Accounts at risk",
+    "ticket_alerts": "Tickets needing attention",
+    "pending_proposals": "Proposals waiting for a decision",
+}
+
+
+class PendingProposal(Protocol):
+    id: str
+    summary: str
+    risk: str
+    requester: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose records a digest covers: everyone (owners None) or the listed owners."""
+
+    owners: tuple[str, ...] | None = None
+
+    def covers(self, owner: str | None) -> bool:
+        return self.owners is None or owner in self.owners
+
+
+class SectionBuilder:
+    def __init__(self, crm: CrmAdapter, pending: Callable[[], Sequence[PendingProposal]],
+                 settings: DigestSectionsSection) -> None:
+        self._crm, self._pending, self._settings = crm, pending, settings
+
+    def build(self, key: str, *, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        """One section by its config name; None when empty."""
+        builder: Callable[[Scope, datetime, datetime], Section | None] = getattr(self, f"_{key}")
+        return builder(scope, since, now)
+
+    # -- deals --------------------------------------------------------------------------------
+
+    def _pipeline_movement(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        owners, count = scope.owners, self._crm.count_deals
+        created = count(DealFilter(owners=owners, created_since=since))
+        # A new deal's stage "changed" when it was created: moved counts only the older deals.
+        moved = (count(DealFilter(owners=owners, stages=OPEN_DEAL_STAGES, stage_changed_since=since))
+                 - count(DealFilter(owners=owners, stages=OPEN_DEAL_STAGES, stage_changed_since=since,
+                                    created_since=since)))
+        changed = self._crm.deal_totals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
+                                                   stage_changed_since=since))
+        won = [t for t in changed if t.stage == "closed_won"]
+        lost = [t for t in changed if t.stage == "closed_lost"]
+        if not (created or moved or won or lost):
+            return None
+        lines = [Line(f"{created} created"), Line(f"{moved} moved to another open stage"),
+                 Line(f"{sum(t.count for t in won)} won ({_money(won) or 'nothing'})"),
+                 Line(f"{sum(t.count for t in lost)} lost ({_money(lost) or 'nothing'})")]
+        closed = self._crm.list_deals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
+                                                 stage_changed_since=since), limit=self._settings.thread_lines)
+        lines += [_deal_line(d, "won: " if d.stage == "closed_won" else "lost: ") for d in closed]
+        pipeline = self._crm.deal_totals(DealFilter(owners=owners, open_only=True))
+        stages = {t.stage: [u for u in pipeline if u.stage == t.stage] for t in pipeline}
+        note = "Open pipeline by stage: " + ("; ".join(f"{stage} {sum(t.count for t in totals)} ({_money(totals)})"
+                                                       for stage, totals in stages.items()) if pipeline else "empty")
+        return Section("pipeline_movement", TITLES["pipeline_movement"], tuple(lines), len(lines), note)
+
+    def _closing_soon(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        today = now.date()
+        where = DealFilter(owners=scope.owners, open_only=True, closing_from=today,
+                           closing_to=today + timedelta(days=self._settings.closing_days))
+        return self._deal_section("closing_soon", where, lambda d: f"closes {d.close_date:%a %d %b}: ", ())
+
+    def _stale_deals(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        days = self._settings.stale_days
+        where = DealFilter(owners=scope.owners, open_only=True, no_activity_since=now - timedelta(days=days))
+
+        def quiet(deal: Deal) -> str:
+            last = deal.last_activity_at
+            return f"quiet for {(now - last).days} days: " if last else "no activity yet: "
+
+        return self._deal_section("stale_deals", where, quiet, ("follow_up", "snooze"),
+                                  note=f"Open deals with no activity in {days} days.")
+
+    def _deal_section(self, key: str, where: DealFilter, prefix: Callable[[Deal], str], actions: tuple[Any, ...],
+                      note: str = "") -> Section | None:
+        total = self._crm.count_deals(where)
+        if not total:
+            return None
+        deals = self._crm.list_deals(where, limit=self._settings.thread_lines)
+        return Section(key, TITLES[key], tuple(_deal_line(d, prefix(d), actions) for d in deals), total, note)
+
+    # -- scored records -----------------------------------------------------------------------
+
+    def _new_leads(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        contacts = self._crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=scope.owners,
+                                                         created_since=since),
+                                           limit=self._settings.scored_candidates)
+        scored = []
+        for contact in contacts:
+            try:
+                scored.append((lead_score(self._crm, contact.id, now=now), contact))
+            except NotFoundError:  # deleted between the list and the score
+                continue
+        if not scored:
+            return None
+        scored.sort(key=lambda pair: (-pair[0].score, pair[1].id))
+        lines = tuple(Line(f"{c.full_name}{f', {c.title}' if c.title else ''}: lead score {s.score} ({s.band})",
+                           ("contact", c.id)) for s, c in scored)
+        return Section("new_leads", TITLES["new_leads"], lines, len(lines),
+                       f"Leads created since the last digest, best first (of at most {self._settings.scored_candidates}).")
+
+    def _at_risk_accounts(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        scored = []
+        for company_id in self._risk_candidates(now):
+            company = self._crm.get("company", company_id)
+            if company is None or not scope.covers(getattr(company, "owner", None)):
+                continue
+            risk = churn_risk(self._crm, company_id, now=now)
+            if risk.band != "low":
+                top = max(risk.factors, key=lambda f: f.points)
+                scored.append((risk, company, top.explanation))
+        if not scored:
+            return None
+        scored.sort(key=lambda item: (-item[0].score, item[1].id))
+        lines = tuple(Line(f"{c.name}: churn risk {r.score} ({r.band}); {why}", ("company", c.id),
+                           ("follow_up", "snooze")) for r, c, why in scored)
+        return Section("at_risk_accounts", TITLES["at_risk_accounts"], lines, len(lines),
+                       "Accounts with escalated or overdue tickets or recently lost deals, scored by churn risk.")
+
+    def _risk_candidates(self, now: datetime) -> list[int]:
+        """Companies with a churn signal a query can find: an open escalated or overdue ticket, or a
+        recently lost deal. Scoring every company would not fit a digest's time budget."""
+        limit = self._settings.scored_candidates
+        found: dict[int, None] = {}
+        for tickets in (self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=now), limit=500),
+                        self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500)):
+            for ticket in tickets:
+                found.setdefault(ticket.company_id)
+        lost = self._crm.list_deals(DealFilter(stages=("closed_lost",),
+                                               closing_from=now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
+        for deal in lost:
+            found.setdefault(deal.company_id)
+        return list(found)[:limit * 4]
+
+    # -- tickets and proposals ----------------------------------------------------------------
+
+    def _ticket_alerts(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        breached = self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=now), limit=500)
+        escalated = self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500)
+        seen: dict[int, str] = {}
+        for ticket in breached:
+            if scope.covers(ticket.owner):
+                seen[ticket.id] = f"SLA breached {_ago(now, ticket.sla_due_at)}, {ticket.priority}: {ticket.subject}"
+        for ticket in escalated:
+            if scope.covers(ticket.owner) and ticket.id not in seen:
+                seen[ticket.id] = f"{ticket.priority}, {ticket.status}: {ticket.subject}"
+        if not seen:
+            return None
+        lines = tuple(Line(text, ("ticket", tid)) for tid, text in seen.items())
+        return Section("ticket_alerts", TITLES["ticket_alerts"], lines, len(lines),
+                       "Open tickets past their SLA, then open high and urgent ones.")
+
+    def _pending_proposals(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+        hours = self._settings.pending_hours
+        waiting = [p for p in self._pending() if p.created_at <= now - timedelta(hours=hours)
+                   and scope.covers(p.requester)]
+        if not waiting:
+            return None
+        waiting.sort(key=lambda p: p.created_at)
+        lines = tuple(Line(f"{p.summary} ({p.risk} risk, asked {_ago(now, p.created_at)}, `{p.id}`)")
+                      for p in waiting)
+        return Section("pending_proposals", TITLES["pending_proposals"], lines, len(lines),
+                       f"Waiting more than {hours:g} hours; `/crm pending` shows those you may decide on.")
+
+
+def _deal_line(deal: Deal, prefix: str, actions: tuple[Any, ...] = ()) -> Line:
+    return Line(f"{prefix}{deal.name}, {deal.amount:,.0f} {deal.currency} at {deal.stage}", ("deal", deal.id),
+                actions, deal.owner)
+
+
+def _money(totals: Sequence[StageTotal]) -> str:
+    by_currency: dict[str, Decimal] = {}
+    for t in totals:
+        by_currency[t.currency] = by_currency.get(t.currency, Decimal(0)) + t.amount
+    return ", ".join(f"{amount:,.0f} {currency}" for currency, amount in sorted(by_currency.items()))
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return ""
+    hours = int((now - then).total_seconds() // 3600)
+    return f"{hours // 24} days ago" if hours >= 48 else f"{hours} hours ago"

@@ -1,0 +1,114 @@
+"""A digest as Slack messages: the main message (at most 50 blocks) and its overflow thread replies.
+
+Each section shows its first lines; the rest are counted ("… and N more in the thread") and listed
+in full, as plain lines, in replies under the digest. Actionable lines (stale deals, accounts at
+risk) carry "Log follow-up" and "Snooze 7 days" buttons whose value names only the record; the
+click becomes a proposal that goes through the usual approval card.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bot.digests.model import Digest, Line, Section
+from bot.slack.blocks.cards import button
+from bot.slack.blocks.links import Links, when
+from bot.slack.blocks.messages import Message, context, section
+from bot.slack.mrkdwn import escape, escape_fit, from_model, split, truncate
+
+MAX_BLOCKS = 50
+FOLLOW_UP, SNOOZE = "digest_follow_up", "digest_snooze"
+ACTION_IDS = {"follow_up": FOLLOW_UP, "snooze": SNOOZE}
+_LABELS = {"follow_up": "Log follow-up", "snooze": "Snooze 7 days"}
+_USER_ID = re.compile(r"[A-Z0-9]{2,32}")
+
+
+def action_value(digest: str, kind: str, record_id: int) -> str:
+    return f"{digest}|{kind}|{record_id}"
+
+
+def parse_action_value(value: str) -> tuple[str, str, int] | None:
+    """(digest, record kind, record id) from a button value, or None when it is not one of ours."""
+    parts = value.split("|")
+    if len(parts) != 3 or parts[1] not in ("deal", "company") or not parts[2].isdigit():
+        return None
+    return parts[0], parts[1], int(parts[2])
+
+
+def line_text(line: Line, links: Links) -> str:
+    text = escape_fit(line.text, 600)
+    if line.record:
+        text += " · " + links.record(*line.record)
+    if line.owner and _USER_ID.fullmatch(line.owner):
+        text += f" · <@{line.owner}>"
+    return text
+
+
+def render(digest: Digest, links: Links, *, lines_per_section: int) -> tuple[Message, list[Message]]:
+    """(main message, thread replies) for a digest."""
+    title = f"Digest: {digest.name}"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}}]
+    about = f"Since {when(digest.since)}"
+    if digest.catching_up:
+        missed = f"{digest.missed} earlier run{'s' if digest.missed != 1 else ''} missed and coalesced here; " \
+            if digest.missed else ""
+        about = f"⏪ Catching up after downtime: {missed}scheduled for {when(digest.slot)}. " + about
+    blocks.append(context(about))
+    if digest.summary:
+        blocks.append(section(from_model(digest.summary, links.allowed_hosts)))
+    if digest.empty:
+        blocks.append(section("Nothing to report: every section of this digest is empty."))
+    overflow: list[Section] = []
+    for i, part in enumerate(digest.sections):
+        # Keep room for the sections still to come (two blocks each at least) and their notes.
+        room = MAX_BLOCKS - len(blocks) - 2 * (len(digest.sections) - i - 1)
+        shown, part_blocks = _section_blocks(digest.name, part, links, lines_per_section, room)
+        blocks += part_blocks
+        if shown < part.total:
+            overflow.append(part)
+    fallback = f"{title}: " + (", ".join(f"{s.title} ({s.total})" for s in digest.sections) or "nothing to report")
+    return (truncate(fallback, 300), blocks[:MAX_BLOCKS]), _thread(overflow, links)
+
+
+def _section_blocks(name: str, part: Section, links: Links, limit: int, room: int) -> tuple[int, list[dict[str, Any]]]:
+    """(lines shown, blocks) for one section within `room` blocks (at least 2 are always left)."""
+    head = f"*{escape(part.title)}* ({part.total})"
+    if part.note:
+        head += f"\n_{escape_fit(part.note, 1500)}_"
+    lines = list(part.lines[:limit])
+    actionable = [ln for ln in lines if ln.actions and ln.record]
+    if not actionable:
+        text = "\n".join([head, *(f"• {line_text(ln, links)}" for ln in lines)])
+        shown = len(lines)
+        while len(text) > 3000 and shown > 0:  # a long section keeps what fits; the thread has the rest
+            shown -= 1
+            text = "\n".join([head, *(f"• {line_text(ln, links)}" for ln in lines[:shown])])
+        blocks = [section(text)]
+    else:
+        # Each actionable line is a section plus an actions block: as many as the room allows.
+        shown = max(0, min(len(lines), (room - 2) // 2))
+        blocks = [section(head)]
+        for line in lines[:shown]:
+            blocks.append(section(line_text(line, links)))
+            assert line.record is not None
+            value = action_value(name, *line.record)
+            blocks.append({"type": "actions", "block_id": f"dg:{part.key}:{line.record[0]}:{line.record[1]}",
+                           "elements": [button(_LABELS[a], ACTION_IDS[a], value) for a in line.actions]})
+    if shown < part.total:
+        blocks.append(context(f"… and {part.total - shown:,} more in the thread"))
+    return shown, blocks
+
+
+def _thread(parts: Sequence[Section], links: Links) -> list[Message]:
+    """Every overflowing section in full, as plain lines, in messages of at most 50 blocks."""
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        text = "\n".join([f"*{escape(part.title)}*, all {part.total:,}:",
+                          *(f"• {line_text(ln, links)}" for ln in part.lines)])
+        if part.total > len(part.lines):
+            text += f"\n… and {part.total - len(part.lines):,} more not listed here"
+        blocks += [section(piece) for piece in split(text)]
+    return [(f"The rest of the digest ({i + 1})", blocks[start:start + MAX_BLOCKS])
+            for i, start in enumerate(range(0, len(blocks), MAX_BLOCKS))]
