@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
-from bot import cli_agent
+from bot import cli_agent, cli_dev, cli_digest
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.privacy.spans import DetectionError
@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--jsonl", action="store_true", help='read one {"text": ...} per line, write one result per line')
 
     cli_agent.add_parsers(sub)
+    cli_digest.add_parsers(sub)
+    cli_dev.add_parsers(sub)
 
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
@@ -76,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         handler = _COMMANDS[args.command]
         return handler(settings, args)
-    except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError) as exc:
+    except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError,
+            cli_digest.DigestCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -236,4 +239,6 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "mask": cmd_mask,
     "config": cmd_config,
     **cli_agent.COMMANDS,
+    **cli_digest.COMMANDS,
+    **cli_dev.COMMANDS,
 }

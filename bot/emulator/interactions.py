@@ -49,12 +49,12 @@ class Interactions:
     async def click(
         self, user: str, *, channel: str, message_ts: str, action_id: str, value: str | None = None,
         mode: str | None = None, signature: str | None = None, timestamp_offset: float = 0.0,
-        target: str | None = None,
+        target: str | None = None, block_id: str | None = None,
     ) -> Delivery:
         """`user` clicks the button `action_id` of a message; `value` overrides the button's own.
 
         `target` sends this one click to another request URL than `http_target` (one of several
-        replicas, say)."""
+        replicas, say); `block_id` picks the button when several blocks have one with that id."""
         ws = self._state
         u, c = ws.user(user), ws.channel(channel)
         if u.id not in c.members:
@@ -62,7 +62,7 @@ class Interactions:
         message = ws.messages.get(c.id, message_ts)
         if message is None:
             raise EmulatorError(f"no message {message_ts} in {c.id}")
-        action = payloads.button_action(message.get("blocks") or [], action_id, value, ws.next_ts(), f"message {message_ts} of {c.id}")
+        action = payloads.button_action(message.get("blocks") or [], action_id, value, ws.next_ts(), f"message {message_ts} of {c.id}", block_id)
         trigger_id = ws.issue_trigger(u.id)
         response_url = ws.issue_response_url(u.id, c.id, message_ts)
         container = {"type": "message", "message_ts": message_ts, "channel_id": c.id, "is_ephemeral": False}
@@ -72,7 +72,10 @@ class Interactions:
         )
         return await self._interact(payload, mode, signature, timestamp_offset, trigger_id, response_url, target=target)
 
-    async def click_in_ephemeral(self, user: str, *, message_ts: str, action_id: str, value: str | None = None, mode: str | None = None) -> Delivery:
+    async def click_in_ephemeral(
+        self, user: str, *, message_ts: str, action_id: str, value: str | None = None, mode: str | None = None,
+        block_id: str | None = None,
+    ) -> Delivery:
         """`user` clicks a button in an ephemeral message they were shown."""
         ws = self._state
         u = ws.user(user)
@@ -80,7 +83,7 @@ class Interactions:
         if eph is None:
             raise EmulatorError(f"{u.name} has no ephemeral message {message_ts}")
         c = ws.channel(eph.channel)
-        action = payloads.button_action(eph.blocks, action_id, value, ws.next_ts(), f"ephemeral {message_ts}")
+        action = payloads.button_action(eph.blocks, action_id, value, ws.next_ts(), f"ephemeral {message_ts}", block_id)
         trigger_id = ws.issue_trigger(u.id)
         response_url = ws.issue_response_url(u.id, c.id, message_ts, ephemeral=True)
         container = {"type": "message", "message_ts": message_ts, "channel_id": c.id, "is_ephemeral": True}
@@ -89,18 +92,23 @@ class Interactions:
         )
         return await self._interact(payload, mode, None, 0.0, trigger_id, response_url)
 
-    async def click_in_home(self, user: str, action_id: str, value: str | None = None, *, mode: str | None = None) -> Delivery:
+    async def click_in_home(
+        self, user: str, action_id: str, value: str | None = None, *, mode: str | None = None, block_id: str | None = None,
+    ) -> Delivery:
         """`user` clicks a button on the app's Home tab (as last published for them)."""
         u = self._state.user(user)
         home = self._state.views.home(u.id)
         if home is None:
             raise EmulatorError(f"no Home tab was published for {u.name}")
-        return await self._click_view(u, home, action_id, value, mode)
+        return await self._click_view(u, home, action_id, value, mode, block_id)
 
-    async def click_in_view(self, user: str, view_id: str, action_id: str, value: str | None = None, *, mode: str | None = None) -> Delivery:
+    async def click_in_view(
+        self, user: str, view_id: str, action_id: str, value: str | None = None, *, mode: str | None = None,
+        block_id: str | None = None,
+    ) -> Delivery:
         """`user` clicks a button inside an open modal."""
         u = self._state.user(user)
-        return await self._click_view(u, self._open_view(u, view_id), action_id, value, mode)
+        return await self._click_view(u, self._open_view(u, view_id), action_id, value, mode, block_id)
 
     async def submit_view(
         self, user: str, view_id: str, values: dict[str, dict[str, Any]] | None = None, *,
@@ -168,9 +176,11 @@ class Interactions:
             raise EmulatorError(f"modal {view_id} of {u.name} is closed")
         return view
 
-    async def _click_view(self, u: User, view: View, action_id: str, value: str | None, mode: str | None) -> Delivery:
+    async def _click_view(
+        self, u: User, view: View, action_id: str, value: str | None, mode: str | None, block_id: str | None = None,
+    ) -> Delivery:
         ws = self._state
-        action = payloads.button_action(view.blocks, action_id, value, ws.next_ts(), f"view {view.id}")
+        action = payloads.button_action(view.blocks, action_id, value, ws.next_ts(), f"view {view.id}", block_id)
         trigger_id = ws.issue_trigger(u.id)
         container = {"type": "view", "view_id": view.id}
         payload = payloads.block_actions(self.config, user=u, container=container, action=action, trigger_id=trigger_id, view=view.raw)

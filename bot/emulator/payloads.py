@@ -93,9 +93,13 @@ def team(cfg: EmulatorConfig) -> dict[str, str]:
     return {"id": cfg.team_id, "domain": cfg.team_domain}
 
 
-def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]] | None:
-    """(block_id, element) of the interactive element with `action_id`, wherever Slack allows it."""
+def find_element(blocks: list[dict[str, Any]], action_id: str, block_id: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(block_id, element) of the interactive element with `action_id`, wherever Slack allows it.
+
+    Slack wants action_ids unique only within a block, so `block_id` picks one of several."""
     for block in blocks or []:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
         candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
         for key in ("accessory", "element"):
             if isinstance(block.get(key), dict):
@@ -106,9 +110,11 @@ def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dic
     return None
 
 
-def button_action(blocks: list[dict[str, Any]], action_id: str, value: str | None, action_ts: str, where: str) -> dict[str, Any]:
-    """The `actions[0]` of a click on the button `action_id` in `blocks`; fails loudly if absent."""
-    found = find_element(blocks, action_id)
+def button_action(
+    blocks: list[dict[str, Any]], action_id: str, value: str | None, action_ts: str, where: str, block_id: str | None = None,
+) -> dict[str, Any]:
+    """The `actions[0]` of a click on the button `action_id` (in block `block_id`, if given); fails loudly if absent."""
+    found = find_element(blocks, action_id, block_id)
     if found is None:
         ids = [e.get("action_id") for b in blocks or [] for e in (b.get("elements") or []) + [b.get("accessory") or {}] if isinstance(e, dict)]
         raise EmulatorError(f"no element with action_id {action_id!r} in {where}; action_ids there: {[i for i in ids if i]}")

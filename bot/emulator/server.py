@@ -1,7 +1,8 @@
 """`SlackEmulator`: a local Slack for the bot, run inside the caller's asyncio event loop.
 
-It serves the Web API (`/api/<method>`), Socket Mode (`/link/`) and response URLs
-(`/response/<id>`) on one aiohttp server, delivers events, commands and interactions to the app
+It serves the Web API (`/api/<method>`), Socket Mode (`/link/`), response URLs
+(`/response/<id>`) and the browser page of the workspace (`/`, see `browser.py`) on one aiohttp
+server, delivers events, commands and interactions to the app
 by Socket Mode or signed HTTP, and records everything for assertions. Use it directly from async
 code (a dev server, an async test); `EmulatorThread` wraps it for synchronous tests.
 """
@@ -24,6 +25,7 @@ from bot.emulator.config import (
     default_channels,
     with_dms,
 )
+from bot.emulator.browser import BrowserUi
 from bot.emulator.delivery import Deliverer
 from bot.emulator.happenings import Happenings
 from bot.emulator.http_delivery import HttpSender
@@ -33,6 +35,7 @@ from bot.emulator.records import EmulatorError
 from bot.emulator.response_url import ResponseUrls
 from bot.emulator.socket_mode import SocketHub
 from bot.emulator.state import Workspace
+from bot.emulator.ui_state import Feed
 from bot.emulator.webapi import WebApi
 
 T = TypeVar("T")
@@ -52,6 +55,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         team_id: str = "T0EMU",
+        bot_name: str = "crm-copilot",
         users: Iterable[User] | None = None,
         channels: Iterable[Channel] | None = None,
         ack_timeout: float = 3.0,
@@ -61,7 +65,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         http_target: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Args beyond the identity ones:
+        """Args beyond the identity ones (`bot_name` is the bot's display name; its handle is derived):
             users, channels: the workspace (defaults: alice, bob, carol, zed; #sales, #general);
                 every person also gets a DM with the bot (D01ALICE for U01ALICE).
             ack_timeout: seconds the app has to ack before a delivery counts as failed (and an
@@ -74,7 +78,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         """
         self.config = EmulatorConfig(
             host=host, port=port, bot_token=bot_token, app_token=app_token, signing_secret=signing_secret,
-            bot_user_id=bot_user_id, bot_id=bot_id, team_id=team_id, ack_timeout=ack_timeout,
+            bot_user_id=bot_user_id, bot_id=bot_id, team_id=team_id, bot_name=bot_name, ack_timeout=ack_timeout,
             max_retries=max_retries, connect_timeout=connect_timeout,
             bot_events=frozenset(bot_events) if bot_events is not None else DEFAULT_BOT_EVENTS,
         )
@@ -90,6 +94,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         self._changed: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._url = ""
+        self._feed: Feed | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -102,7 +107,9 @@ class SlackEmulator(Happenings, Interactions, Readers):
         app.router.add_route("*", "/api/{method}", self._api.handle)
         app.router.add_get("/link/", self._hub.handle)
         app.router.add_post("/response/{url_id}", ResponseUrls(self._state).handle)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._feed = Feed(self._state, self._loop)
+        BrowserUi(self, self._feed).add_routes(app)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
@@ -122,6 +129,9 @@ class SlackEmulator(Happenings, Interactions, Readers):
         self._runner = None
         if self._on_change in self._state.listeners:
             self._state.listeners.remove(self._on_change)
+        if self._feed is not None:
+            self._feed.detach()
+            self._feed = None
 
     async def __aenter__(self) -> Self:
         return await self.start()

@@ -1,0 +1,181 @@
+// Block Kit to DOM: header, section (text, fields, accessory), context, divider, actions, image,
+// rich_text and, in modals, input blocks. Buttons carry their action_id, block_id and value, and
+// ask for confirmation first when the button has a `confirm` dialog, as Slack does.
+
+import { escapeHtml, mrkdwn, plain } from "./mrkdwn.js";
+import { confirmDialog } from "./dialogs.js";
+
+function el(tag, className, html) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (html !== undefined) node.innerHTML = html;
+  return node;
+}
+
+/** A text object ({type: mrkdwn | plain_text, text}) as HTML. */
+export function textHtml(obj, ctx) {
+  if (!obj) return "";
+  if (typeof obj === "string") return plain(obj);
+  return obj.type === "mrkdwn" ? mrkdwn(obj.text, ctx) : plain(obj.text, obj.emoji !== false);
+}
+
+function button(element, block, ctx) {
+  const node = el("button", `bk-button${element.style ? ` bk-${element.style}` : ""}`, textHtml(element.text, ctx));
+  node.type = "button";
+  node.dataset.actionId = element.action_id || "";
+  node.dataset.blockId = block.block_id || "";
+  if (element.value !== undefined) node.dataset.value = element.value;
+  node.addEventListener("click", async () => {
+    if (element.url) window.open(element.url, "_blank", "noopener");
+    if (element.confirm && !(await confirmDialog(element.confirm, ctx))) return;
+    ctx.onAction({ action_id: element.action_id, block_id: block.block_id, value: element.value });
+  });
+  return node;
+}
+
+function element(elementObj, block, ctx) {
+  switch (elementObj.type) {
+    case "button":
+      return button(elementObj, block, ctx);
+    case "image":
+      return image(elementObj);
+    case "mrkdwn":
+    case "plain_text":
+      return el("span", "bk-text", textHtml(elementObj, ctx));
+    default: {
+      // Selects, overflow menus and date pickers outside modals: shown, not interactive here.
+      const label = elementObj.placeholder ? textHtml(elementObj.placeholder, ctx) : escapeHtml(elementObj.type);
+      return el("span", "bk-unsupported", label);
+    }
+  }
+}
+
+function image(obj) {
+  const node = el("img", "bk-image");
+  node.src = obj.image_url || "";
+  node.alt = obj.alt_text || "";
+  node.title = obj.alt_text || "";
+  return node;
+}
+
+function richText(block, ctx) {
+  // What people type arrives as rich_text; render its sections as mrkdwn-like inline text.
+  const node = el("div", "bk-rich");
+  const inline = (items) => (items || []).map((item) => {
+    if (item.type === "user") return mrkdwn(`<@${item.user_id}>`, ctx);
+    if (item.type === "channel") return mrkdwn(`<#${item.channel_id}>`, ctx);
+    if (item.type === "link") return mrkdwn(`<${item.url}|${item.text || item.url}>`, ctx);
+    if (item.type === "emoji") return plain(`:${item.name}:`);
+    return escapeHtml(item.text || "").replace(/\n/g, "<br>");
+  }).join("");
+  for (const part of block.elements || []) {
+    const tag = { rich_text_preformatted: "pre", rich_text_quote: "blockquote", rich_text_list: "ul" }[part.type] || "div";
+    const html = part.type === "rich_text_list"
+      ? (part.elements || []).map((item) => `<li>${inline(item.elements)}</li>`).join("")
+      : inline(part.elements);
+    node.appendChild(el(tag, "", html));
+  }
+  return node;
+}
+
+function input(block, ctx) {
+  const node = el("div", "bk-input");
+  const id = `input-${block.block_id}`;
+  const label = el("label", "bk-label", textHtml(block.label, ctx) + (block.optional ? ' <span class="optional">(optional)</span>' : ""));
+  label.htmlFor = id;
+  node.appendChild(label);
+  const spec = block.element || {};
+  let field;
+  if (spec.type === "static_select") {
+    field = el("select");
+    field.appendChild(el("option", "", ""));
+    for (const option of spec.options || []) {
+      const opt = el("option", "", textHtml(option.text, ctx));
+      opt.value = option.value;
+      opt.selected = spec.initial_option?.value === option.value;
+      field.appendChild(opt);
+    }
+  } else if (spec.multiline) {
+    field = el("textarea");
+    field.rows = 4;
+  } else {
+    field = el("input");
+    field.type = { datepicker: "date", number_input: "number", email_text_input: "email", url_text_input: "url" }[spec.type] || "text";
+  }
+  field.id = id;
+  field.name = block.block_id;
+  field.dataset.blockId = block.block_id;
+  field.dataset.actionId = spec.action_id || "";
+  field.dataset.kind = spec.type || "plain_text_input";
+  const initial = spec.initial_value ?? spec.initial_date ?? "";
+  if (field.tagName !== "SELECT") field.value = initial;
+  if (spec.placeholder) field.placeholder = spec.placeholder.text || "";
+  if (spec.max_length) field.maxLength = spec.max_length;
+  node.appendChild(field);
+  if (block.hint) node.appendChild(el("div", "bk-hint", textHtml(block.hint, ctx)));
+  const error = ctx.errors?.[block.block_id];
+  if (error) node.appendChild(el("div", "bk-error", escapeHtml(error)));
+  return node;
+}
+
+function block(b, ctx) {
+  switch (b.type) {
+    case "header":
+      return el("h2", "bk-header", textHtml(b.text, ctx));
+    case "divider":
+      return el("hr", "bk-divider");
+    case "image":
+      return image(b);
+    case "rich_text":
+      return richText(b, ctx);
+    case "input":
+      return input(b, ctx);
+    case "context": {
+      const node = el("div", "bk-context");
+      for (const item of b.elements || []) node.appendChild(element(item, b, ctx));
+      return node;
+    }
+    case "actions": {
+      const node = el("div", "bk-actions");
+      for (const item of b.elements || []) node.appendChild(element(item, b, ctx));
+      return node;
+    }
+    case "section": {
+      const node = el("div", "bk-section");
+      const body = el("div", "bk-section-body");
+      if (b.text) body.appendChild(el("div", "bk-section-text", textHtml(b.text, ctx)));
+      if (b.fields?.length) {
+        const grid = el("div", "bk-fields");
+        for (const field of b.fields) grid.appendChild(el("div", "bk-field", textHtml(field, ctx)));
+        body.appendChild(grid);
+      }
+      node.appendChild(body);
+      if (b.accessory) node.appendChild(el("div", "bk-accessory")).appendChild(element(b.accessory, b, ctx));
+      return node;
+    }
+    default:
+      return el("div", "bk-unsupported", `[${escapeHtml(b.type)} block]`);
+  }
+}
+
+/** Blocks as one element. ctx: {userName, channelName, onAction({action_id, block_id, value}), errors}. */
+export function renderBlocks(blocks, ctx) {
+  const node = el("div", "blocks");
+  for (const b of blocks || []) {
+    const rendered = block(b, ctx);
+    if (b.block_id) rendered.dataset.blockId = b.block_id;
+    node.appendChild(rendered);
+  }
+  return node;
+}
+
+/** The values of a modal's inputs, as {block_id: {action_id: value}} (null when empty). */
+export function inputValues(form) {
+  const values = {};
+  for (const field of form.querySelectorAll("[data-block-id][data-action-id]")) {
+    if (!["INPUT", "TEXTAREA", "SELECT"].includes(field.tagName)) continue;
+    const value = field.value === "" ? null : field.value;
+    values[field.dataset.blockId] = { [field.dataset.actionId]: value };
+  }
+  return values;
+}
