@@ -63,7 +63,7 @@ class SqlDigests:
                                  sections=list(sub.sections), filters=dict(sub.filters), source="slack",
                                  created_by=sub.created_by, created_at=now, updated_at=now)
         try:
-            with Session(self._engine) as session, session.begin():
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
                 session.add(row)
         except IntegrityError:
             raise DuplicateName(sub.name) from None

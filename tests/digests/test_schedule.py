@@ -1,0 +1,67 @@
+"""Cron slots in several time zones, across daylight saving changes; coalescing; the <when> parser."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.digests.schedule import WhenError, due, next_slot, parse_when
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(("cron", "tz", "after", "expected"), [
+    # Berlin: 08:00 is 07:00 UTC in winter, 06:00 UTC from the last Sunday of March (29 March 2026).
+    ("0 8 * * *", "Europe/Berlin", datetime(2026, 3, 27, 12, tzinfo=UTC), datetime(2026, 3, 28, 7, tzinfo=UTC)),
+    ("0 8 * * *", "Europe/Berlin", datetime(2026, 3, 28, 12, tzinfo=UTC), datetime(2026, 3, 29, 6, tzinfo=UTC)),
+    # 02:30 does not exist in Berlin on 29 March 2026: it runs at 03:30 local (01:30 UTC), the day is not skipped.
+    ("30 2 * * *", "Europe/Berlin", datetime(2026, 3, 28, 12, tzinfo=UTC), datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),
+    # New York falls back on 1 November 2026: 09:00 is 13:00 UTC before, 14:00 UTC after.
+    ("0 9 * * *", "America/New_York", datetime(2026, 10, 31, 14, tzinfo=UTC), datetime(2026, 11, 1, 14, tzinfo=UTC)),
+    ("0 9 * * *", "America/New_York", datetime(2026, 10, 30, 14, tzinfo=UTC), datetime(2026, 10, 31, 13, tzinfo=UTC)),
+    # Half-hour offset, weekdays only: Friday 4 December 2026 -> Monday 7 December.
+    ("0 9 * * mon-fri", "Asia/Kolkata", datetime(2026, 12, 4, 4, tzinfo=UTC), datetime(2026, 12, 7, 3, 30, tzinfo=UTC)),
+    ("*/15 * * * *", "UTC", datetime(2026, 12, 2, 10, 7, tzinfo=UTC), datetime(2026, 12, 2, 10, 15, tzinfo=UTC)),
+])
+def test_next_slot_in_the_digests_time_zone(cron: str, tz: str, after: datetime, expected: datetime) -> None:
+    assert next_slot(cron, tz, after=after) == expected
+
+
+def test_missed_slots_coalesce_into_the_newest() -> None:
+    # Down from Monday 09:00 UTC to Thursday 10:00 UTC: Tue, Wed and Thu 08:00 Berlin (07:00 UTC) were missed.
+    found = due("0 8 * * mon-fri", "Europe/Berlin", after=datetime(2026, 11, 30, 9, tzinfo=UTC),
+                now=datetime(2026, 12, 3, 10, tzinfo=UTC))
+    assert found is not None
+    assert (found.slot, found.count) == (datetime(2026, 12, 3, 7, tzinfo=UTC), 3)
+
+
+def test_nothing_is_due_before_the_next_slot_and_a_slot_is_due_at_its_own_time() -> None:
+    after = datetime(2026, 12, 3, 7, tzinfo=UTC)
+    assert due("0 8 * * *", "Europe/Berlin", after=after, now=datetime(2026, 12, 4, 6, 59, tzinfo=UTC)) is None
+    found = due("0 8 * * *", "Europe/Berlin", after=after, now=datetime(2026, 12, 4, 7, tzinfo=UTC))
+    assert found is not None and (found.slot, found.count) == (datetime(2026, 12, 4, 7, tzinfo=UTC), 1)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("daily 08:00", ("0 8 * * *", "UTC")),
+    ("weekdays 8:30 Europe/Berlin", ("30 8 * * mon-fri", "Europe/Berlin")),
+    ("weekly Monday 09:15", ("15 9 * * mon", "UTC")),
+    ("hourly", ("0 * * * *", "UTC")),
+    ('"*/30 9-17 * * mon-fri" America/New_York', ("*/30 9-17 * * mon-fri", "America/New_York")),
+    ("0 7 * * 1", ("0 7 * * 1", "UTC")),
+])
+def test_when_is_read_from_words_or_cron(text: str, expected: tuple[str, str]) -> None:
+    assert parse_when(text) == expected
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("every morning", 'cannot read the schedule "every morning"'),
+    ("daily 25:00", '"25:00" is not a time of day'),
+    ('"61 * * * *"', 'invalid cron expression "61 * * * *"'),
+    ("daily 08:00 Europe/Atlantis", 'unknown time zone "Europe/Atlantis"'),
+])
+def test_bad_schedules_are_refused_with_a_valid_example(text: str, needle: str) -> None:
+    with pytest.raises(WhenError) as caught:
+        parse_when(text)
+    assert needle in str(caught.value) and "weekdays 8:30" in str(caught.value)
