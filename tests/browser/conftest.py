@@ -1,4 +1,8 @@
-"""One Chromium for the session; a fresh browser context (no shared storage) for every test."""
+"""One Chromium per test module; a fresh browser context (no shared storage) for every test.
+
+Per module, not per session: Playwright's synchronous API keeps an event loop running on the main
+thread while it is started, and tests of other modules call `asyncio.run`, which that would refuse.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from tests.browser.harness import DevProcess, launch_chromium, screenshot, start
 from tests.e2e.conftest import prepare_database
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     playwright = start_playwright()
     try:

@@ -97,7 +97,8 @@ class DevProcess:
         raise AssertionError(f"the bot did not connect within {timeout} s\n{self.output()}")
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
 
     def stop(self) -> int:
