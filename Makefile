@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+CHROMIUM := /usr/bin/chromium
+DEV_PORT ?= 3000
+# The browser tests drive Debian's Chromium; Playwright's own browser download is never wanted.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +18,31 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install, migrate, seed the demo CRM on first run, index kb/, start the bot.
+## make run: install, migrate, seed the demo CRM on first run, index kb/, start the bot: connected
+## to Slack when SLACK_BOT_TOKEN is set, else in the local workspace in the browser (`bot dev`).
 run: $(STAMP)
 	$(PY) -m bot migrate
 	$(PY) -m bot seed-demo --if-empty
 	$(PY) -m bot kb-reindex
-	$(PY) -m bot run
+	@if [ -n "$$SLACK_BOT_TOKEN" ]; then exec $(PY) -m bot run; else exec $(PY) -m bot dev --port $(DEV_PORT); fi
 
-## make test: install and run the whole suite on SQLite and on PostgreSQL (127.0.0.1:5432).
-test: $(STAMP)
+## make test: install and run the whole suite on SQLite and on PostgreSQL (127.0.0.1:5432), and the
+## browser tests in headless Chromium.
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+## Debian's chromium for the browser tests, installed when missing (as root, with apt-get). If that
+## cannot be done the suite still runs, and the browser tests fail saying what to install.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; } >/dev/null \
+		|| echo "warning: could not install chromium; the browser tests will fail until it is installed"; \
+	else \
+		echo "warning: $(CHROMIUM) is missing: install Debian's chromium package (needs root); the browser tests will fail until then"; \
+	fi
 
 ## make bench: the performance figures, written to bench/results/*.json and docs/benchmarks.md.
 bench: $(STAMP)
