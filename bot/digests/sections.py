@@ -7,6 +7,7 @@ model (the optional summary is masked on its way there, see summary.py).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -159,19 +160,22 @@ class SectionBuilder:
                        "Accounts with escalated or overdue tickets or recently lost deals, scored by churn risk.")
 
     def _risk_candidates(self, now: datetime) -> list[int]:
-        """Companies with a churn signal a query can find: an open escalated or overdue ticket, or a
-        recently lost deal. Scoring every company would not fit a digest's time budget."""
-        limit = self._settings.scored_candidates
-        found: dict[int, None] = {}
-        for tickets in (self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=now), limit=500),
-                        self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500)):
+        """Companies with a churn signal a query can find (an open ticket past its SLA, an open
+        escalated ticket, a recently lost deal), most signals first, at most `scored_candidates`.
+        Scoring every company would not fit a digest's time budget on a large CRM."""
+        signals: Counter[int] = Counter()
+        for weight, tickets in (
+            (2, self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=now), limit=500)),
+            (1, self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500)),
+        ):
             for ticket in tickets:
-                found.setdefault(ticket.company_id)
+                signals[ticket.company_id] += weight
         lost = self._crm.list_deals(DealFilter(stages=("closed_lost",),
                                                closing_from=now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
         for deal in lost:
-            found.setdefault(deal.company_id)
-        return list(found)[:limit * 4]
+            signals[deal.company_id] += 1
+        ranked = sorted(signals.items(), key=lambda item: (-item[1], item[0]))
+        return [company_id for company_id, _ in ranked[:self._settings.scored_candidates]]
 
     # -- tickets and proposals ----------------------------------------------------------------
 

@@ -56,6 +56,8 @@ def sections_of(kind: str) -> tuple[str, ...]:
             raise ValueError(f"unknown kind `{escape_fit(word, 40)}`; use `all`, "
                              + ", ".join(f"`{a}`" for a in ALIASES))
         found.append(name)
+    if not found:
+        raise ValueError("say which kind of digest: `all`, " + ", ".join(f"`{a}`" for a in ALIASES))
     return tuple(dict.fromkeys(found))
 
 
