@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.emulator import EmulatorThread
 from bot.emulator.demo import DEMO_USERS, bot_handle, demo_channels
+from bot.wiring import build_checked
 
 BOT_USER_ID = "UBOT"
 # A message typed while the bot is still starting waits this long for it to connect.
@@ -48,6 +49,8 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, got {args.port}")
+    # An unmigrated database is refused before the page is announced, not after.
+    build_checked(settings).engine.dispose()
     emulator = EmulatorThread(host=args.host, port=args.port, users=DEMO_USERS, channels=demo_channels(BOT_USER_ID),
                               bot_user_id=BOT_USER_ID, bot_name=settings.bot.name,
                               connect_timeout=CONNECT_WAIT_SECONDS)
