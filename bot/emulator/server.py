@@ -122,6 +122,9 @@ class SlackEmulator(Happenings, Interactions, Readers):
         """Close Socket Mode sessions, cancel pending retries and stop serving."""
         if self._runner is None:
             return
+        if self._feed is not None:
+            self._feed.detach()  # first: open pages' long polls must not hold up the server's shutdown
+            self._feed = None
         await self._deliverer.close()
         await self._hub.close()
         await self._http.close()
@@ -129,9 +132,6 @@ class SlackEmulator(Happenings, Interactions, Readers):
         self._runner = None
         if self._on_change in self._state.listeners:
             self._state.listeners.remove(self._on_change)
-        if self._feed is not None:
-            self._feed.detach()
-            self._feed = None
 
     async def __aenter__(self) -> Self:
         return await self.start()

@@ -23,13 +23,16 @@ class Feed:
         self._workspace = workspace
         self._count = itertools.count(1)
         self.version = 0
+        self._closed = False
         self._waiters: set[asyncio.Future[None]] = set()
         workspace.listeners.append(self._on_change)
 
     def detach(self) -> None:
-        """Stop following the workspace (the server is stopping)."""
+        """Stop following the workspace and answer every waiting request now (the server is stopping)."""
+        self._closed = True
         if self._on_change in self._workspace.listeners:
             self._workspace.listeners.remove(self._on_change)
+        self._wake()
 
     def _on_change(self) -> None:
         # Changes may happen on any thread (a test thread adding a user, say); waiters live on the loop.
@@ -53,7 +56,7 @@ class Feed:
 
     async def wait_past(self, version: int, timeout: float) -> int:
         """Return the current version once it is past `version`, or after `timeout` seconds."""
-        if self.version > version:
+        if self.version > version or self._closed:
             return self.version
         waiter = self._loop.create_future()
         self._waiters.add(waiter)

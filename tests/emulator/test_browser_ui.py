@@ -15,7 +15,8 @@ from tests.emulator.bolt_app import replies_in_thread, run
 
 PEOPLE = [User("U01ALICE", "alice", "Alice Archer"), User("U02BOB", "bob", "Bob Baker")]
 ROOMS = [Channel("C0SALES", "sales", ("U01ALICE", "U02BOB", "UBOT")), Channel("C0BOARD", "board", ("U01ALICE", "UBOT"))]
-WORKSPACE: dict[str, Any] = {"users": PEOPLE, "channels": ROOMS, "bot_name": "CRM copilot"}
+# Bolt leaves events no listener handles unacknowledged: a short ack timeout keeps such posts quick.
+WORKSPACE: dict[str, Any] = {"users": PEOPLE, "channels": ROOMS, "bot_name": "CRM copilot", "ack_timeout": 0.5}
 
 
 async def call(emu: SlackEmulator, action: str, **body: Any) -> tuple[int, dict[str, Any]]:
@@ -146,3 +147,19 @@ def test_a_body_that_is_not_a_json_object_is_refused() -> None:
                 assert response.status == 400
 
     run(body, nothing, **WORKSPACE)
+
+
+def test_stopping_the_emulator_does_not_wait_for_open_pages() -> None:
+    async def main() -> None:
+        emu = await SlackEmulator(**WORKSPACE).start()
+        before = await state(emu, "bob")
+        polling = asyncio.create_task(state(emu, "bob", after=before["version"]))
+        for _ in range(100_000):  # yield to the server until the request is waiting (no timer involved)
+            if emu._feed is not None and emu._feed._waiters:
+                break
+            await asyncio.sleep(0)
+        assert emu._feed is not None and emu._feed._waiters, "the long poll never arrived"
+        await asyncio.wait_for(emu.stop(), 5)  # the poll would otherwise hold the server for 25 s
+        assert (await asyncio.wait_for(polling, 5))["version"] == before["version"]
+
+    asyncio.run(main())
