@@ -142,6 +142,10 @@ $("user-switch").addEventListener("change", (event) => {
   remember();
   follow();
 });
+document.addEventListener("keydown", (event) => {
+  // Escape closes the open modal, as in Slack (a confirmation dialog on top answers for itself).
+  if (event.key === "Escape" && ui.state?.modal && $("confirm-backdrop").hidden) ctx.closeModal(ui.state.modal.id);
+});
 $("modal").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.target;
