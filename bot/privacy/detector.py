@@ -17,24 +17,31 @@ from collections.abc import Callable
 # happen before presidio_analyzer imports it.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry  # noqa: E402
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult  # noqa: E402
 from presidio_analyzer import predefined_recognizers as pr  # noqa: E402
 from presidio_analyzer.nlp_engine import NoOpNlpEngine, SpacyNlpEngine  # noqa: E402
 
 from bot.config import PrivacySection  # noqa: E402
 from bot.privacy.known import KnownEntityIndex  # noqa: E402
-from bot.privacy.recognizers import CardRecognizer, LoosePhoneRecognizer, iban_recognizer  # noqa: E402
+from bot.privacy.recognizers import (  # noqa: E402
+    CardRecognizer,
+    LineEmailRecognizer,
+    LineIpRecognizer,
+    LinePhoneRecognizer,
+    LoosePhoneRecognizer,
+    iban_recognizer,
+)
 from bot.privacy.names import NameDetector, load_lexicon  # noqa: E402
 from bot.privacy.spans import PLACEHOLDER, TYPE_PRIORITY, DetectionError, Span, resolve  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 _RECOGNIZERS: dict[str, Callable[[PrivacySection], object]] = {
-    "EMAIL_ADDRESS": lambda s: pr.EmailRecognizer(),
-    "PHONE_NUMBER": lambda s: pr.PhoneRecognizer(supported_regions=s.phone_regions),
+    "EMAIL_ADDRESS": lambda s: LineEmailRecognizer(),
+    "PHONE_NUMBER": lambda s: LinePhoneRecognizer(supported_regions=list(s.phone_regions)),
     "CREDIT_CARD": lambda s: CardRecognizer(),
     "IBAN_CODE": lambda s: iban_recognizer(),
-    "IP_ADDRESS": lambda s: pr.IpRecognizer(),
+    "IP_ADDRESS": lambda s: LineIpRecognizer(),
     "US_SSN": lambda s: pr.UsSsnRecognizer(),
     "UK_NHS": lambda s: pr.NhsRecognizer(),
     "UK_NINO": lambda s: pr.UkNinoRecognizer(),
@@ -62,6 +69,12 @@ class Detector:
             registry.add_recognizer(_RECOGNIZERS[entity](settings))
         nlp_engine = self._nlp_engine(registry)
         self._engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+        # Without an NLP model there are no tokens, so context enhancement changes no score: the
+        # recognizers are called directly, skipping what analyze() adds around them per call (a
+        # spaCy Doc, a deep copy of every result, recognizer look-ups by entity).
+        self._direct = isinstance(nlp_engine, NoOpNlpEngine)
+        self._recognizers = registry.get_recognizers(language="en", entities=self._entities) if self._entities else []
+        self._artifacts = nlp_engine.process_text("", "en") if self._direct else None
 
     def _nlp_engine(self, registry: RecognizerRegistry) -> object:
         model = self._settings.spacy_model
@@ -87,13 +100,7 @@ class Detector:
     def detect(self, text: str) -> list[Span]:
         """Personal data in text; raises DetectionError if any detector fails."""
         try:
-            # An empty entity list means "every entity" to Presidio: skip it instead.
-            spans = [
-                Span(r.start, r.end, r.entity_type, r.score, "presidio")
-                for r in self._engine.analyze(
-                    text, language="en", entities=self._entities, score_threshold=self._settings.score_threshold
-                )
-            ] if self._entities else []
+            spans = [Span(r.start, r.end, r.entity_type, r.score, "presidio") for r in self._analyze(text)]
             if self._known is not None:
                 spans += self._known().find(text)
             if self._names is not None:
@@ -107,3 +114,14 @@ class Detector:
             and not any(s.start < e and b < s.end for b, e in own)
         ]
         return resolve(spans)
+
+    def _analyze(self, text: str) -> list[RecognizerResult]:
+        """Presidio's detections scoring at least the threshold, duplicates removed (as analyze() does)."""
+        if not self._entities:
+            return []  # an empty entity list means "every entity" to Presidio
+        threshold = self._settings.score_threshold
+        if not self._direct:
+            return self._engine.analyze(text, language="en", entities=self._entities, score_threshold=threshold)
+        found = [r for recognizer in self._recognizers
+                 for r in recognizer.analyze(text=text, entities=self._entities, nlp_artifacts=self._artifacts)]
+        return EntityRecognizer.remove_duplicates([r for r in found if r.score >= threshold])

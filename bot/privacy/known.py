@@ -6,12 +6,14 @@ on the length of the text, not on how many contacts the CRM holds.
 
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import ahocorasick
-import unicodedata
 
 from bot.privacy.spans import Span
 
@@ -82,9 +84,15 @@ def _lower(text: str) -> str:
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     if lowered.isascii():
         return lowered
-    return "".join(_base(c) for c in lowered)
+    # Only the non-ASCII characters are looked at: one dash in a 2 KB record must not cost a
+    # Unicode decomposition per character.
+    return _NON_ASCII.sub(lambda m: _base(m.group()), lowered)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@functools.lru_cache(maxsize=4096)
 def _base(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     return decomposed[0] if decomposed and not unicodedata.combining(decomposed[0]) else char

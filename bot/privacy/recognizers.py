@@ -4,6 +4,11 @@ Presidio's phone recognizer (phonenumbers) only knows the configured regions and
 numbers; its card pattern misses 12-digit Maestro, 15-digit JCB, 19-digit Visa and 2-series
 Mastercard; its IBAN pattern is case-sensitive. These add the formats people type, with
 validation that keeps dates, amounts, IP addresses and ids out.
+
+Presidio's own phone, e-mail, IBAN and IP recognizers are run line by line, and only on the lines
+that can hold a match (enough digits, an "@", ...): a tool result is masked as one text of many
+short lines, most of them names and sentences, and the phone recognizer alone costs milliseconds
+per record when it parses every date and amount in it as a candidate number.
 """
 
 from __future__ import annotations
@@ -11,9 +16,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
+import phonenumbers
 import regex
+from phonenumbers.phonenumbermatcher import _OPENING_PARENS
+from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer import predefined_recognizers as pr
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -145,8 +155,9 @@ class CardRecognizer(pr.CreditCardRecognizer):
 
 
 def iban_recognizer() -> PatternRecognizer:
-    """Presidio's IBAN recognizer (country format + mod-97), also for IBANs typed in lower case."""
-    return _CaseFoldingIban()
+    """Presidio's IBAN recognizer (country format + mod-97), also for IBANs typed in lower case,
+    run only on lines where two letters are followed by two digits, as every IBAN starts."""
+    return _LineIban()
 
 
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
@@ -160,3 +171,92 @@ class _CaseFoldingIban(pr.IbanRecognizer):
         # ASCII-only upper-casing keeps every offset (str.upper turns "ß" into "SS").
         return super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts, regex_flags)
 
+
+
+# -- line gates -------------------------------------------------------------------------------------
+
+# The fewest digits of a number phonenumbers accepts as valid when it is written in international
+# form: a 2-digit country code and a 4-digit national number (Austria, Germany, Iran). Checked
+# against the installed metadata by tests/privacy/test_recognizers.py.
+INTERNATIONAL_MIN_DIGITS = 6
+# What phonenumbers' candidate pattern allows between the digits of a number (besides an
+# extension, whose digits do not count): its punctuation, a leading plus or opening bracket.
+_NUMBER_GAP = f"[{_VALID_PUNCTUATION}{_PLUS_CHARS}{_OPENING_PARENS}]*"
+_IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")
+
+
+def national_min_digits(region: str) -> int:
+    """The fewest digits of a valid national number of region, or of a region sharing its country code."""
+    code = phonenumbers.country_code_for_region(region)
+    lengths = []
+    for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, (region,)):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, other)
+        if metadata is None:
+            continue
+        descs = [metadata.general_desc, metadata.fixed_line, metadata.mobile, metadata.toll_free,
+                 metadata.premium_rate, metadata.shared_cost, metadata.personal_number, metadata.voip,
+                 metadata.pager, metadata.uan, metadata.voicemail]
+        lengths += [n for d in descs if d is not None for n in (d.possible_length or ()) if n > 0]
+    return min(lengths, default=1)
+
+
+class _ByLine:
+    """Runs a recognizer on the lines of a text that may hold a match, alone, and shifts the results.
+
+    Only for recognizers whose matches never contain a line break and whose checks look at most at
+    the characters right next to a match: a line break is neither a letter, a digit, a currency
+    sign nor punctuation they join on, so a line alone gives exactly what it gives inside the text.
+    """
+
+    def _may_hold(self, line: str) -> bool:
+        raise NotImplementedError
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+                **kwargs: Any) -> list[RecognizerResult]:
+        whole: Callable[..., list[RecognizerResult]] = super().analyze  # type: ignore[misc]
+        if "\n" not in text:
+            return whole(text, entities, nlp_artifacts, **kwargs) if self._may_hold(text) else []
+        results: list[RecognizerResult] = []
+        offset = 0
+        for line in text.split("\n"):
+            if self._may_hold(line):
+                for result in whole(line, entities, nlp_artifacts, **kwargs):
+                    result.start += offset
+                    result.end += offset
+                    results.append(result)
+            offset += len(line) + 1
+        return results
+
+
+class LinePhoneRecognizer(_ByLine, pr.PhoneRecognizer):
+    """Presidio's phone recognizer (phonenumbers, valid numbers of the configured regions), run only
+    on lines where as many digits as the shortest valid number has are joined by nothing but the
+    punctuation phonenumbers allows inside a number ("due 20 November 2026" has no such run)."""
+
+    def __init__(self, supported_regions: list[str]) -> None:
+        super().__init__(supported_regions=supported_regions)
+        digits = min([INTERNATIONAL_MIN_DIGITS, *map(national_min_digits, supported_regions)])
+        # \d is any Unicode decimal digit, as in phonenumbers' own patterns.
+        self._run = re.compile(rf"\d(?:{_NUMBER_GAP}\d){{{max(0, digits - 1)}}}")
+
+    def _may_hold(self, line: str) -> bool:
+        return self._run.search(line) is not None
+
+
+class LineEmailRecognizer(_ByLine, pr.EmailRecognizer):
+    """Presidio's e-mail recognizer, run only on lines with an "@"."""
+
+    def _may_hold(self, line: str) -> bool:
+        return "@" in line
+
+
+class LineIpRecognizer(_ByLine, pr.IpRecognizer):
+    """Presidio's IP recognizer, run only on lines with three dots (IPv4) or two colons (IPv6)."""
+
+    def _may_hold(self, line: str) -> bool:
+        return line.count(".") >= 3 or line.count(":") >= 2
+
+
+class _LineIban(_ByLine, _CaseFoldingIban):
+    def _may_hold(self, line: str) -> bool:
+        return _IBAN_START.search(line) is not None
