@@ -111,7 +111,7 @@ class SectionBuilder:
             return f"quiet for {(now - last).days} days: " if last else "no activity yet: "
 
         return self._deal_section("stale_deals", where, quiet, ("follow_up", "snooze"),
-                                  note=f"Open deals with no activity in {days} days.")
+                                  note=f"Open deals with no activity in {days} days, soonest close date first.")
 
     def _deal_section(self, key: str, where: DealFilter, prefix: Callable[[Deal], str], actions: tuple[Any, ...],
                       note: str = "") -> Section | None:
