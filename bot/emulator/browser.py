@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.emulator.demo import bot_handle
 from bot.emulator.records import EmulatorError
+from bot.emulator.state import Workspace
 from bot.emulator.ui_state import Feed, snapshot
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ Action = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 class BrowserUi:
     """Serves the page for one emulator; built by `SlackEmulator.start()`."""
 
-    def __init__(self, emulator: SlackEmulator, feed: Feed) -> None:
+    def __init__(self, emulator: SlackEmulator, workspace: Workspace, feed: Feed) -> None:
         self._emu = emulator
+        self._ws = workspace
         self._feed = feed
         self._actions: dict[str, Action] = {
             "post": self._post, "click": self._click, "submit": self._submit, "close": self._close,
@@ -53,11 +55,14 @@ class BrowserUi:
     async def _state(self, request: web.Request) -> web.Response:
         try:
             user = self._emu.user(request.query.get("user") or self._first_person()).id
-            after = int(request.query.get("after") or -1)
-        except (EmulatorError, ValueError) as exc:
+        except EmulatorError as exc:
             return _refused(str(exc))
+        try:
+            after = int(request.query.get("after") or -1)
+        except ValueError:
+            return _refused("after must be a version number, as the last state carried")
         version = await self._feed.wait_past(after, POLL_SECONDS)
-        state = snapshot(self._emu._state, user, version=version, connected=self._emu.connected > 0,
+        state = snapshot(self._ws, user, version=version, connected=self._emu.connected > 0,
                          bot_handle=self.handle)
         return web.json_response(state, headers={"Cache-Control": "no-store"})
 
@@ -78,8 +83,8 @@ class BrowserUi:
 
     def _first_person(self) -> str:
         """Whom the page shows when it names nobody: the first person of the workspace."""
-        with self._emu._state.lock:
-            return next((u.id for u in self._emu._state.users.values() if not u.is_bot), "")
+        with self._ws.lock:
+            return next((u.id for u in self._ws.users.values() if not u.is_bot), "")
 
     @property
     def handle(self) -> str:
@@ -87,7 +92,8 @@ class BrowserUi:
 
     def mentions(self, text: str) -> str:
         """`@bob` and `@crm-copilot` typed in the box become Slack's `<@U…>` mentions."""
-        ids = {u.name.lower(): u.id for u in self._emu._state.users.values()}
+        with self._ws.lock:
+            ids = {u.name.lower(): u.id for u in self._ws.users.values()}
         ids[self.handle] = self._emu.config.bot_user_id
         return HANDLE.sub(lambda m: f"<@{ids[m.group(1).lower()]}>" if m.group(1).lower() in ids else m.group(0), text)
 
@@ -137,7 +143,7 @@ class BrowserUi:
 
     async def _dismiss(self, body: dict[str, Any]) -> dict[str, Any]:
         user = self._emu.user(body["user"]).id
-        return {"dismissed": self._emu._state.messages.delete_ephemeral(user, str(body.get("ts") or ""))}
+        return {"dismissed": self._ws.messages.delete_ephemeral(user, str(body.get("ts") or ""))}
 
 
 def _refused(message: str, *, status: int = 400) -> web.Response:

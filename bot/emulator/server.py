@@ -108,7 +108,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         app.router.add_get("/link/", self._hub.handle)
         app.router.add_post("/response/{url_id}", ResponseUrls(self._state).handle)
         self._feed = Feed(self._state, self._loop)
-        BrowserUi(self, self._feed).add_routes(app)
+        BrowserUi(self, self._state, self._feed).add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
