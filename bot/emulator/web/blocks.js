@@ -26,7 +26,7 @@ function button(element, block, ctx) {
   node.dataset.blockId = block.block_id || "";
   if (element.value !== undefined) node.dataset.value = element.value;
   node.addEventListener("click", async () => {
-    if (element.url) window.open(element.url, "_blank", "noopener");
+    if (element.url && /^https?:/i.test(element.url)) window.open(element.url, "_blank", "noopener");
     if (element.confirm && !(await confirmDialog(element.confirm, ctx))) return;
     ctx.onAction({ action_id: element.action_id, block_id: block.block_id, value: element.value });
   });
