@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import ssl
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 
 from bot.agent.model import Message, ModelError, ModelReply, ToolCall, Usage
 from bot.config import ModelSection
+
+# The client's connection pool (httpcore) walks every connection it holds, probing each idle
+# socket, whenever a request starts and whenever a response is released. With one pool and 200
+# calls in flight that bookkeeping cost more CPU than the rest of the call. Calls are spread over
+# this many clients, each with its own pool, so each walk covers an eighth of the connections;
+# together they keep as many connections open as there are calls in flight.
+POOLS = 8
+
+
+@dataclass
+class _Clients:
+    """The clients of one event loop, used in turn."""
+
+    clients: list[AsyncOpenAI]
+    turn: Iterator[int]
+
+    def next(self) -> AsyncOpenAI:
+        return self.clients[next(self.turn) % len(self.clients)]
 
 
 class OpenAIModel:
@@ -23,23 +45,31 @@ class OpenAIModel:
         self._section = section
         # Local servers (vLLM, Ollama) need no key, but the client insists on one.
         self._api_key, self._base_url = api_key or "not-needed", base_url
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clients] = weakref.WeakKeyDictionary()
+        # Loading the CA certificates takes milliseconds: once, shared by every client.
+        self._tls: ssl.SSLContext | None = None
 
     def _client(self) -> AsyncOpenAI:
-        # The client's connection pool belongs to the event loop it first ran on: one client per
-        # loop (the bot has one; tests and benchmarks may run several in turn).
+        # A connection pool belongs to the event loop it first ran on: clients per loop (the bot
+        # has one loop; tests and benchmarks may run several in turn).
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = AsyncOpenAI(api_key=self._api_key, base_url=self._base_url,
-                                 timeout=self._section.timeout_seconds, max_retries=self._section.max_retries)
-            self._clients[loop] = client
-        return client
+        clients = self._clients.get(loop)
+        if clients is None:
+            if self._tls is None:
+                self._tls = httpx2.create_ssl_context()
+            clients = _Clients([
+                AsyncOpenAI(api_key=self._api_key, base_url=self._base_url, timeout=self._section.timeout_seconds,
+                            max_retries=self._section.max_retries,
+                            http_client=openai.DefaultAsyncHttpxClient(verify=self._tls))
+                for _ in range(POOLS)
+            ], itertools.count())
+            self._clients[loop] = clients
+        return clients.next()
 
     async def aclose(self) -> None:
         """Close this event loop's connections (call before the loop ends)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+        clients = self._clients.pop(asyncio.get_running_loop(), None)
+        for client in clients.clients if clients is not None else ():
             await client.close()
 
     async def complete(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *,

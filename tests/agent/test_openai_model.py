@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.agent.loop import Request
-from bot.agent.openai_model import OpenAIModel
+from bot.agent.model import Message
+from bot.agent.openai_model import POOLS, OpenAIModel
 from bot.cli import main
 from bot.config import ModelSection
 from bot.store import schema
@@ -146,3 +147,20 @@ def test_canary_through_the_ask_command(sqlite_url: str, tmp_path: Path, monkeyp
     assert code == 0, out
     assert out.startswith(f"Phone: {PLANTED['phone']}\n")
     assert leaked(json.dumps([r.body for r in server.requests], ensure_ascii=False)) == []
+
+
+def test_calls_are_spread_over_several_connection_pools() -> None:
+    # One pool walks all its connections on every request and release: under load the calls are
+    # spread over POOLS clients, each keeping its own connection alive.
+    with ScriptedModelServer(responder=lambda body: text("ok")) as server:
+        model = OpenAIModel(ModelSection(max_retries=0), api_key="k", base_url=server.base_url)
+
+        async def calls() -> None:
+            for _ in range(2 * POOLS):
+                assert (await model.complete([Message("user", "hi")], [])).content == "ok"
+            await model.aclose()
+
+        asyncio.run(calls())
+    server.assert_done()
+    ports = [r.peer_port for r in server.requests]
+    assert len(ports) == 2 * POOLS and len(set(ports)) == POOLS

@@ -17,23 +17,30 @@ client fails at once) and is recorded as a failure, as are streaming requests, u
 bodies that are not JSON and exceptions raised by step functions: `assert_done()` reports them.
 
 Responder mode, for load: `ScriptedModelServer(responder=fn, latency=1.0)` calls `fn(body)` for
-every request, after sleeping `latency` seconds; requests are handled on threads of their own, so
-hundreds of slow requests overlap instead of queueing.
+every request, after sleeping `latency` seconds. Connections are served by one event loop on a
+thread of its own, so hundreds of slow requests overlap instead of queueing and a request costs
+the server a fraction of a millisecond (a benchmark shares the machine with it); step functions
+run on worker threads, so one that blocks (a barrier) holds up only its own request.
 
-Every request (method, path, lower-cased headers, parsed JSON body, raw text) is kept, in order of
-arrival, in `server.requests`.
+Every request (method, path, lower-cased headers, parsed JSON body, raw text, the client's port) is
+kept, in order of arrival, in `server.requests`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import dataclasses
+import email.utils
+import http
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
 
 COMPLETIONS_PATH = "/v1/chat/completions"
@@ -62,6 +69,7 @@ class RecordedRequest:
     headers: dict[str, str]  # names lower-cased: headers["authorization"]
     body: Any  # parsed JSON, or None when absent or not JSON
     raw: str
+    peer_port: int = 0  # the client's port: requests on one keep-alive connection share it
 
 
 def text(content: str, finish_reason: str = "stop") -> Reply:
@@ -124,14 +132,16 @@ class ScriptedModelServer:
         self._requests: list[RecordedRequest] = []
         self._failures: list[str] = []
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._stopped: asyncio.Event | None = None
 
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        assert self._port is not None, "server not started"
+        return f"http://127.0.0.1:{self._port}/v1"
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -153,20 +163,23 @@ class ScriptedModelServer:
             raise AssertionError("scripted model server: " + "; ".join(problems))
 
     def start(self) -> ScriptedModelServer:
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        name="model-server", daemon=True)
+        listener = socket.create_server(("127.0.0.1", 0), backlog=1024)  # a burst must not overflow it
+        self._port = listener.getsockname()[1]
+        # Step functions may block (a barrier across requests): each runs on a worker thread.
+        self._workers = concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="model-step")
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(listener, ready), name="model-server", daemon=True)
         self._thread.start()
+        ready.wait()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()  # wakes delayed replies still sleeping
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)  # drops replies still sleeping
         if self._thread is not None:
             self._thread.join()
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> ScriptedModelServer:
         return self.start()
@@ -174,18 +187,45 @@ class ScriptedModelServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- called by the handler threads --
+    # -- on the server's thread --
+
+    def _serve(self, listener: socket.socket, ready: threading.Event) -> None:
+        async def main() -> None:
+            self._loop, self._stopped = asyncio.get_running_loop(), asyncio.Event()
+            connections: set[asyncio.Task[None]] = set()
+
+            async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                task = asyncio.current_task()
+                assert task is not None
+                connections.add(task)
+                try:
+                    await _Connection(self, reader, writer).serve()
+                except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
+                    pass  # stopping, or a client that gave up (timeouts) and left a broken socket
+                finally:
+                    connections.discard(task)
+                    writer.close()
+
+            server = await asyncio.start_server(connected, sock=listener, limit=1 << 24)
+            ready.set()
+            await self._stopped.wait()
+            server.close()
+            for task in list(connections):
+                task.cancel()
+            await asyncio.gather(*connections, return_exceptions=True)
+
+        asyncio.run(main())
 
     def _record(self, request: RecordedRequest | None, failure: str | None = None) -> None:
         with self._lock:
             self._requests += [request] if request else []
             self._failures += [failure] if failure else []
 
-    def _reply_to(self, body: dict[str, Any]) -> Reply:
+    async def _reply_to(self, body: dict[str, Any]) -> Reply:
         if self._responder is not None:
             step: Step = self._responder
             if self._latency:
-                self._stopping.wait(self._latency)
+                await asyncio.sleep(self._latency)
         else:
             with self._lock:
                 index, self._next = self._next, self._next + 1
@@ -195,7 +235,11 @@ class ScriptedModelServer:
                 return _no_retry(error(500, message))
             step = self._steps[index]
         try:
-            reply = step(body) if callable(step) else step
+            if callable(step):
+                assert self._workers is not None
+                reply = await asyncio.get_running_loop().run_in_executor(self._workers, step, body)
+            else:
+                reply = step
         except Exception as exc:  # noqa: BLE001 - reported through assert_done
             self._record(None, f"step raised {exc!r}")
             return _no_retry(error(500, f"step raised {exc!r}"))
@@ -206,11 +250,12 @@ def _no_retry(reply: Reply) -> Reply:
     return dataclasses.replace(reply, headers={**reply.headers, "x-should-retry": "false"})
 
 
-def _completion(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+def _completion(reply: Reply, body: dict[str, Any], request_chars: int) -> dict[str, Any]:
     assert reply.message is not None
-    prompt = json.dumps([body.get("messages"), body.get("tools")], ensure_ascii=False)
     output = reply.message["content"] or json.dumps(reply.message.get("tool_calls"))
-    prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(output) // 4)
+    # Usage as a real server reports it, estimated at 4 characters a token (of the request body:
+    # the messages and tools are nearly all of it).
+    prompt_tokens, completion_tokens = max(1, request_chars // 4), max(1, len(output) // 4)
     return {
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion",
@@ -225,80 +270,87 @@ def _completion(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # a burst of concurrent connections must not overflow the backlog
-    owner: ScriptedModelServer
+class _Connection:
+    """One keep-alive HTTP/1.1 connection: requests read and answered in turn."""
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that gave up (timeouts) leave broken sockets behind; nothing to report
+    def __init__(self, owner: ScriptedModelServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._owner, self._reader, self._writer = owner, reader, writer
+        self._peer_port = (writer.get_extra_info("peername") or ("", 0))[1]
 
+    async def serve(self) -> None:
+        while True:
+            head = await self._reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            try:
+                method, target, version = lines[0].split(" ", 2)
+            except ValueError:
+                return await self._send(400, {"error": {"message": "malformed request line"}}, close=True)
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name:
+                    headers[name.strip().lower()] = value.strip()
+            raw = (await self._body(headers)).decode("utf-8", "replace")
+            try:
+                parsed = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = None
+            close = headers.get("connection", "").lower() == "close" or version != "HTTP/1.1"
+            await self._handle(RecordedRequest(method, target, headers, parsed, raw, self._peer_port), close)
+            if close:
+                return
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so a client's pool reuses connections
-    # Headers and body go out in separate writes; with Nagle's algorithm on, the body waits for
-    # the client's delayed ACK and every reply takes 40 ms longer.
-    disable_nagle_algorithm = True
-    server: _HTTPServer
+    async def _body(self, headers: dict[str, str]) -> bytes:
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                chunks.append((await self._reader.readexactly(size + 2))[:-2])
+            await self._reader.readuntil(b"\r\n")  # no trailers are sent by the clients used here
+            return b"".join(chunks)
+        length = int(headers.get("content-length") or 0)
+        return await self._reader.readexactly(length) if length else b""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        request = self._read()
-        if self.path.split("?")[0] == MODELS_PATH:
-            self.server.owner._record(request)
+    async def _handle(self, request: RecordedRequest, close: bool) -> None:
+        owner = self._owner
+        path = request.path.split("?")[0]
+        if request.method == "GET" and path == MODELS_PATH:
+            owner._record(request)
             models = {"object": "list", "data": [{"id": "scripted", "object": "model", "created": 0,
                                                   "owned_by": "tests"}]}
-            self._send(200, models)
-        else:
-            self._unknown(request)
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        request = self._read()
-        owner = self.server.owner
-        if self.path.split("?")[0] != COMPLETIONS_PATH:
-            return self._unknown(request)
+            return await self._send(200, models, close=close)
+        if request.method != "POST" or path != COMPLETIONS_PATH:
+            owner._record(request, f"unknown endpoint {request.method} {request.path}")
+            return await self._send_reply(_no_retry(error(404, f"unknown endpoint {request.method} {request.path}")),
+                                          close=close)
         if not isinstance(request.body, dict):
             owner._record(request, "request body is not a JSON object")
-            return self._send_reply(_no_retry(error(400, "request body must be a JSON object")))
+            return await self._send_reply(_no_retry(error(400, "request body must be a JSON object")), close=close)
         if request.body.get("stream"):
             owner._record(request, "streaming requested")
-            return self._send_reply(_no_retry(error(400, "stream=true is not supported by this server")))
+            return await self._send_reply(_no_retry(error(400, "stream=true is not supported by this server")),
+                                          close=close)
         owner._record(request)
-        reply = owner._reply_to(request.body)
-        if reply.delay and owner._stopping.wait(reply.delay):
-            return  # stopping: drop the reply
-        self._send_reply(reply, request.body)
+        reply = await owner._reply_to(request.body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)  # cancelled, reply dropped, when the server stops
+        await self._send_reply(reply, request.body, len(request.raw), close=close)
 
-    def _read(self) -> RecordedRequest:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        return RecordedRequest(self.command, self.path, headers, body, raw)
+    async def _send_reply(self, reply: Reply, body: dict[str, Any] | None = None, request_chars: int = 0, *,
+                          close: bool) -> None:
+        payload = {"error": reply.error} if reply.error is not None else _completion(reply, body or {}, request_chars)
+        await self._send(reply.status, payload, reply.headers, close=close)
 
-    def _unknown(self, request: RecordedRequest) -> None:
-        self.server.owner._record(request, f"unknown endpoint {request.method} {request.path}")
-        self._send_reply(_no_retry(error(404, f"unknown endpoint {request.method} {request.path}")))
-
-    def _send_reply(self, reply: Reply, body: dict[str, Any] | None = None) -> None:
-        payload = {"error": reply.error} if reply.error is not None else _completion(reply, body or {})
-        self._send(reply.status, payload, reply.headers)
-
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    async def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, *, close: bool) -> None:
         data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("x-request-id", f"req_{secrets.token_hex(8)}")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base
-        pass
+        head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", "server: scripted-model-server",
+                f"date: {email.utils.formatdate(usegmt=True)}", "content-type: application/json",
+                f"content-length: {len(data)}", f"x-request-id: req_{secrets.token_hex(8)}",
+                *(f"{name}: {value}" for name, value in (headers or {}).items())]
+        if close:
+            head.append("connection: close")
+        if self._writer.is_closing():
+            return  # the client gave up (a timeout); nobody is waiting for this reply
+        # One write: headers and body in one segment, so no Nagle/delayed-ACK stall between them.
+        self._writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+        with contextlib.suppress(ConnectionError):
+            await self._writer.drain()

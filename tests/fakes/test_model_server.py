@@ -202,3 +202,37 @@ def test_either_steps_or_a_responder() -> None:
         ScriptedModelServer()
     with pytest.raises(ValueError):
         ScriptedModelServer([text("x")], responder=lambda body: "y")
+
+
+def _raw_exchange(server: ScriptedModelServer, request: bytes) -> tuple[bytes, bytes]:
+    """Send raw bytes, read until the server closes: (status line and headers, body)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(server.base_url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_chunked_bodies_and_connection_close_are_honoured() -> None:
+    body = json.dumps({"model": "m", "messages": MESSAGES}).encode()
+    chunked = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in (body[:10], body[10:])) + b"0\r\n\r\n"
+    with ScriptedModelServer([text("chunks arrived")]) as server:
+        head, reply = _raw_exchange(server, b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                                            b"content-type: application/json\r\ntransfer-encoding: chunked\r\n"
+                                            b"connection: close\r\n\r\n" + chunked)
+    server.assert_done()
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"connection: close" in head
+    assert json.loads(reply)["choices"][0]["message"]["content"] == "chunks arrived"
+    assert server.requests[0].body == {"model": "m", "messages": MESSAGES}
+
+
+def test_a_malformed_request_line_gets_a_400() -> None:
+    with ScriptedModelServer([]) as server:
+        head, _ = _raw_exchange(server, b"NONSENSE\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
