@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import json
 import multiprocessing
 import os
@@ -46,6 +47,7 @@ from bench.common import (
     scratch_postgres,
     summarize,
 )
+from bot.__main__ import tune_gc
 from bot.agent import prompts
 from bot.agent.loop import Request
 from bot.agent.openai_model import OpenAIModel
@@ -78,6 +80,7 @@ def respond(deals: int, body: dict[str, Any]) -> Any:
 
 
 def _serve(queue: Any, deals: int, latency: float) -> None:
+    tune_gc()  # it keeps every request it parsed: with the default thresholds it collects them over and over
     with ScriptedModelServer(responder=functools.partial(respond, deals), latency=latency) as server:
         queue.put(server.base_url)
         threading.Event().wait()  # until the parent terminates this process
@@ -257,6 +260,17 @@ def measure_approvals(pg_url: str, kb_dir: Path) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
+    # This process stands in for the bot's: the same collector thresholds as `python -m bot` sets
+    # (restored afterwards for the suites that follow).
+    thresholds = gc.get_threshold()
+    tune_gc()
+    try:
+        return _run()
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _run() -> dict[str, Any]:
     started = time.perf_counter()
     machine = machine_info()
     with tempfile.TemporaryDirectory(prefix="bench_agent_") as tmp:
