@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        for noisy in ("alembic", "presidio-analyzer"):
+        for noisy in ("alembic", "presidio-analyzer", "apscheduler"):  # APScheduler logs every tick at INFO
             logging.getLogger(noisy).setLevel(logging.WARNING)
         handler = _COMMANDS[args.command]
         return handler(settings, args)

@@ -10,7 +10,6 @@ finish first, as in `run`), then the emulator.
 from __future__ import annotations
 
 import argparse
-import logging
 import threading
 from typing import Any
 
@@ -60,8 +59,6 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
                         "pass another --port") from None
-    # The digest scheduler logs every tick; here that would bury the page's address and the bot's answers.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         _introduce(settings, emulator)
         return cmd_run(pointed_at(settings, emulator), argparse.Namespace(port=0))

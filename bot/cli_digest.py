@@ -14,6 +14,7 @@ class DigestCommandError(Exception):
 
 
 def add_parsers(sub: Any) -> None:
+    """`digest list | preview NAME | run NAME`."""
     digest = sub.add_parser("digest", help="scheduled digests: list, preview, run now")
     verbs = digest.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")
     verbs.add_parser("list", help="the digests (app.toml and Slack subscriptions) and their last runs")
@@ -29,12 +30,13 @@ def _service(settings: Settings, *, post: bool) -> Any:
 
     components = build_checked(settings)
     publisher = slack_publisher(settings) if post else None
-    service = build_digests(settings, components, build_approvals(components), publisher=publisher)
-    service.sync_config(settings.digests)
-    return service
+    # Nothing here writes app.toml's digests into the database: that is the running bot's job, and
+    # a command run with another config file must not change what the bot schedules.
+    return build_digests(settings, components, build_approvals(components), publisher=publisher)
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one digest subcommand; exit status 0, or 1 when `run` did not post."""
     from bot.digests.text import as_text
 
     if args.digest_command == "run" and not settings.secrets.slack_bot_token:
@@ -42,7 +44,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
                                  "`digest preview` prints it without posting")
     service = _service(settings, post=args.digest_command == "run")
     if args.digest_command == "list":
-        subs = service.store.subscriptions()
+        subs = service.subscriptions()
         if not subs:
             print("no digests: add [[digests]] to app.toml or use /crm digest subscribe in Slack")
         for sub in subs:

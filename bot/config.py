@@ -208,7 +208,7 @@ class DemoSection(_Section):
 class DigestConfig(_Section):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     channel: str = Field(min_length=2)
-    cron: str
+    cron: str = Field(max_length=64)
     timezone: str = "UTC"
     sections: tuple[Literal[DIGEST_SECTIONS], ...] = Field(min_length=1)  # type: ignore[valid-type]
     owner: str | None = Field(None, pattern=r"^[A-Z0-9]+$")  # Slack user id: only this owner's records
@@ -219,6 +219,14 @@ class DigestConfig(_Section):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         validate_cron(value)
+        return value
+
+    @field_validator("sections")
+    @classmethod
+    def _unique_sections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({s for s in value if value.count(s) > 1})
+        if repeated:
+            raise ValueError(f'each section at most once; "{repeated[0]}" appears twice')
         return value
 
     @field_validator("timezone")
@@ -236,6 +244,15 @@ class SchedulerSection(_Section):
     retry_seconds: float = Field(2.0, ge=0, le=600)
     lease_minutes: float = Field(15.0, ge=1, le=1_440)
     late_minutes: float = Field(10.0, ge=0, le=1_440)
+
+    @model_validator(mode="after")
+    def _retries_within_the_lease(self) -> SchedulerSection:
+        # A process still retrying when its lease ends would race the replica that takes over.
+        waiting = self.retry_seconds * (2 ** (self.post_attempts - 1) - 1)
+        if waiting >= self.lease_minutes * 60 / 2:
+            raise ValueError(f"post_attempts and retry_seconds wait up to {waiting:,.0f} s between tries; keep that "
+                             f"under half of lease_minutes ({self.lease_minutes * 30:,.0f} s)")
+        return self
 
 
 class DigestSectionsSection(_Section):
@@ -336,13 +353,13 @@ class Settings(_Section):
 
 def validate_cron(expr: str) -> None:
     """Raise ValueError with a valid example unless expr is a 5-field crontab expression."""
-    from apscheduler.triggers.cron import CronTrigger
+    from bot.digests.schedule import trigger  # the same reading of the expression as the scheduler's
 
     example = 'such as "0 8 * * mon-fri" (minute hour day month weekday)'
     if len(expr.split()) != 5:
         raise ValueError(f'expected a 5-field cron expression {example}, got "{expr}"')
     try:
-        CronTrigger.from_crontab(expr, timezone="UTC")
+        trigger(expr, "UTC")
     except ValueError as exc:
         raise ValueError(f'invalid cron expression "{expr}" ({exc}); expected one {example}') from None
 

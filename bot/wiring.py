@@ -182,7 +182,7 @@ def build_digests(settings: Settings, components: Components, approvals: Approva
     sections = SectionBuilder(components.crm, approvals.pending, settings.digest_sections)
     return DigestService(SqlDigests(components.engine), sections, settings=settings.scheduler,
                          groups=settings.approvals.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
-                         publisher=publisher, summarizer=summarizer)
+                         publisher=publisher, summarizer=summarizer, configured=settings.digests)
 
 
 def slack_publisher(settings: Settings, client: object | None = None) -> Publisher:

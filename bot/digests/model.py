@@ -78,3 +78,4 @@ class RunView:
     attempts: int
     error: str | None
     message_ts: str | None
+    manual: bool = False  # posted on demand (`run now`), not a slot of the schedule

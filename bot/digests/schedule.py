@@ -1,13 +1,15 @@
 """When digests are due: APScheduler's cron triggers, read in the digest's own time zone.
 
-The trigger does the calendar work (day-of-week names, month lengths, daylight saving changes);
-this module only walks its fire times between the last run and now, so that a process that was
-down for a while can coalesce what it missed into one run.
+The trigger does the calendar work (month lengths, daylight saving changes); this module reads
+crontab weekdays the way cron does, runs a repeated local hour once, and walks the fire times
+between the last run and now, so that a process that was down for a while can coalesce what it
+missed into one run.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -28,30 +30,80 @@ class Due:
     count: int
 
 
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday, names, ranges, lists, steps) as day names.
+
+    APScheduler 3's `from_crontab` counts 0 as Monday, one day off from every crontab; giving it
+    names instead of numbers keeps `0 8 * * 1` on Monday, as users of cron expect."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        spec, _, step_text = part.partition("/")
+        if step_text and (not step_text.isdigit() or int(step_text) < 1):
+            raise ValueError(f'invalid step "/{step_text}" in the day-of-week field "{field}"')
+        step = int(step_text) if step_text else 1
+        if spec == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = spec.partition("-")
+            first, last = _day(low, field), _day(high, field) if high else _day(low, field)
+            if high and last == 0 and first > 0:
+                last = 7  # "5-7" or "fri-sun": up to Sunday
+            if not high and step_text:
+                last = 6  # "1/2": from Monday on, every other day
+        if first > last:
+            raise ValueError(f'day-of-week range "{spec}" runs backwards in "{field}"')
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_DAY_NAMES[d] for d in sorted(days))
+
+
+def _day(text: str, field: str) -> int:
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    if text[:3] in _DAY_NAMES and len(text) == 3:
+        return _DAY_NAMES.index(text)
+    raise ValueError(f'"{text}" is not a day of the week (0-7 or sun-sat) in "{field}"')
+
+
 def trigger(cron: str, tz: str) -> CronTrigger:
     """APScheduler's trigger for a 5-field crontab expression in an IANA time zone."""
-    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+    minute, hour, day, month, weekday = cron.split()
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday),
+                       timezone=ZoneInfo(tz))
+
+
+def _fires(cron: str, tz: str, after: datetime) -> Iterator[datetime]:
+    """The trigger's fire times after `after`, in order, each local wall time once: when clocks go
+    back, the repeated hour would otherwise run a daily digest twice."""
+    cron_trigger = trigger(cron, tz)
+    zone = ZoneInfo(tz)
+    seen = after.astimezone(zone).replace(tzinfo=None)
+    slot = cron_trigger.get_next_fire_time(None, after + _ONE_US)
+    while slot is not None:
+        local = slot.astimezone(zone).replace(tzinfo=None)
+        if local != seen:
+            yield slot.astimezone(timezone.utc)
+            seen = local
+        slot = cron_trigger.get_next_fire_time(slot, slot)
 
 
 def due(cron: str, tz: str, *, after: datetime, now: datetime) -> Due | None:
     """The slots in (after, now], coalesced; None when nothing is due."""
-    cron_trigger = trigger(cron, tz)
-    slot = cron_trigger.get_next_fire_time(None, after + _ONE_US)
-    if slot is None or slot > now:
-        return None
-    count = 1
-    while count < MAX_SLOTS:
-        following = cron_trigger.get_next_fire_time(slot, slot)
-        if following is None or following > now:
+    found: Due | None = None
+    for slot in _fires(cron, tz, after):
+        if slot > now or (found is not None and found.count >= MAX_SLOTS):
             break
-        slot, count = following, count + 1
-    return Due(slot.astimezone(timezone.utc), count)
+        found = Due(slot, found.count + 1 if found else 1)
+    return found
 
 
 def next_slot(cron: str, tz: str, *, after: datetime) -> datetime | None:
     """The first slot strictly after `after` (UTC)."""
-    slot = trigger(cron, tz).get_next_fire_time(None, after + _ONE_US)
-    return slot.astimezone(timezone.utc) if slot else None
+    return next(_fires(cron, tz, after), None)
 
 
 def previous_slot(cron: str, tz: str, *, before: datetime, horizon: timedelta = timedelta(days=400)) -> datetime | None:
@@ -86,6 +138,8 @@ def parse_when(text: str, default_tz: str = "UTC") -> tuple[str, str]:
         if words and ("/" in words[-1] or words[-1].upper() == "UTC"):
             tz = words.pop()
         cron = _human_cron(words)
+    if len(cron) > 64 or len(tz) > 64:
+        raise WhenError(f"that schedule is too long to store (64 characters at most). Examples: {WHEN_HELP}")
     try:
         validate_cron(cron)
         validate_timezone(tz)

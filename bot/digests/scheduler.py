@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class DigestScheduler:
+    """One APScheduler interval job per process that runs the digest service's `run_due`."""
+
     def __init__(self, service: DigestService, *, tick_seconds: float) -> None:
         self._service, self._tick = service, tick_seconds
         self._scheduler: AsyncIOScheduler | None = None
@@ -35,6 +37,7 @@ class DigestScheduler:
         self._scheduler = scheduler
 
     async def tick(self) -> None:
+        """Post what is due; an error is logged and the next tick tries again."""
         try:
             for outcome in await self._service.run_due():
                 log.info("digest %s for %s: %s", outcome.name, outcome.slot, outcome.message)
@@ -42,6 +45,7 @@ class DigestScheduler:
             log.exception("digest tick failed")
 
     def stop(self) -> None:
+        """Stop ticking (a tick in progress finishes on its own)."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None

@@ -60,6 +60,8 @@ class Scope:
 
 
 class SectionBuilder:
+    """Builds each section of a digest from the CRM and the pending proposals."""
+
     def __init__(self, crm: CrmAdapter, pending: Callable[[], Sequence[PendingProposal]],
                  settings: DigestSectionsSection) -> None:
         self._crm, self._pending, self._settings = crm, pending, settings
@@ -143,11 +145,8 @@ class SectionBuilder:
 
     def _at_risk_accounts(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
         scored = []
-        for company_id in self._risk_candidates(now):
-            company = self._crm.get("company", company_id)
-            if company is None or not scope.covers(getattr(company, "owner", None)):
-                continue
-            risk = churn_risk(self._crm, company_id, now=now)
+        for company in self._risk_candidates(scope, now):
+            risk = churn_risk(self._crm, company.id, now=now)
             if risk.band != "low":
                 top = max(risk.factors, key=lambda f: f.points)
                 scored.append((risk, company, top.explanation))
@@ -159,9 +158,9 @@ class SectionBuilder:
         return Section("at_risk_accounts", TITLES["at_risk_accounts"], lines, len(lines),
                        "Accounts with escalated or overdue tickets or recently lost deals, scored by churn risk.")
 
-    def _risk_candidates(self, now: datetime) -> list[int]:
-        """Companies with a churn signal a query can find (an open ticket past its SLA, an open
-        escalated ticket, a recently lost deal), most signals first, at most `scored_candidates`.
+    def _risk_candidates(self, scope: Scope, now: datetime) -> list[Any]:
+        """Companies in scope with a churn signal a query can find (an open ticket past its SLA, an
+        open escalated ticket, a recently lost deal), most signals first, at most `scored_candidates`.
         Scoring every company would not fit a digest's time budget on a large CRM."""
         signals: Counter[int] = Counter()
         for weight, tickets in (
@@ -175,7 +174,14 @@ class SectionBuilder:
         for deal in lost:
             signals[deal.company_id] += 1
         ranked = sorted(signals.items(), key=lambda item: (-item[1], item[0]))
-        return [company_id for company_id, _ in ranked[:self._settings.scored_candidates]]
+        found = []
+        for company_id, _ in ranked:  # in rank order until enough of them are in scope
+            company = self._crm.get("company", company_id)
+            if company is not None and scope.covers(getattr(company, "owner", None)):
+                found.append(company)
+                if len(found) == self._settings.scored_candidates:
+                    break
+        return found
 
     # -- tickets and proposals ----------------------------------------------------------------
 

@@ -34,17 +34,24 @@ class PublishError(Exception):
 
 
 class Publisher(Protocol):
-    async def publish(self, digest: Digest) -> str:
-        """Post the digest (and its overflow) and return the main message's ts; raises PublishError."""
+    """Where digests go (Slack's chat.postMessage in the bot)."""
+
+    async def publish(self, digest: Digest) -> tuple[str, str | None]:
+        """Post the digest and its overflow replies; return the main message's ts and, when some
+        reply could not be posted, what went wrong. Raises PublishError when the digest itself failed."""
         ...
 
 
 class Summarizer(Protocol):
+    """Writes the optional summary at the top of a digest."""
+
     async def summarize(self, digest: Digest) -> str | None: ...
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What one run of a digest came to."""
+
     name: str
     slot: datetime | None
     status: str  # posted, failed, claimed_elsewhere, unknown
@@ -54,6 +61,7 @@ class Outcome:
 
 
 def from_config(config: DigestConfig) -> Subscription:
+    """A [[digests]] table of app.toml as a subscription."""
     filters = {k: v for k, v in (("owner", config.owner), ("team", config.team)) if v}
     if config.summary:
         filters["summary"] = True
@@ -61,20 +69,38 @@ def from_config(config: DigestConfig) -> Subscription:
 
 
 class DigestService:
+    """Runs digests: on schedule (`run_due`), on demand (`run_now`) and as a dry run (`preview`).
+
+    `configured` are the [[digests]] of app.toml: commands that only read (preview, list) find them
+    even before a bot process has loaded them into the database, without writing it.
+    """
+
     def __init__(self, store: SqlDigests, sections: SectionBuilder, *, settings: SchedulerSection,
                  groups: Mapping[str, Sequence[str]], clock: Callable[[], datetime], instance: str,
                  publisher: Publisher | None = None, summarizer: Summarizer | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 configured: Sequence[DigestConfig] = ()) -> None:
         self.store, self._sections, self._settings, self._groups = store, sections, settings, groups
         self._clock, self._instance, self.publisher, self._summarizer, self._sleep = (
             clock, instance, publisher, summarizer, sleep)
+        self._configured = {c.name: from_config(c) for c in configured}
 
     def now(self) -> datetime:
         return self._clock()
 
-    def sync_config(self, configs: Sequence[DigestConfig]) -> None:
+    def sync_config(self) -> None:
         """Load the [[digests]] of app.toml into the database (at start; other replicas do the same)."""
-        self.store.sync_config([from_config(c) for c in configs], now=self._clock())
+        self.store.sync_config(list(self._configured.values()), now=self._clock())
+
+    def subscription(self, name: str) -> Subscription | None:
+        """A digest by name: from the database, else from app.toml."""
+        return self.store.get(name) or self._configured.get(name)
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every digest: the database's, and those of app.toml not loaded into it yet."""
+        stored = self.store.subscriptions()
+        known = {s.name for s in stored}
+        return sorted([*stored, *(s for n, s in self._configured.items() if n not in known)], key=lambda s: s.name)
 
     # -- scheduled runs -----------------------------------------------------------------------
 
@@ -94,44 +120,49 @@ class DigestService:
         return outcomes
 
     async def _run_if_due(self, sub: Subscription, now: datetime) -> Outcome | None:
+        cutoff = now - timedelta(minutes=self._settings.lease_minutes)
         last = await asyncio.to_thread(self.store.last_run, sub.name)
-        if last is not None and last.status == "claimed":
-            # Its process may have died after claiming; after the lease, one survivor takes it over.
-            cutoff = now - timedelta(minutes=self._settings.lease_minutes)
-            if last.claimed_at < cutoff and await asyncio.to_thread(
-                    self.store.take_over, last.id, by=self._instance, claimed_before=cutoff, now=now):
-                log.warning("digest %s: taking over the slot %s left claimed by %s", sub.name, last.scheduled_for,
-                            last.claimed_by)
-                return await self._post(sub, last, missed=0, now=now)
         after = last.scheduled_for if last else (sub.created_at or now)
         due = schedule.due(sub.cron, sub.timezone, after=after, now=now)
         if due is None:
+            # The newest slot may be claimed by a process that died before posting: after the
+            # lease, one survivor takes it over (a conditional update) and posts it late.
+            if last is not None and last.status == "claimed" and last.claimed_at < cutoff and await asyncio.to_thread(
+                    self.store.take_over, last.id, by=self._instance, claimed_before=cutoff, now=now):
+                log.warning("digest %s: taking over the slot %s left claimed by %s", sub.name, last.scheduled_for,
+                            last.claimed_by)
+                return await self._post(sub, replace(last, claimed_by=self._instance, catching_up=True),
+                                        missed=0, now=now)
             return None
+        # A newer slot is due: older claims left open past the lease are closed as failed, and this
+        # run covers their period too.
+        abandoned = await asyncio.to_thread(self.store.abandon, sub.name, claimed_before=cutoff, now=now)
         late = now - due.slot > timedelta(minutes=self._settings.late_minutes)
-        catching_up = due.count > 1 or late
+        missed = due.count - 1 + abandoned
         run = await asyncio.to_thread(self.store.claim, sub.name, due.slot, by=self._instance,
-                                      catching_up=catching_up, now=now)
+                                      catching_up=missed > 0 or late, now=now)
         if run is None:
             return Outcome(sub.name, due.slot, "claimed_elsewhere", "another process has this slot")
-        return await self._post(sub, run, missed=due.count - 1, now=now)
+        return await self._post(sub, run, missed=missed, now=now)
 
     # -- on demand ----------------------------------------------------------------------------
 
     async def run_now(self, name: str) -> Outcome:
         """Post a digest now, outside its schedule (its own slot: the current second)."""
-        sub = await asyncio.to_thread(self.store.get, name)
+        sub = await asyncio.to_thread(self.subscription, name)
         if sub is None:
             return Outcome(name, None, "unknown", f'no digest named "{name}"')
         now = self._clock()
         slot = now.astimezone(timezone.utc).replace(microsecond=0)
-        run = await asyncio.to_thread(self.store.claim, name, slot, by=self._instance, now=now)
+        # Marked manual: it is not a slot of the schedule, so the next scheduled slot still posts.
+        run = await asyncio.to_thread(self.store.claim, name, slot, by=self._instance, manual=True, now=now)
         if run is None:
             return Outcome(name, slot, "claimed_elsewhere", "a run for this very second exists; try again")
         return await self._post(sub, run, missed=0, now=now)
 
     async def preview(self, name: str) -> Digest | None:
         """The digest as it would be posted now; nothing is claimed or posted."""
-        sub = await asyncio.to_thread(self.store.get, name)
+        sub = await asyncio.to_thread(self.subscription, name)
         if sub is None:
             return None
         now = self._clock()
@@ -159,8 +190,8 @@ class DigestService:
     def _since(self, sub: Subscription, slot: datetime) -> datetime:
         """Start of "since the last run": the last posted slot, else the schedule's previous slot."""
         posted = self.store.last_posted(sub.name)
-        if posted is not None and posted.scheduled_for < slot:
-            return posted.scheduled_for
+        if posted is not None and posted.scheduled_for != slot:
+            return posted.scheduled_for  # a digest posted on demand after the slot counts too
         previous = schedule.previous_slot(sub.cron, sub.timezone, before=slot)
         return previous or slot - timedelta(days=1)
 
@@ -180,7 +211,7 @@ class DigestService:
         while True:
             attempts += 1
             try:
-                ts = await self.publisher.publish(digest)
+                ts, problem = await self.publisher.publish(digest)
             except PublishError as exc:
                 if not exc.transient or attempts >= self._settings.post_attempts:
                     log.error("digest %s: posting slot %s failed after %d tries: %s", sub.name, slot, attempts, exc)
@@ -189,7 +220,7 @@ class DigestService:
                 await self._sleep(wait)
                 wait *= 2
                 continue
-            return await self._finish(run, "posted", attempts, None, ts)
+            return await self._finish(run, "posted", attempts, problem, ts)
 
     async def _with_summary(self, sub: Subscription, digest: Digest) -> Digest:
         if not sub.filters.get("summary") or self._summarizer is None or digest.empty:
@@ -203,7 +234,12 @@ class DigestService:
 
     async def _finish(self, run: RunView, status: str, attempts: int, error: str | None,
                       message_ts: str | None = None) -> Outcome:
-        await asyncio.to_thread(self.store.finish, run.id, status=status, attempts=attempts, error=error,
-                                message_ts=message_ts, now=self._clock())
+        held = await asyncio.to_thread(self.store.finish, run.id, by=self._instance, status=status, attempts=attempts,
+                                       error=error, message_ts=message_ts, now=self._clock())
+        if not held:  # this process outlived its lease and another took the run over
+            log.warning("digest %s: the run for %s was taken over by another process while this one posted it",
+                        run.digest_name, run.scheduled_for)
         message = "posted" if status == "posted" else f"failed: {error}"
+        if status == "posted" and error:
+            message += f" ({error})"
         return Outcome(run.digest_name, run.scheduled_for, status, message, attempts, message_ts)

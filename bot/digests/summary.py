@@ -18,18 +18,20 @@ from bot.privacy.vault import Vault
 PROMPT = ("You summarise a CRM digest for a sales team in two or three short sentences: what matters most "
           "today and what to do first. Use only the facts given; keep placeholders such as <PERSON_1> exactly "
           "as written. No greeting, no lists.")
-MAX_INPUT_LINES = 60
+MAX_INPUT_LINES = 60  # lines of facts sent, at most 10 per section
 
 
 class ModelSummarizer:
+    """The digest service's Summarizer: masked facts in, unmasked summary out."""
+
     def __init__(self, model: Model, gateway: Gateway, vaults: Callable[[str], Vault]) -> None:
         self._model, self._gateway, self._vaults = model, gateway, vaults
 
     async def summarize(self, digest: Digest) -> str | None:
         vault = self._vaults(f"digest:{digest.name}:{digest.slot.isoformat()}")
-        facts = "\n".join(
-            [f"{s.title} ({s.total}): {s.note}\n" + "\n".join(f"- {line.text}" for line in s.lines[:10])
-             for s in digest.sections][:MAX_INPUT_LINES])
+        lines = [f"{s.title} ({s.total}): {s.note}" for s in digest.sections]
+        lines += [f"- {s.title}: {line.text}" for s in digest.sections for line in s.lines[:10]]
+        facts = "\n".join(lines[:MAX_INPUT_LINES])
         masked = (await asyncio.to_thread(self._gateway.mask_text, vault, facts)).text
         reply = await self._model.complete([Message("system", PROMPT), Message("user", masked)], [])
         text = (reply.content or "").strip()

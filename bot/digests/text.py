@@ -6,6 +6,7 @@ from bot.digests.model import Digest
 
 
 def as_text(digest: Digest, *, lines_per_section: int) -> str:
+    """The digest as the terminal shows it: the same sections and lines as the Slack message."""
     out = [f"Digest {digest.name} for {digest.channel}, since {digest.since:%Y-%m-%d %H:%M} UTC"]
     if digest.catching_up:
         out.append(f"(catching up: {digest.missed} missed runs coalesced)")

@@ -20,10 +20,12 @@ TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailabl
 
 
 class SlackPublisher:
+    """The digest service's Publisher for Slack: Block Kit from bot.slack.blocks.digest."""
+
     def __init__(self, client: AsyncWebClient, links: Links, *, lines_per_section: int) -> None:
         self._client, self._links, self._lines = client, links, lines_per_section
 
-    async def publish(self, digest: Digest) -> str:
+    async def publish(self, digest: Digest) -> tuple[str, str | None]:
         (text, blocks), replies = render(digest, self._links, lines_per_section=self._lines)
         try:
             response = await self._client.chat_postMessage(channel=digest.channel, text=text, blocks=blocks,
@@ -36,12 +38,15 @@ class SlackPublisher:
         except (ClientError, OSError, TimeoutError) as exc:  # connection refused or dropped, timeouts
             raise PublishError(f"cannot reach Slack ({type(exc).__name__})", transient=True) from None
         channel, ts = str(response["channel"]), str(response["ts"])
-        # The digest is out: a failed reply is logged, never a reason to post the digest again.
-        for reply_text, reply_blocks in replies:
+        # The digest is out: a failed reply is reported with the run (`/crm digest list` shows it),
+        # never a reason to post the digest again.
+        for n, (reply_text, reply_blocks) in enumerate(replies, start=1):
             try:
                 await self._client.chat_postMessage(channel=channel, thread_ts=ts, text=reply_text,
                                                     blocks=reply_blocks, unfurl_links=False, unfurl_media=False)
             except (SlackApiError, ClientError, OSError, TimeoutError) as exc:
-                log.warning("digest %s: a thread reply could not be posted (%s)", digest.name, exc)
-                break
-        return ts
+                reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+                log.warning("digest %s: thread reply %d of %d could not be posted (%s)", digest.name, n,
+                            len(replies), reason)
+                return ts, f"thread reply {n} of {len(replies)} not posted ({reason})"
+        return ts, None

@@ -99,7 +99,7 @@ async def serve(settings: Settings, services: Any, *, port: int, clock: Callable
     app, deps = build_app(settings, services, client, socket_mode=socket_mode)
     deps.bot_user_id = str(identity["user_id"])
     deps.digests = _digests(settings, services, client, clock)
-    await asyncio.to_thread(deps.digests.sync_config, settings.digests)
+    await asyncio.to_thread(deps.digests.sync_config)
     scheduler = DigestScheduler(deps.digests, tick_seconds=settings.scheduler.tick_seconds)
     housekeeping = Housekeeping(deps, services.known, settings, clock)
     await housekeeping.on_start()

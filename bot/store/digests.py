@@ -25,10 +25,12 @@ def _subscription(row: DigestSubscription) -> Subscription:
 
 def _run(row: DigestRun) -> RunView:
     return RunView(row.id or 0, row.digest_name, row.scheduled_for, row.status, row.catching_up, row.claimed_by,
-                   row.claimed_at, row.finished_at, row.attempts, row.error, row.message_ts)
+                   row.claimed_at, row.finished_at, row.attempts, row.error, row.message_ts, row.manual)
 
 
 class SqlDigests:
+    """The digest_subscription and digest_run tables."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -37,7 +39,12 @@ class SqlDigests:
     def sync_config(self, subscriptions: Sequence[Subscription], *, now: datetime | None = None) -> None:
         """Make the config-sourced rows match app.toml: add, change, and remove what was deleted there.
         A new row's created_at is now, so a schedule never posts slots from before it existed."""
-        now = now or utcnow()
+        try:
+            self._sync(subscriptions, now or utcnow())
+        except IntegrityError:  # another replica starting at the same moment inserted them first
+            self._sync(subscriptions, now or utcnow())
+
+    def _sync(self, subscriptions: Sequence[Subscription], now: datetime) -> None:
         wanted = {s.name: s for s in subscriptions}
         with Session(self._engine) as session, session.begin():
             rows = {r.name: r for r in session.scalars(select(DigestSubscription))}
@@ -77,11 +84,13 @@ class SqlDigests:
             return bool(gone.rowcount)
 
     def get(self, name: str) -> Subscription | None:
+        """A subscription by name, or None."""
         with Session(self._engine) as session:
             row = session.scalars(select(DigestSubscription).where(DigestSubscription.name == name)).first()
             return _subscription(row) if row else None
 
     def subscriptions(self, *, channels: Sequence[str] | None = None, enabled_only: bool = False) -> list[Subscription]:
+        """Subscriptions by name, optionally only those of some channels or only enabled ones."""
         query = select(DigestSubscription).order_by(DigestSubscription.name)
         if channels is not None:
             query = query.where(DigestSubscription.channel.in_(channels))  # type: ignore[attr-defined]
@@ -92,11 +101,11 @@ class SqlDigests:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def claim(self, name: str, slot: datetime, *, by: str, catching_up: bool = False,
+    def claim(self, name: str, slot: datetime, *, by: str, catching_up: bool = False, manual: bool = False,
               now: datetime | None = None) -> RunView | None:
         """Claim one slot of a digest; None when another process (or an earlier run) has it."""
         row = DigestRun(digest_name=name, scheduled_for=slot, status="claimed", catching_up=catching_up,
-                        claimed_by=by, claimed_at=now or utcnow())
+                        manual=manual, claimed_by=by, claimed_at=now or utcnow())
         try:
             with Session(self._engine) as session, session.begin():
                 session.add(row)
@@ -106,35 +115,57 @@ class SqlDigests:
             return None
 
     def take_over(self, run_id: int, *, by: str, claimed_before: datetime, now: datetime | None = None) -> bool:
-        """Take a claim whose process died (still `claimed` since before the lease); one winner."""
+        """Take a claim whose process died (still `claimed` since before the lease); one winner.
+        The run is marked as catching up: it posts late."""
         with self._engine.begin() as conn:
             result = conn.execute(update(DigestRun).where(
                 DigestRun.id == run_id, DigestRun.status == "claimed",  # type: ignore[arg-type]
                 DigestRun.claimed_at < claimed_before,  # type: ignore[arg-type]
-            ).values(claimed_by=by, claimed_at=now or utcnow()))
+            ).values(claimed_by=by, claimed_at=now or utcnow(), catching_up=True))
             return result.rowcount == 1
 
-    def finish(self, run_id: int, *, status: str, attempts: int, error: str | None = None,
-               message_ts: str | None = None, now: datetime | None = None) -> None:
+    def abandon(self, name: str, *, claimed_before: datetime, now: datetime | None = None) -> int:
+        """Record as failed every claim of a digest still open since before the lease (its process
+        stopped before posting); returns how many. A newer slot's run covers their period."""
         with self._engine.begin() as conn:
-            conn.execute(update(DigestRun).where(DigestRun.id == run_id).values(  # type: ignore[arg-type]
-                status=status, attempts=attempts, error=error, message_ts=message_ts, finished_at=now or utcnow()))
+            result = conn.execute(update(DigestRun).where(
+                DigestRun.digest_name == name, DigestRun.status == "claimed",  # type: ignore[arg-type]
+                DigestRun.claimed_at < claimed_before,  # type: ignore[arg-type]
+            ).values(status="failed", finished_at=now or utcnow(),
+                     error="abandoned: the process that claimed it stopped before posting; "
+                           "the next run covers its period"))
+            return int(result.rowcount or 0)
+
+    def finish(self, run_id: int, *, by: str, status: str, attempts: int, error: str | None = None,
+               message_ts: str | None = None, now: datetime | None = None) -> bool:
+        """Record the outcome of a run this process holds; False when another process took it over."""
+        with self._engine.begin() as conn:
+            result = conn.execute(update(DigestRun).where(
+                DigestRun.id == run_id, DigestRun.claimed_by == by,  # type: ignore[arg-type]
+            ).values(status=status, attempts=attempts, error=error, message_ts=message_ts,
+                     finished_at=now or utcnow()))
+            return result.rowcount == 1
 
     def last_run(self, name: str) -> RunView | None:
-        """The run of the newest slot of a digest, whatever became of it."""
-        return self._newest(name, statuses=None)
+        """The run of the newest scheduled slot of a digest, whatever became of it (runs posted on
+        demand are not slots of the schedule)."""
+        return self._newest(name, statuses=None, scheduled_only=True)
 
     def last_posted(self, name: str) -> RunView | None:
-        return self._newest(name, statuses=("posted",))
+        """The newest posted run, scheduled or on demand: where "since the last digest" starts."""
+        return self._newest(name, statuses=("posted",), scheduled_only=False)
 
     def runs(self, name: str, *, limit: int = 10) -> list[RunView]:
+        """The newest runs of a digest, newest first."""
         with Session(self._engine) as session:
             rows = session.scalars(select(DigestRun).where(DigestRun.digest_name == name)
                                 .order_by(DigestRun.scheduled_for.desc()).limit(limit))  # type: ignore[attr-defined]
             return [_run(r) for r in rows]
 
-    def _newest(self, name: str, *, statuses: tuple[str, ...] | None) -> RunView | None:
+    def _newest(self, name: str, *, statuses: tuple[str, ...] | None, scheduled_only: bool) -> RunView | None:
         query = select(DigestRun).where(DigestRun.digest_name == name)
+        if scheduled_only:
+            query = query.where(DigestRun.manual.is_(False))  # type: ignore[attr-defined]
         if statuses:
             query = query.where(DigestRun.status.in_(statuses))  # type: ignore[attr-defined]
         with Session(self._engine) as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -150,6 +150,7 @@ class DigestRun(SQLModel, table=True):
     scheduled_for: datetime
     status: str = Field(default="claimed", max_length=16)
     catching_up: bool = False
+    manual: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # posted on demand
     claimed_by: str | None = Field(default=None, max_length=128)
     claimed_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

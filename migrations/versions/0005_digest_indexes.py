@@ -1,4 +1,4 @@
-"""indexes for digests
+"""indexes for digests; manual digest runs
 
 Revision ID: 0005
 Revises: 0004
@@ -25,9 +25,15 @@ def upgrade() -> None:
     with op.batch_alter_table('crm_deal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_deal_stage_changed_at'), ['stage_changed_at'], unique=False)
 
+    # A run posted on demand (`run now`) must not count as the schedule's last slot.
+    with op.batch_alter_table('digest_run', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('manual', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('digest_run', schema=None) as batch_op:
+        batch_op.drop_column('manual')
+
     with op.batch_alter_table('crm_deal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_crm_deal_stage_changed_at'))
 

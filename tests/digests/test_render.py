@@ -67,3 +67,12 @@ def test_button_values_are_checked() -> None:
     assert parse_action_value("morning|deal|12") == ("morning", "deal", 12)
     for bad in ("", "morning|contact|1", "morning|deal|x", "a|b|c|d"):
         assert parse_action_value(bad) is None
+
+
+def test_block_ids_are_unique_and_a_preview_has_no_buttons() -> None:
+    twice = Section("stale_deals", "Stale deals", stale(3).lines + stale(3).lines, 6)  # the same records twice
+    (_, blocks), _ = render(digest(twice, stale(4)), LINKS, lines_per_section=10)
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(ids) == 10 and len(set(ids)) == len(ids)
+    (_, preview), _ = render(digest(stale(4)), LINKS, lines_per_section=10, interactive=False)
+    assert not [b for b in preview if b["type"] == "actions"] and "Deal &lt;4&gt;" in all_text(preview)

@@ -65,3 +65,21 @@ def test_bad_schedules_are_refused_with_a_valid_example(text: str, needle: str) 
     with pytest.raises(WhenError) as caught:
         parse_when(text)
     assert needle in str(caught.value) and "weekdays 8:30" in str(caught.value)
+
+
+@pytest.mark.parametrize(("weekday", "expected_day"), [
+    ("1", 7), ("0", 6), ("7", 6), ("1-5", 7), ("6,0", 5), ("sat", 5), ("*/2", 5), ("2-4", 8), ("5-7", 5),
+])
+def test_crontab_weekday_numbers_mean_what_they_mean_in_cron(weekday: str, expected_day: int) -> None:
+    # After Friday 4 December 2026 12:00 UTC: Sat 5, Sun 6, Mon 7 ... Fri 11 December.
+    slot = next_slot(f"0 7 * * {weekday}", "UTC", after=datetime(2026, 12, 4, 12, tzinfo=UTC))
+    assert slot == datetime(2026, 12, expected_day, 7, tzinfo=UTC)
+
+
+def test_a_repeated_local_hour_runs_once_when_clocks_go_back() -> None:
+    # New York repeats 01:00-02:00 on 1 November 2026: 01:30 must post once that day, not twice.
+    found = due("30 1 * * *", "America/New_York", after=datetime(2026, 10, 31, 12, tzinfo=UTC),
+                now=datetime(2026, 11, 2, 12, tzinfo=UTC))
+    assert found is not None and found.count == 2
+    after_first = next_slot("30 1 * * *", "America/New_York", after=datetime(2026, 11, 1, 5, 30, tzinfo=UTC))
+    assert after_first == datetime(2026, 11, 2, 6, 30, tzinfo=UTC)

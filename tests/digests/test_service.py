@@ -137,3 +137,59 @@ def test_two_schedulers_on_one_postgresql_database_post_each_slot_once(pg_url: s
     assert [r.status for r in services[0].store.runs("sales-stale")] == ["posted"] * 3
     for e in engines:
         e.dispose()
+
+
+def test_a_newer_slot_coalesces_with_a_claim_abandoned_by_a_dead_process(engine: Engine) -> None:
+    # Claimed yesterday's 08:00 Berlin and died; back today at 10:00 UTC: one catching-up digest.
+    clock, publisher = Clock(utc(2026, 12, 1, 7, 1)), Publisher()
+    dead = service(engine, clock, instance="dead")
+    subscribe(dead, created=utc(2026, 11, 30))
+    assert dead.store.claim("sales-stale", utc(2026, 12, 1, 7), by="dead", now=clock.now) is not None
+    clock.now = utc(2026, 12, 2, 10)
+    alive = service(engine, clock, publisher=publisher, instance="alive")
+    (outcome,) = asyncio.run(alive.run_due())
+    assert (outcome.status, outcome.slot) == ("posted", utc(2026, 12, 2, 7))
+    (digest,) = publisher.posted
+    assert digest.catching_up and digest.missed == 1
+    old, = [r for r in alive.store.runs("sales-stale") if r.scheduled_for == utc(2026, 12, 1, 7)]
+    assert old.status == "failed" and (old.error or "").startswith("abandoned")
+    assert asyncio.run(alive.run_due()) == []  # and nothing more
+
+
+def test_a_claim_within_its_lease_is_left_alone_and_closed_once_the_lease_is_over(engine: Engine) -> None:
+    clock, publisher = Clock(utc(2026, 12, 1, 9, 0, 30)), Publisher()
+    dead = service(engine, clock, instance="dead")
+    subscribe(dead, cron="*/5 * * * *", tz="UTC", created=utc(2026, 12, 1, 8, 58))
+    assert dead.store.claim("sales-stale", utc(2026, 12, 1, 9), by="dead", now=clock.now) is not None
+    alive = service(engine, clock, publisher=publisher, instance="alive", lease_minutes=15)
+    clock.now = utc(2026, 12, 1, 9, 5, 10)
+    asyncio.run(alive.run_due())  # 09:05 posts; the 09:00 claim may still be in progress
+    assert svc_runs(alive) == [("posted", "alive"), ("claimed", "dead")]
+    clock.now = utc(2026, 12, 1, 9, 20, 10)
+    asyncio.run(alive.run_due())
+    assert [(r.status, r.scheduled_for.minute) for r in alive.store.runs("sales-stale")] == [
+        ("posted", 20), ("posted", 5), ("failed", 0)]
+
+
+def test_a_digest_run_now_does_not_swallow_the_scheduled_slot(engine: Engine) -> None:
+    clock, publisher = Clock(utc(2026, 12, 1, 7, 0, 10)), Publisher()
+    svc = service(engine, clock, publisher=publisher)
+    subscribe(svc, created=utc(2026, 11, 30, 8))
+    assert asyncio.run(svc.run_now("sales-stale")).status == "posted"  # 10 s after the slot, before the tick
+    clock.now = utc(2026, 12, 1, 7, 0, 30)
+    (outcome,) = asyncio.run(svc.run_due())
+    assert (outcome.status, outcome.slot) == ("posted", utc(2026, 12, 1, 7))
+    assert len(publisher.posted) == 2
+    assert publisher.posted[1].since == utc(2026, 12, 1, 7, 0, 10)  # "since the last digest": the manual one
+
+
+def test_a_run_taken_over_by_another_process_is_not_overwritten(engine: Engine) -> None:
+    clock = Clock(utc(2026, 12, 1, 7, 1))
+    svc = service(engine, clock)
+    subscribe(svc, created=utc(2026, 11, 30))
+    run = svc.store.claim("sales-stale", utc(2026, 12, 1, 7), by="slow", now=clock.now)
+    assert run is not None
+    assert svc.store.take_over(run.id, by="other", claimed_before=utc(2026, 12, 1, 8), now=clock.now)
+    assert not svc.store.finish(run.id, by="slow", status="failed", attempts=9, error="late")
+    assert svc.store.finish(run.id, by="other", status="posted", attempts=1, message_ts="1.2")
+    assert svc_runs(svc) == [("posted", "other")]

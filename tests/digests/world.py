@@ -44,12 +44,12 @@ class Publisher:
     failures: list[PublishError] = field(default_factory=list)
     calls: int = 0
 
-    async def publish(self, digest: Digest) -> str:
+    async def publish(self, digest: Digest) -> tuple[str, str | None]:
         self.calls += 1
         if self.failures:
             raise self.failures.pop(0)
         self.posted.append(digest)
-        return f"1700000000.{len(self.posted):06d}"
+        return f"1700000000.{len(self.posted):06d}", None
 
 
 @dataclass

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
+from typing import TypeVar
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,9 +23,20 @@ from bot.slack.blocks.cards import APPROVE
 from bot.slack.blocks.digest import FOLLOW_UP
 from bot.slack.server import serve
 from bot.store.models import utcnow
-from bot.wiring import build_checked, build_services
+from bot.wiring import build_checked, build_digests, build_services
 from tests.e2e.cards import proposal_id, wait_for_card_text, wait_for_cards
 from tests.e2e.conftest import prepare_database
+
+T = TypeVar("T")
+
+
+async def until(read: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
+    """Poll a database condition (the emulator's wait_for covers Slack-side state only)."""
+    deadline = time.monotonic() + timeout
+    while (value := await asyncio.to_thread(read)) is None or value is False:
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+    return value
 
 
 class Clock:
@@ -48,6 +62,7 @@ def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, 
     # A month after the CRM was written, so its deals have gone quiet; 08:00 UTC, an hour before the slot.
     clock = Clock((utcnow() + timedelta(days=30)).replace(hour=8, minute=0, second=0, microsecond=0))
     services = build_services(settings, build_checked(settings), clock=clock)
+    replica = build_digests(settings, services.components, services.approvals, clock=clock)  # posts nowhere
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -70,7 +85,29 @@ def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, 
             clock.now += timedelta(days=1)  # the next day's slot: one more digest, not two
             await asyncio.to_thread(emulator.wait_for, lambda e: len(digests(e, "sales-stale")) >= 2, 20,
                                     what="the second day's digest")
+            # One posted run per slot, and nothing left due: a second replica ticking now posts nothing.
+            runs = await until(lambda: all(r.status != "claimed" for r in found) and found
+                               if (found := replica.store.runs("sales-stale")) else None, "both runs finished")
+            assert [(r.status, r.scheduled_for.hour, r.manual) for r in runs] == [("posted", 9, False)] * 2
+            assert await replica.run_due() == []
             assert len(digests(emulator, "sales-stale")) == 2
+
+            # The other /crm digest commands, from the digest's channel and from elsewhere.
+            await asyncio.to_thread(emulator.slash_command, "U01ALICE", "C0SALES", "digest list")
+            await asyncio.to_thread(emulator.wait_for, lambda e: any(
+                "sales-stale" in json.dumps(x.blocks) and "posted" in json.dumps(x.blocks)
+                for x in e.ephemerals("U01ALICE")), 20, what="the list")
+            await asyncio.to_thread(emulator.slash_command, "U01ALICE", "C0GENERAL", "digest preview sales-stale")
+            await asyncio.to_thread(emulator.wait_for, lambda e: any(
+                "use this command there" in json.dumps(x.blocks or x.text) for x in e.ephemerals("U01ALICE")), 20,
+                what="a preview from another channel refused")
+            await asyncio.to_thread(emulator.slash_command, "U01ALICE", "C0SALES", "digest frobnicate")
+            await asyncio.to_thread(emulator.wait_for, lambda e: any(
+                "/crm digest subscribe" in json.dumps(x.blocks or x.text) for x in e.ephemerals("U01ALICE")), 20,
+                what="the usage for an unknown digest command")
+            await asyncio.to_thread(emulator.slash_command, "U01ALICE", "C0SALES", "digest run now sales-stale")
+            await asyncio.to_thread(emulator.wait_for, lambda e: len(digests(e, "sales-stale")) == 3, 20,
+                                    what="the digest run now")
 
             # "Log follow-up" on a stale deal: a proposal card in the digest's thread, approved once.
             await asyncio.to_thread(emulator.click, "U02BOB", channel="C0SALES", message_ts=first.ts, action_id=FOLLOW_UP)

@@ -236,7 +236,7 @@ class LocalCrm:
         query = select(ContactRow)
         if filters.lifecycle_stages:
             query = query.where(ContactRow.lifecycle_stage.in_(filters.lifecycle_stages))
-        if filters.owners:
+        if filters.owners is not None:
             query = query.where(ContactRow.owner.in_(filters.owners))
         if filters.created_since:
             query = query.where(ContactRow.created_at >= filters.created_since)

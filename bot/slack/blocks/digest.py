@@ -26,6 +26,7 @@ _USER_ID = re.compile(r"[A-Z0-9]{2,32}")
 
 
 def action_value(digest: str, kind: str, record_id: int) -> str:
+    """A button's value: the digest and the record, nothing else (the rest is read from the CRM)."""
     return f"{digest}|{kind}|{record_id}"
 
 
@@ -38,6 +39,7 @@ def parse_action_value(value: str) -> tuple[str, str, int] | None:
 
 
 def line_text(line: Line, links: Links) -> str:
+    """A line as mrkdwn: its text escaped, the record linked (or named), the owner mentioned."""
     text = escape_fit(line.text, 600)
     if line.record:
         text += " · " + links.record(*line.record)
@@ -46,8 +48,10 @@ def line_text(line: Line, links: Links) -> str:
     return text
 
 
-def render(digest: Digest, links: Links, *, lines_per_section: int) -> tuple[Message, list[Message]]:
-    """(main message, thread replies) for a digest."""
+def render(digest: Digest, links: Links, *, lines_per_section: int,
+           interactive: bool = True) -> tuple[Message, list[Message]]:
+    """(main message, thread replies) for a digest; without buttons when not `interactive` (a
+    preview only its caller sees: a click there would have no thread to answer in)."""
     title = f"Digest: {digest.name}"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}}]
     about = f"Since {when(digest.since)}"
@@ -64,7 +68,7 @@ def render(digest: Digest, links: Links, *, lines_per_section: int) -> tuple[Mes
     for i, part in enumerate(digest.sections):
         # Keep room for the sections still to come (two blocks each at least) and their notes.
         room = MAX_BLOCKS - len(blocks) - 2 * (len(digest.sections) - i - 1)
-        shown, part_blocks = _section_blocks(digest.name, part, links, lines_per_section, room)
+        shown, part_blocks = _section_blocks(digest.name, i, part, links, lines_per_section, room, interactive)
         blocks += part_blocks
         if shown < part.total:
             overflow.append(part)
@@ -72,13 +76,14 @@ def render(digest: Digest, links: Links, *, lines_per_section: int) -> tuple[Mes
     return (truncate(fallback, 300), blocks[:MAX_BLOCKS]), _thread(overflow, links)
 
 
-def _section_blocks(name: str, part: Section, links: Links, limit: int, room: int) -> tuple[int, list[dict[str, Any]]]:
+def _section_blocks(name: str, index: int, part: Section, links: Links, limit: int, room: int,
+                    interactive: bool) -> tuple[int, list[dict[str, Any]]]:
     """(lines shown, blocks) for one section within `room` blocks (at least 2 are always left)."""
     head = f"*{escape(part.title)}* ({part.total})"
     if part.note:
         head += f"\n_{escape_fit(part.note, 1500)}_"
     lines = list(part.lines[:limit])
-    actionable = [ln for ln in lines if ln.actions and ln.record]
+    actionable = [ln for ln in lines if ln.actions and ln.record] if interactive else []
     if not actionable:
         text = "\n".join([head, *(f"• {line_text(ln, links)}" for ln in lines)])
         shown = len(lines)
@@ -90,11 +95,12 @@ def _section_blocks(name: str, part: Section, links: Links, limit: int, room: in
         # Each actionable line is a section plus an actions block: as many as the room allows.
         shown = max(0, min(len(lines), (room - 2) // 2))
         blocks = [section(head)]
-        for line in lines[:shown]:
+        for n, line in enumerate(lines[:shown]):
             blocks.append(section(line_text(line, links)))
             assert line.record is not None
             value = action_value(name, *line.record)
-            blocks.append({"type": "actions", "block_id": f"dg:{part.key}:{line.record[0]}:{line.record[1]}",
+            # Unique within the message: section position and line position.
+            blocks.append({"type": "actions", "block_id": f"dg:{index}:{n}",
                            "elements": [button(_LABELS[a], ACTION_IDS[a], value) for a in line.actions]})
     if shown < part.total:
         blocks.append(context(f"… and {part.total - shown:,} more in the thread"))

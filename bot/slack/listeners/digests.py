@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.actions.operations import PlanError
 from bot.config import DIGEST_SECTIONS
@@ -62,40 +61,63 @@ def sections_of(kind: str) -> tuple[str, ...]:
 
 
 async def command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Respond) -> None:
-    """Handle `/crm digest <text>` after the acknowledgement."""
+    """Handle `/crm digest <text>` after the acknowledgement; whatever happens, the caller hears back."""
+    try:
+        await _command(deps, body, text, respond)
+    except Exception:  # noqa: BLE001 - a traceback is a bug, but the user still gets an answer
+        log.exception("/crm digest %s failed", text[:100])
+        await respond(text="Sorry, that digest command failed on my side; the error is logged for the bot's "
+                           "operator. Try again, or `/crm digest list`.", response_type="ephemeral")
+
+
+async def _command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Respond) -> None:
     service = deps.digests
     if service is None:
         await respond(text="Digests are not available in this process.", response_type="ephemeral")
         return
     verb, _, rest = text.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
+    if verb == "run":
+        rest = re.sub(r"^now\b\s*", "", rest, flags=re.IGNORECASE)
     if verb == "subscribe":
         await _subscribe(deps, body, rest, respond)
-    elif verb == "list":
+        return
+    if verb == "list":
         await _list(deps, respond)
-    elif verb == "unsubscribe" and rest:
-        gone = await asyncio.to_thread(service.store.unsubscribe, rest)
-        if gone:
-            await respond(text=f"<@{body['user_id']}> unsubscribed `{escape_fit(rest, 64)}`.", response_type="in_channel")
-        else:
-            sub = await asyncio.to_thread(service.store.get, rest)
-            reason = ("it is defined in app.toml; remove it there" if sub else "there is no digest by that name; "
-                      "`/crm digest list` shows them")
-            await respond(text=f"Cannot unsubscribe `{escape_fit(rest, 64)}`: {reason}.", response_type="ephemeral")
-    elif verb == "preview" and rest:
-        digest = await service.preview(rest)
-        if digest is None:
-            await respond(text=f"No digest named `{escape_fit(rest, 64)}`.", response_type="ephemeral")
-            return
-        (fallback, blocks), _thread = digest_blocks.render(digest, deps.links,
-                                                           lines_per_section=deps.settings.digest_sections.lines_per_section)
-        await respond(text=fallback, blocks=blocks, response_type="ephemeral")
-    elif verb == "run" and rest:
-        name = re.sub(r"^now\s+", "", rest, flags=re.IGNORECASE).strip()
-        outcome = await service.run_now(name)
-        await respond(text=f"Digest `{escape_fit(name, 64)}`: {escape(outcome.message)}", response_type="ephemeral")
-    else:
+        return
+    if verb not in ("unsubscribe", "preview", "run") or not rest:
         await respond(text=USAGE, response_type="ephemeral")
+        return
+    sub = await asyncio.to_thread(service.subscription, rest)
+    name = escape_fit(rest, 64)
+    if sub is None:
+        await respond(text=f"No digest named `{name}`; `/crm digest list` shows them.", response_type="ephemeral")
+        return
+    if not _here(sub, body):
+        # What a digest shows belongs to its channel: it is managed from there.
+        await respond(text=f"`{name}` posts in {_channel(sub.channel)}: use this command there.",
+                      response_type="ephemeral")
+        return
+    if verb == "unsubscribe":
+        if await asyncio.to_thread(service.store.unsubscribe, sub.name):
+            await respond(text=f"<@{body['user_id']}> unsubscribed `{name}`.", response_type="in_channel")
+        else:
+            await respond(text=f"Cannot unsubscribe `{name}`: it is defined in app.toml; remove it there.",
+                          response_type="ephemeral")
+    elif verb == "preview":
+        digest = await service.preview(sub.name)
+        assert digest is not None
+        (fallback, blocks), _thread = digest_blocks.render(
+            digest, deps.links, lines_per_section=deps.settings.digest_sections.lines_per_section, interactive=False)
+        await respond(text=fallback, blocks=blocks, response_type="ephemeral")
+    else:
+        outcome = await service.run_now(sub.name)
+        await respond(text=f"Digest `{name}`: {escape(outcome.message)}", response_type="ephemeral")
+
+
+def _here(sub: Subscription, body: dict[str, Any]) -> bool:
+    """Whether the command comes from the digest's own channel (by id, or by #name for app.toml's)."""
+    return sub.channel in (body.get("channel_id"), f"#{body.get('channel_name', '')}")
 
 
 async def _subscribe(deps: SlackDeps, body: dict[str, Any], rest: str, respond: Respond) -> None:
@@ -104,10 +126,10 @@ async def _subscribe(deps: SlackDeps, body: dict[str, Any], rest: str, respond: 
         sections = sections_of(kind)
         cron, tz = schedule.parse_when(when_text, await _user_tz(deps, body["user_id"]))
     except ValueError as exc:
-        await respond(text=f"Cannot subscribe: {exc}\n\n{USAGE}", response_type="ephemeral")
+        await respond(text=f"Cannot subscribe: {escape(str(exc))}\n\n{USAGE}", response_type="ephemeral")
         return
     channel = body["channel_id"]
-    name = _name(body.get("channel_name") or channel, "all" if sections == DIGEST_SECTIONS else kind)
+    name = _name(body.get("channel_name") or "", channel, "all" if sections == DIGEST_SECTIONS else kind)
     sub = Subscription(name, channel, cron, tz, sections, source="slack", created_by=body["user_id"])
     assert deps.digests is not None
     try:
@@ -122,30 +144,37 @@ async def _subscribe(deps: SlackDeps, body: dict[str, Any], rest: str, respond: 
         f"({', '.join(sections)}), `{cron}` in {tz}; next: {when(upcoming)}."))
 
 
+MAX_LISTED = 45  # one section per digest, under Slack's 50 blocks with the header and the "more" line
+
+
 async def _list(deps: SlackDeps, respond: Respond) -> None:
     assert deps.digests is not None
-    store = deps.digests.store
-    subs = await asyncio.to_thread(store.subscriptions)
+    service = deps.digests
+    subs = await asyncio.to_thread(service.subscriptions)
     if not subs:
         await respond(text="No digests yet. " + USAGE, response_type="ephemeral")
         return
-    lines = []
-    for sub in subs[:40]:
-        last = await asyncio.to_thread(store.last_run, sub.name)
+    blocks = [section(f"*Digests* ({len(subs)})")]
+    for sub in subs[:MAX_LISTED]:
+        last = await asyncio.to_thread(service.store.last_run, sub.name)
         state = "never ran" if last is None else f"last run {when(last.scheduled_for)}: {last.status}"
-        if last is not None and last.status == "failed" and last.error:
-            state += f" ({escape_fit(last.error, 200)})"
-        lines.append(f"• `{sub.name}` in {_channel(sub.channel)}: `{sub.cron}` {sub.timezone}, "
-                     f"{', '.join(sub.sections)} ({sub.source}); {state}")
-    await respond(text="Digests", blocks=[section("*Digests*\n" + "\n".join(lines))], response_type="ephemeral")
+        if last is not None and last.error:
+            state += f" ({escape_fit(last.error, 300)})"
+        blocks.append(section(f"`{escape_fit(sub.name, 64)}` in {_channel(sub.channel)}: `{escape_fit(sub.cron, 64)}` "
+                              f"{escape(sub.timezone)}, {', '.join(sub.sections)} ({sub.source}); {state}"))
+    if len(subs) > MAX_LISTED:
+        blocks.append(section(f"… and {len(subs) - MAX_LISTED} more: `python -m bot digest list` shows all."))
+    await respond(text=f"Digests ({len(subs)})", blocks=blocks, response_type="ephemeral")
 
 
 def _channel(channel: str) -> str:
     return escape(channel) if channel.startswith("#") else f"<#{channel}>"
 
 
-def _name(channel: str, kind: str) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", f"{channel}-{kind}".lower()).strip("-_")
+def _name(channel_name: str, channel_id: str, kind: str) -> str:
+    # Private channels and DMs have no usable name in the payload ("privategroup", "directmessage").
+    where = channel_id if channel_name in ("", "privategroup", "directmessage") else channel_name
+    slug = re.sub(r"[^a-z0-9_-]+", "-", f"{where}-{kind}".lower()).strip("-_")
     return slug[:63] or "digest"
 
 
@@ -153,7 +182,7 @@ async def _user_tz(deps: SlackDeps, user: str) -> str:
     try:
         info = await deps.poster.client.users_info(user=user)
         return str((info.get("user") or {}).get("tz") or "UTC")
-    except SlackApiError:
+    except Exception:  # noqa: BLE001 - missing scope, unknown user, network: UTC is a fine default
         return "UTC"
 
 
@@ -161,6 +190,7 @@ async def _user_tz(deps: SlackDeps, user: str) -> str:
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
+    """The listeners of the Log follow-up and Snooze buttons on digest lines."""
     async def on_click(ack: Ack, body: dict[str, Any]) -> None:
         await ack()
         action = body["actions"][0]
