@@ -202,8 +202,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             log.warning("ignored a digest button with value %r", action.get("value"))
             return
         snooze = action.get("action_id") == digest_blocks.SNOOZE
-        deps.runner.spawn(lambda: _propose(deps, user, channel, thread, parsed[1], parsed[2], snooze=snooze),
-                          name="digest follow-up")
+
+        async def job() -> None:
+            try:
+                await _propose(deps, user, channel, thread, parsed[1], parsed[2], snooze=snooze)
+            except Exception:  # noqa: BLE001 - logged for the operator; the clicker is told
+                log.exception("digest button %s on %s %s failed", action.get("action_id"), parsed[1], parsed[2])
+                await deps.poster.ephemeral(channel, user, ("failed", [section(
+                    "Sorry, I could not make that proposal; the error is logged for the bot's operator.")]))
+
+        deps.runner.spawn(job, name="digest follow-up")
 
     app.action(digest_blocks.FOLLOW_UP)(on_click)
     app.action(digest_blocks.SNOOZE)(on_click)
