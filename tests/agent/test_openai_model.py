@@ -50,6 +50,8 @@ def test_tool_calls_round_trip_through_the_real_client(sqlite_engine: Engine, tm
     server.assert_done()
     first = server.requests[0]
     assert first.headers["authorization"] == "Bearer test-key"
+    assert first.headers["content-type"] == "application/json"
+    assert set(first.body) == {"model", "messages", "tools", "temperature", "max_tokens"}
     assert {t["function"]["name"] for t in first.body["tools"]} == TOOL_NAMES
     assert all(t["type"] == "function" for t in first.body["tools"])
     second = server.requests[1].body["messages"]
@@ -164,3 +166,14 @@ def test_calls_are_spread_over_several_connection_pools() -> None:
     server.assert_done()
     ports = [r.peer_port for r in server.requests]
     assert len(ports) == 2 * POOLS and len(set(ports)) == POOLS
+
+
+def test_the_request_body_is_the_json_of_the_call_with_the_tools_encoded_once_per_list() -> None:
+    section = ModelSection(name="m", temperature=0.5, max_output_tokens=99)
+    model = OpenAIModel(section, api_key="k", base_url="http://127.0.0.1:9/v1")
+    first = [{"type": "function", "function": {"name": "a", "description": "é", "parameters": {"type": "object"}}}]
+    second = [{"type": "function", "function": {"name": "b", "parameters": {"type": "object"}}}]
+    for tools in (first, first, second, [], first):
+        body = json.loads(model._body([Message("system", "s"), Message("user", "Zoë?")], tools))
+        assert body == {"model": "m", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "Zoë?"}],
+                        "temperature": 0.5, "max_tokens": 99, **({"tools": tools} if tools else {})}
