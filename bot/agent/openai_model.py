@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import json
 import ssl
 import weakref
@@ -22,20 +22,30 @@ from bot.config import ModelSection
 # The client's connection pool (httpcore) walks every connection it holds, probing each idle
 # socket, whenever a request starts and whenever a response is released. With one pool and 200
 # calls in flight that bookkeeping cost more CPU than the rest of the call. Calls are spread over
-# this many clients, each with its own pool, so each walk covers an eighth of the connections;
-# together they keep as many connections open as there are calls in flight.
-POOLS = 8
+# up to this many clients, each with its own pool, so a walk covers a few connections; together
+# they keep as many connections open as there are calls in flight.
+POOLS = 16
 
 
 @dataclass
 class _Clients:
-    """The clients of one event loop, used in turn."""
+    """The clients of one event loop and the calls each has in flight.
+
+    A call goes to the least busy client, the first of equals: one at a time, every call uses
+    the first client and its kept-alive connection (no new TLS handshake per call); under load
+    the calls spread evenly."""
 
     clients: list[AsyncOpenAI]
-    turn: Iterator[int]
+    busy: list[int]
 
-    def next(self) -> AsyncOpenAI:
-        return self.clients[next(self.turn) % len(self.clients)]
+    @contextlib.contextmanager
+    def least_busy(self) -> Iterator[AsyncOpenAI]:
+        index = self.busy.index(min(self.busy))
+        self.busy[index] += 1
+        try:
+            yield self.clients[index]
+        finally:
+            self.busy[index] -= 1
 
 
 class OpenAIModel:
@@ -48,28 +58,26 @@ class OpenAIModel:
         # Local servers (vLLM, Ollama) need no key, but the client insists on one.
         self._api_key, self._base_url = api_key or "not-needed", base_url
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clients] = weakref.WeakKeyDictionary()
-        # Loading the CA certificates takes milliseconds: once, shared by every client.
-        self._tls: ssl.SSLContext | None = None
+        # Loading the CA certificates takes about 30 ms: once, at start-up, shared by every client.
+        self._tls = httpx2.create_ssl_context()
         # The tool schemas are 8 KB of JSON, the same on every call (the registry builds its list
         # once): encoded once per list. A list is never changed once handed to complete().
         self._tools_json: tuple[Sequence[dict[str, Any]], bytes] | None = None
 
-    def _client(self) -> AsyncOpenAI:
+    def _client(self) -> contextlib.AbstractContextManager[AsyncOpenAI]:
         # A connection pool belongs to the event loop it first ran on: clients per loop (the bot
         # has one loop; tests and benchmarks may run several in turn).
         loop = asyncio.get_running_loop()
         clients = self._clients.get(loop)
         if clients is None:
-            if self._tls is None:
-                self._tls = httpx2.create_ssl_context()
             clients = _Clients([
                 AsyncOpenAI(api_key=self._api_key, base_url=self._base_url, timeout=self._section.timeout_seconds,
                             max_retries=self._section.max_retries,
                             http_client=openai.DefaultAsyncHttpxClient(verify=self._tls))
                 for _ in range(POOLS)
-            ], itertools.count())
+            ], [0] * POOLS)
             self._clients[loop] = clients
-        return clients.next()
+        return clients.least_busy()
 
     async def aclose(self) -> None:
         """Close this event loop's connections (call before the loop ends)."""
@@ -96,8 +104,9 @@ class OpenAIModel:
         try:
             # The client's own POST to the chat completions endpoint, with the body already JSON:
             # create() would transform and encode the same parameters again on every call.
-            response = await self._client().post("/chat/completions", content=self._body(messages, tools),
-                                                  cast_to=ChatCompletion, options=options)  # type: ignore[arg-type]
+            with self._client() as client:
+                response = await client.post("/chat/completions", content=self._body(messages, tools),
+                                             cast_to=ChatCompletion, options=options)  # type: ignore[arg-type]
         except openai.APITimeoutError:
             raise ModelError("the model server did not answer in time") from None
         except openai.AuthenticationError:

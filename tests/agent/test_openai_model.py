@@ -151,21 +151,33 @@ def test_canary_through_the_ask_command(sqlite_url: str, tmp_path: Path, monkeyp
     assert leaked(json.dumps([r.body for r in server.requests], ensure_ascii=False)) == []
 
 
-def test_calls_are_spread_over_several_connection_pools() -> None:
+def test_concurrent_calls_are_spread_over_connection_pools_and_single_calls_reuse_one() -> None:
     # One pool walks all its connections on every request and release: under load the calls are
-    # spread over POOLS clients, each keeping its own connection alive.
+    # spread over POOLS clients; one call at a time always uses the first (and its kept-alive
+    # connection, so no new handshake per call).
+    used: list[int] = []
     with ScriptedModelServer(responder=lambda body: text("ok")) as server:
         model = OpenAIModel(ModelSection(max_retries=0), api_key="k", base_url=server.base_url)
 
         async def calls() -> None:
-            for _ in range(2 * POOLS):
-                assert (await model.complete([Message("user", "hi")], [])).content == "ok"
+            with model._client():
+                pass  # creates this loop's clients
+            for index, client in enumerate(model._clients[asyncio.get_running_loop()].clients):
+                async def post(*args: Any, _index: int = index, _post: Any = client.post, **kwargs: Any) -> Any:
+                    used.append(_index)
+                    return await _post(*args, **kwargs)
+                client.post = post  # type: ignore[method-assign]
+            for _ in range(3):
+                assert (await model.complete([Message("user", "one at a time")], [])).content == "ok"
+            replies = await asyncio.gather(*(model.complete([Message("user", "at once")], []) for _ in range(2 * POOLS)))
+            assert {r.content for r in replies} == {"ok"}
             await model.aclose()
 
         asyncio.run(calls())
     server.assert_done()
-    ports = [r.peer_port for r in server.requests]
-    assert len(ports) == 2 * POOLS and len(set(ports)) == POOLS
+    assert used[:3] == [0, 0, 0]
+    assert sorted(used[3:]) == sorted(list(range(POOLS)) * 2)
+    assert len({r.peer_port for r in server.requests[:3]}) == 1
 
 
 def test_the_request_body_is_the_json_of_the_call_with_the_tools_encoded_once_per_list() -> None:
