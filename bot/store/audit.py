@@ -32,6 +32,7 @@ class SqlAuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._add = insert(AuditEvent)  # built once: every model and tool call writes here
 
     def record(self, kind: str, *, actor: str | None = None, conversation_id: str | None = None,
                proposal_id: str | None = None, from_status: str | None = None, to_status: str | None = None,
@@ -48,7 +49,7 @@ class SqlAuditLog:
         if rows:
             # A Core executemany: the ORM's unit of work costs several times the INSERT itself.
             with self._engine.begin() as conn:
-                conn.execute(insert(AuditEvent), rows)
+                conn.execute(self._add, rows)
 
     def trail(self, ref: str) -> list[AuditRecord]:
         """Every event of a conversation (with its proposals') or of one proposal, oldest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -21,34 +21,43 @@ class StoredTurn:
 
 
 class SqlHistory:
-    """Masked history per conversation (a Slack thread or a terminal session id)."""
+    """Masked history per conversation (a Slack thread or a terminal session id).
+
+    Core statements built once with bound parameters: every turn runs them, and building and
+    keying a statement again each time cost about as much as executing it on SQLite.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        dialect_insert = sqlite.insert if is_sqlite(engine) else postgresql.insert
+        self._create = dialect_insert(Conversation).on_conflict_do_nothing(index_elements=["id"])
+        self._recent = (select(Turn.role, Turn.content, Turn.tokens)
+                        .where(Turn.conversation_id == bindparam("cid"))
+                        .order_by(Turn.seq.desc())
+                        .limit(200))
+        self._last = select(func.max(Turn.seq)).where(Turn.conversation_id == bindparam("cid"))
+        self._add = insert(Turn)
+        self._touch = (update(Conversation).where(Conversation.id == bindparam("cid"))  # type: ignore[arg-type]
+                       .values(updated_at=bindparam("now")))
 
     def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
-               started_by: str | None = None) -> None:
-        """Create the conversation unless it exists; one statement, so replicas racing on it both succeed."""
-        insert = sqlite.insert if is_sqlite(self._engine) else postgresql.insert
+               started_by: str | None = None) -> bool:
+        """Create the conversation unless it exists; one statement, so replicas racing on it both
+        succeed. True when this call created it (so it has no turns yet)."""
         now = utcnow()
-        statement = insert(Conversation).values(
-            id=conversation_id, channel=channel, thread_ts=thread_ts, started_by=started_by,
-            created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["id"])
         with self._engine.begin() as conn:
-            conn.execute(statement)
+            result = conn.execute(self._create, {
+                "id": conversation_id, "channel": channel, "thread_ts": thread_ts, "started_by": started_by,
+                "created_at": now, "updated_at": now,
+            })
+        return result.rowcount == 1
 
     def recent(self, conversation_id: str, *, token_budget: int) -> list[StoredTurn]:
         """The newest turns whose tokens fit the budget, oldest first."""
         picked: list[StoredTurn] = []
         used = 0
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(Turn.role, Turn.content, Turn.tokens)
-                .where(Turn.conversation_id == conversation_id)
-                .order_by(Turn.seq.desc())
-                .limit(200)
-            ).all()
+            rows = conn.execute(self._recent, {"cid": conversation_id}).all()
         for role, content, tokens in rows:
             if used + tokens > token_budget:
                 break
@@ -64,15 +73,14 @@ class SqlHistory:
         for _ in range(5):
             try:
                 with self._engine.begin() as conn:  # Core: the ORM's unit of work costs more than the SQL
-                    last = conn.scalar(select(func.max(Turn.seq)).where(Turn.conversation_id == conversation_id))
+                    last = conn.scalar(self._last, {"cid": conversation_id})
                     start = (last or 0) + 1
-                    conn.execute(insert(Turn), [
+                    conn.execute(self._add, [
                         {"conversation_id": conversation_id, "seq": start + i, "role": t.role, "content": t.content,
                          "tokens": t.tokens}
                         for i, t in enumerate(turns)
                     ])
-                    conn.execute(update(Conversation).where(Conversation.id == conversation_id)  # type: ignore[arg-type]
-                                 .values(updated_at=utcnow()))
+                    conn.execute(self._touch, {"cid": conversation_id, "now": utcnow()})
                 return
             except IntegrityError:
                 continue

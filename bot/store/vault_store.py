@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.privacy.vault import VaultEntry
@@ -14,19 +14,21 @@ from bot.store.models import VaultRow
 class SqlVaultStore:
     """Vault entries per conversation; the unique keys settle races between replicas.
 
-    Plain Core statements: a vault is read at the start of every turn and written whenever a
-    tool result holds new personal data, and the ORM's bookkeeping would cost more than the SQL.
+    Plain Core statements, built once with bound parameters: a vault is read at the start of
+    every turn and written whenever a tool result holds new personal data, and the ORM's
+    bookkeeping (or building the statement anew each time) would cost more than the SQL.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        columns = VaultRow.placeholder, VaultRow.entity_type, VaultRow.key_hash, VaultRow.value
+        self._load = (select(*columns).where(VaultRow.conversation_id == bindparam("cid"))
+                      .order_by(VaultRow.id))  # type: ignore[arg-type]
+        self._add = insert(VaultRow)
 
     def load(self, conversation_id: str) -> list[VaultEntry]:
-        columns = VaultRow.placeholder, VaultRow.entity_type, VaultRow.key_hash, VaultRow.value
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(*columns).where(VaultRow.conversation_id == conversation_id).order_by(VaultRow.id)
-            ).all()
+            rows = conn.execute(self._load, {"cid": conversation_id}).all()
         return [VaultEntry(*row) for row in rows]
 
     def add(self, conversation_id: str, entries: Sequence[VaultEntry]) -> bool:
@@ -34,7 +36,7 @@ class SqlVaultStore:
             return True
         try:
             with self._engine.begin() as conn:
-                conn.execute(insert(VaultRow), [
+                conn.execute(self._add, [
                     {"conversation_id": conversation_id, "placeholder": e.placeholder, "entity_type": e.entity_type,
                      "key_hash": e.key_hash, "value": e.value}
                     for e in entries
