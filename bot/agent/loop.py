@@ -44,7 +44,9 @@ class HistoryTurn:
 
 class History(Protocol):
     def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
-               started_by: str | None = None) -> None: ...
+               started_by: str | None = None) -> bool:
+        """Create the conversation unless it exists; True if this call created it."""
+        ...
 
     def recent(self, conversation_id: str, *, token_budget: int) -> Sequence[Any]: ...
 
@@ -158,9 +160,13 @@ class Agent:
     def _begin(self, request: Request) -> tuple[Vault, str, Sequence[Any]]:
         """The conversation (created once), its vault, the message masked (raises DetectionError)
         and the history that fits the budget."""
-        self._history.ensure(request.conversation_id, channel=request.channel, thread_ts=request.thread_ts,
-                             started_by=request.user)
+        created = self._history.ensure(request.conversation_id, channel=request.channel,
+                                       thread_ts=request.thread_ts, started_by=request.user)
         vault = self._vaults(request.conversation_id)
+        if created:
+            # The first turn of a conversation: it has no placeholders and no turns to read yet.
+            vault.assume_new()
+            return vault, self._gateway.mask_user_text(vault, request.text), []
         masked = self._gateway.mask_user_text(vault, request.text)
         return vault, masked, self._history.recent(request.conversation_id, token_budget=self._settings.history_tokens)
 

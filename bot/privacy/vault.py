@@ -80,10 +80,29 @@ class Vault:
         self._store = store
         # Tool results of one turn are masked in parallel threads against the same vault.
         self._lock = threading.Lock()
-        self._reload()
+        # Read from the store on first use, unless the conversation is known to be new.
+        self._by_placeholder: dict[str, VaultEntry] | None = None
+        self._by_key: dict[str, VaultEntry] = {}
 
     def __repr__(self) -> str:
-        return f"Vault({self.conversation_id!r}, {len(self._by_placeholder)} entries)"
+        size = "not loaded" if self._by_placeholder is None else f"{len(self._by_placeholder)} entries"
+        return f"Vault({self.conversation_id!r}, {size})"
+
+    def assume_new(self) -> None:
+        """The conversation was created just now, so the store holds nothing for it: skip reading it.
+
+        Entries another replica stores meanwhile are still respected: the store refuses a
+        placeholder or key taken first, and assign() then reloads, as with any race."""
+        with self._lock:
+            if self._by_placeholder is None:
+                self._by_placeholder, self._by_key = {}, {}
+
+    def _loaded(self) -> dict[str, VaultEntry]:
+        # Callers hold the lock.
+        if self._by_placeholder is None:
+            self._reload()
+        assert self._by_placeholder is not None
+        return self._by_placeholder
 
     def _reload(self) -> None:
         entries = self._store.load(self.conversation_id)
@@ -100,8 +119,9 @@ class Vault:
             for _ in range(self.MAX_ATTEMPTS):
                 result, new = self._plan(items)
                 if not new or self._store.add(self.conversation_id, new):
+                    by_placeholder = self._loaded()
                     for entry in new:
-                        self._by_placeholder[entry.placeholder] = entry
+                        by_placeholder[entry.placeholder] = entry
                         self._by_key[entry.key_hash] = entry
                     return result
                 self._reload()
@@ -109,7 +129,7 @@ class Vault:
 
     def _plan(self, items: Sequence[tuple[str, str, str | None]]) -> tuple[list[str], list[VaultEntry]]:
         counters: dict[str, int] = {}
-        for entry in self._by_placeholder.values():
+        for entry in self._loaded().values():
             number = int(entry.placeholder.rsplit("_", 1)[1].rstrip(">"))
             counters[entry.entity_type] = max(counters.get(entry.entity_type, 0), number)
         planned: dict[str, VaultEntry] = {}
@@ -126,5 +146,6 @@ class Vault:
 
     def value_of(self, entity_type: str, number: int) -> str | None:
         """The real value behind <entity_type_number>, or None if this vault never issued it."""
-        entry = self._by_placeholder.get(f"<{entity_type.upper()}_{number}>")
+        with self._lock:
+            entry = self._loaded().get(f"<{entity_type.upper()}_{number}>")
         return entry.value if entry else None

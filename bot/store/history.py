@@ -30,7 +30,10 @@ class SqlHistory:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         dialect_insert = sqlite.insert if is_sqlite(engine) else postgresql.insert
-        self._create = dialect_insert(Conversation).on_conflict_do_nothing(index_elements=["id"])
+        # RETURNING says whether the row was inserted: a conflict returns nothing (rowcount is not
+        # reliable across drivers here: psycopg reports -1).
+        self._create = (dialect_insert(Conversation).on_conflict_do_nothing(index_elements=["id"])
+                        .returning(Conversation.id))  # type: ignore[arg-type]
         self._recent = (select(Turn.role, Turn.content, Turn.tokens)
                         .where(Turn.conversation_id == bindparam("cid"))
                         .order_by(Turn.seq.desc())
@@ -46,11 +49,11 @@ class SqlHistory:
         succeed. True when this call created it (so it has no turns yet)."""
         now = utcnow()
         with self._engine.begin() as conn:
-            result = conn.execute(self._create, {
+            created = conn.execute(self._create, {
                 "id": conversation_id, "channel": channel, "thread_ts": thread_ts, "started_by": started_by,
                 "created_at": now, "updated_at": now,
-            })
-        return result.rowcount == 1
+            }).first()
+        return created is not None
 
     def recent(self, conversation_id: str, *, token_budget: int) -> list[StoredTurn]:
         """The newest turns whose tokens fit the budget, oldest first."""

@@ -173,6 +173,24 @@ def test_follow_ups_replay_the_masked_history_with_the_same_placeholders(sqlite_
     assert leaked(model.sent_text()) == []
 
 
+def test_the_first_turn_reads_no_history_or_vault_and_a_follow_up_does(sqlite_engine: Engine, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.store.history import SqlHistory
+    from bot.store.vault_store import SqlVaultStore
+
+    reads: list[str] = []
+    for cls, name in ((SqlHistory, "recent"), (SqlVaultStore, "load")):
+        original = getattr(cls, name)
+        monkeypatch.setattr(cls, name, lambda self, *a, _n=name, _o=original, **k: reads.append(_n) or _o(self, *a, **k))
+    world, model = world_with(sqlite_engine, tmp_path, [reply("<PERSON_1> works at Acme."), reply("Yes, <PERSON_1>.")])
+    ask(world, f"Who is {PLANTED['name']}?")
+    assert reads == []  # a conversation created by this turn has nothing stored yet
+    result = ask(world, f"Is {PLANTED['name']} the same person?")
+    assert sorted(reads) == ["load", "recent"]
+    assert model.calls[1].messages[-1].content == "Is <PERSON_1> the same person?"
+    assert result.answer == f"Yes, {PLANTED['name']}."
+
+
 def test_detection_failure_means_no_model_call(sqlite_engine: Engine, tmp_path: Path) -> None:
     world, model = world_with(sqlite_engine, tmp_path, [])
 

@@ -162,7 +162,8 @@ def test_vault_persists_and_survives_a_restart(engine) -> None:  # type: ignore[
 
 def test_two_writers_racing_on_one_vault_agree(engine) -> None:  # type: ignore[no-untyped-def]
     store = SqlVaultStore(engine)
-    a, b = Vault("C9/1", store), Vault("C9/1", store)  # both loaded while the vault was empty
+    a, b = Vault("C9/1", store), Vault("C9/1", store)
+    assert a.value_of("PERSON", 1) is None and b.value_of("PERSON", 1) is None  # both read while it was empty
     assert a.assign([("PERSON", "Anna Weber", None)]) == ["<PERSON_1>"]
     # b still believes <PERSON_1> is free: the store refuses, b reloads and picks the next number.
     assert b.assign([("PERSON", "Priya Raman", None), ("PERSON", "Anna Weber", None)]) == ["<PERSON_2>", "<PERSON_1>"]
@@ -184,3 +185,35 @@ def test_unmask_of_mask_is_identity(gateway: Gateway, parts: list[tuple[str, str
     for _, pii in parts:
         assert pii not in masked
     assert gateway.unmask_text(v, masked) == text
+
+
+class CountingStore(MemoryVaultStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    def load(self, conversation_id: str) -> list:  # type: ignore[type-arg]
+        self.loads += 1
+        return super().load(conversation_id)
+
+
+def test_a_vault_reads_its_store_on_first_use_and_not_at_all_when_new() -> None:
+    store = CountingStore()
+    Vault("C8/1", store).assign([("PERSON", "Anna Weber", None)])
+    assert store.loads == 1
+    later = Vault("C8/1", store)
+    assert store.loads == 1  # not read until used
+    assert later.value_of("PERSON", 1) == "Anna Weber" and store.loads == 2
+    fresh = Vault("C8/2", store)
+    fresh.assume_new()
+    assert fresh.assign([("PERSON", "Priya Raman", None)]) == ["<PERSON_1>"]
+    assert fresh.value_of("PERSON", 1) == "Priya Raman" and store.loads == 2
+
+
+def test_a_vault_assumed_new_still_agrees_with_a_replica_that_wrote_first(engine) -> None:  # type: ignore[no-untyped-def]
+    store = SqlVaultStore(engine)
+    mine, replica = Vault("C9/2", store), Vault("C9/2", store)
+    mine.assume_new()
+    assert replica.assign([("PERSON", "Anna Weber", None)]) == ["<PERSON_1>"]
+    # mine believed the vault empty: the store refuses <PERSON_1>, mine reloads and agrees.
+    assert mine.assign([("PERSON", "Priya Raman", None), ("PERSON", "Anna Weber", None)]) == ["<PERSON_2>", "<PERSON_1>"]

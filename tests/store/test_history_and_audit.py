@@ -27,21 +27,21 @@ def conversation(engine: Engine, conversation_id: str) -> Conversation:
 
 def test_ensure_creates_once_and_keeps_the_first_values(engine: Engine) -> None:
     history = SqlHistory(engine)
-    history.ensure("C1/1.0", channel="C1", thread_ts="1.0", started_by="U01ALICE")
-    history.ensure("C1/1.0", channel="C9", thread_ts="9.9", started_by="U02BOB")
+    assert history.ensure("C1/1.0", channel="C1", thread_ts="1.0", started_by="U01ALICE") is True
+    assert history.ensure("C1/1.0", channel="C9", thread_ts="9.9", started_by="U02BOB") is False
     row = conversation(engine, "C1/1.0")
     assert (row.channel, row.thread_ts, row.started_by) == ("C1", "1.0", "U01ALICE")
     assert row.created_at.tzinfo is not None
 
 
 def test_replicas_racing_to_create_one_conversation_both_succeed(engine: Engine) -> None:
-    history, errors = SqlHistory(engine), []
+    history, errors, created = SqlHistory(engine), [], []
     barrier = threading.Barrier(8)
 
     def ensure() -> None:
         barrier.wait()
         try:
-            history.ensure("C1/2.0", started_by="U01ALICE")
+            created.append(history.ensure("C1/2.0", started_by="U01ALICE"))
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -51,6 +51,7 @@ def test_replicas_racing_to_create_one_conversation_both_succeed(engine: Engine)
     for t in threads:
         t.join()
     assert errors == []
+    assert sorted(created) == [False] * 7 + [True]  # exactly one of them created it
     assert conversation(engine, "C1/2.0").started_by == "U01ALICE"
 
 
