@@ -182,7 +182,6 @@ INTERNATIONAL_MIN_DIGITS = 6
 # What phonenumbers' candidate pattern allows between the digits of a number (besides an
 # extension, whose digits do not count): its punctuation, a leading plus or opening bracket.
 _NUMBER_GAP = f"[{_VALID_PUNCTUATION}{_PLUS_CHARS}{_OPENING_PARENS}]*"
-_IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")
 
 
 def national_min_digits(region: str) -> int:
@@ -206,25 +205,27 @@ class _ByLine:
     Only for recognizers whose matches never contain a line break and whose checks look at most at
     the characters right next to a match: a line break is neither a letter, a digit, a currency
     sign nor punctuation they join on, so a line alone gives exactly what it gives inside the text.
+    The lines are found in one pass of a gate pattern that cannot cross a line break and matches in
+    every line that may hold a match.
     """
 
-    def _may_hold(self, line: str) -> bool:
-        raise NotImplementedError
+    _gate: re.Pattern[str]
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
                 **kwargs: Any) -> list[RecognizerResult]:
         whole: Callable[..., list[RecognizerResult]] = super().analyze  # type: ignore[misc]
-        if "\n" not in text:
-            return whole(text, entities, nlp_artifacts, **kwargs) if self._may_hold(text) else []
         results: list[RecognizerResult] = []
-        offset = 0
-        for line in text.split("\n"):
-            if self._may_hold(line):
-                for result in whole(line, entities, nlp_artifacts, **kwargs):
-                    result.start += offset
-                    result.end += offset
-                    results.append(result)
-            offset += len(line) + 1
+        end = -1
+        for gate in self._gate.finditer(text):
+            if gate.start() <= end:
+                continue  # in the line just analysed
+            start = text.rfind("\n", 0, gate.start()) + 1
+            end = text.find("\n", gate.end())
+            end = len(text) if end < 0 else end
+            for result in whole(text[start:end], entities, nlp_artifacts, **kwargs):
+                result.start += start
+                result.end += start
+                results.append(result)
         return results
 
 
@@ -236,27 +237,21 @@ class LinePhoneRecognizer(_ByLine, pr.PhoneRecognizer):
     def __init__(self, supported_regions: list[str]) -> None:
         super().__init__(supported_regions=supported_regions)
         digits = min([INTERNATIONAL_MIN_DIGITS, *map(national_min_digits, supported_regions)])
-        # \d is any Unicode decimal digit, as in phonenumbers' own patterns.
-        self._run = re.compile(rf"\d(?:{_NUMBER_GAP}\d){{{max(0, digits - 1)}}}")
-
-    def _may_hold(self, line: str) -> bool:
-        return self._run.search(line) is not None
+        # \d is any Unicode decimal digit, as in phonenumbers' own patterns; no gap holds a line break.
+        self._gate = re.compile(rf"\d(?:{_NUMBER_GAP}\d){{{max(0, digits - 1)}}}")
 
 
 class LineEmailRecognizer(_ByLine, pr.EmailRecognizer):
     """Presidio's e-mail recognizer, run only on lines with an "@"."""
 
-    def _may_hold(self, line: str) -> bool:
-        return "@" in line
+    _gate = re.compile("@")
 
 
 class LineIpRecognizer(_ByLine, pr.IpRecognizer):
     """Presidio's IP recognizer, run only on lines with three dots (IPv4) or two colons (IPv6)."""
 
-    def _may_hold(self, line: str) -> bool:
-        return line.count(".") >= 3 or line.count(":") >= 2
+    _gate = re.compile(r"\.[^.\n]*\.[^.\n]*\.|:[^:\n]*:")
 
 
 class _LineIban(_ByLine, _CaseFoldingIban):
-    def _may_hold(self, line: str) -> bool:
-        return _IBAN_START.search(line) is not None
+    _gate = re.compile(r"[A-Za-z]{2}[0-9]{2}")  # how every IBAN starts
