@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.agent.loop import Request
-from bot.agent.model import Message
-from bot.agent.openai_model import POOLS, OpenAIModel
+from bot.agent.model import Message, ModelError, ToolCall, Usage
+from bot.agent.openai_model import POOLS, OpenAIModel, _reply
 from bot.cli import main
 from bot.config import ModelSection
 from bot.store import schema
@@ -189,3 +189,34 @@ def test_the_request_body_is_the_json_of_the_call_with_the_tools_encoded_once_pe
         body = json.loads(model._body([Message("system", "s"), Message("user", "Zoë?")], tools))
         assert body == {"model": "m", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "Zoë?"}],
                         "temperature": 0.5, "max_tokens": 99, **({"tools": tools} if tools else {})}
+
+
+def _completion(message: dict[str, Any], **extra: Any) -> bytes:
+    return json.dumps({"id": "c1", "object": "chat.completion", "model": "gpt-x",
+                       "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 7, "completion_tokens": 3}, **extra}).encode()
+
+
+def test_a_completion_is_read_field_by_field() -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_deal", "arguments": '{"deal_id": 1}'}}
+    reply = _reply(_completion({"role": "assistant", "content": None, "tool_calls": [call, {"type": "other"}]}), "asked")
+    assert reply.tool_calls == (ToolCall("call_1", "get_deal", '{"deal_id": 1}'),)
+    assert (reply.content, reply.usage, reply.model) == (None, Usage(7, 3), "gpt-x")
+    bare = _reply(json.dumps({"choices": [{"message": {"content": "hi"}}]}).encode(), "asked")
+    assert (bare.content, bare.usage, bare.model, bare.tool_calls) == ("hi", Usage(), "asked", ())
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json", b"[]", b"{}", json.dumps({"choices": [{}]}).encode(),
+    _completion({"content": ["a", "list"]}),
+    _completion({"content": None, "tool_calls": [{"function": {"name": 3}}]}),
+    _completion({"content": None, "tool_calls": [{"function": {"arguments": "{}"}}]}),
+])
+def test_a_reply_that_is_not_a_chat_completion_is_a_model_error(raw: bytes) -> None:
+    with pytest.raises(ModelError, match="not a chat completion"):
+        _reply(raw, "asked")
+
+
+def test_an_empty_choice_list_is_an_empty_reply() -> None:
+    with pytest.raises(ModelError, match="empty reply"):
+        _reply(json.dumps({"choices": []}).encode(), "asked")
