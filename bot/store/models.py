@@ -169,7 +169,7 @@ class VaultRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    conversation_id: str = Field(max_length=200, index=True)
+    conversation_id: str = Field(max_length=200)  # the unique keys above serve look-ups by conversation
     placeholder: str = Field(max_length=48)
     entity_type: str = Field(max_length=32)
     key_hash: str = Field(max_length=64)

@@ -1,4 +1,4 @@
-"""indexes for digests; manual digest runs
+"""indexes for digests; manual digest runs; no duplicate vault index
 
 Revision ID: 0005
 Revises: 0004
@@ -29,8 +29,15 @@ def upgrade() -> None:
     with op.batch_alter_table('digest_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('manual', sa.Boolean(), nullable=False, server_default=sa.false()))
 
+    # Both unique keys of vault_entry begin with conversation_id: this index only cost every write.
+    with op.batch_alter_table('vault_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vault_entry_conversation_id'))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('vault_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vault_entry_conversation_id'), ['conversation_id'], unique=False)
+
     with op.batch_alter_table('digest_run', schema=None) as batch_op:
         batch_op.drop_column('manual')
 
