@@ -48,7 +48,7 @@ from bench.common import (
     scratch_postgres,
     summarize,
 )
-from bot.__main__ import tune_gc
+from bot.runtime import tune_gc
 from bot.agent import prompts
 from bot.agent.loop import Request
 from bot.agent.model import Message

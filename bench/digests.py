@@ -14,7 +14,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.crm.base import DEAL_STAGES
 from adapters.crm.local.adapter import LocalCrm
-from bench.common import REPO, at_most, cell, load_average, log, machine_info, scratch_postgres
+from bench.common import at_most, cell, load_average, log, machine_info, scratch_postgres
 from bench.crm import seed_with_cli
 from bot.config import DIGEST_SECTIONS, DigestSectionsSection, SchedulerSection
 from bot.digests.model import Subscription
@@ -112,7 +112,7 @@ def measure(engine: Engine) -> dict[str, Any]:
     times, digest = [], None
     for _ in range(BUILDS):
         started = time.perf_counter()
-        digest = service.build(SUB, NOW, NOW - timedelta(days=1), NOW)
+        digest = service.build(SUB, NOW, NOW)  # since: the slot before (no digest was posted)
         times.append(time.perf_counter() - started)
     assert digest is not None
     warm = times[1:]

@@ -10,15 +10,17 @@ finish first, as in `run`), then the emulator.
 from __future__ import annotations
 
 import argparse
+import secrets
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.emulator import EmulatorThread
-from bot.emulator.demo import DEMO_USERS, bot_handle, demo_channels
 from bot.wiring import build_checked
+
+if TYPE_CHECKING:  # the emulator (and its web server) loads only when `dev` runs
+    from bot.emulator import EmulatorThread
 
 BOT_USER_ID = "UBOT"
 # A message typed while the bot is still starting waits this long for it to connect.
@@ -34,18 +36,21 @@ def add_parsers(sub: Any) -> None:
 
 def pointed_at(settings: Settings, emulator: EmulatorThread) -> Settings:
     """The settings with Slack's tokens and URL replaced by the emulator's (Socket Mode)."""
-    secrets = settings.secrets.model_copy(update={
+    replaced = settings.secrets.model_copy(update={
         "slack_bot_token": SecretStr(emulator.config.bot_token),
         "slack_app_token": SecretStr(emulator.config.app_token),
         "slack_signing_secret": None,
         "slack_api_url": emulator.api_url,
     })
-    return settings.model_copy(update={"secrets": secrets})
+    return settings.model_copy(update={"secrets": replaced})
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     # bot.cli holds `run`; imported here because bot.cli imports this module to register `dev`.
     from bot.cli import UserError, cmd_run
+
+    from bot.emulator import EmulatorThread
+    from bot.emulator.demo import DEMO_USERS, demo_channels
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, got {args.port}")
@@ -53,7 +58,11 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     build_checked(settings).engine.dispose()
     emulator = EmulatorThread(host=args.host, port=args.port, users=DEMO_USERS, channels=demo_channels(BOT_USER_ID),
                               bot_user_id=BOT_USER_ID, bot_name=settings.bot.name,
-                              connect_timeout=CONNECT_WAIT_SECONDS)
+                              connect_timeout=CONNECT_WAIT_SECONDS,
+                              # Random, unlike the emulator's test defaults: a web site the visitor
+                              # opens cannot guess them to call this Web API from their browser.
+                              bot_token=f"xoxb-{secrets.token_hex(16)}", app_token=f"xapp-{secrets.token_hex(16)}",
+                              signing_secret=secrets.token_hex(16))
     try:
         emulator.start()
     except OSError as exc:
@@ -68,10 +77,15 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
 def _introduce(settings: Settings, emulator: EmulatorThread) -> None:
     """Say where the page is and what works, and say again once the bot has connected."""
+    from bot.emulator.demo import DEMO_USERS, bot_handle
+
     url = emulator.url.replace("://0.0.0.0:", "://127.0.0.1:") + "/"
     print(f"Local workspace: open {url}  (Ctrl-C stops it)", flush=True)
     print(f"  people: {', '.join(u.name for u in DEMO_USERS)}; mention the bot as "
           f"@{bot_handle(settings.bot.name)} or type /crm help", flush=True)
+    if emulator.config.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"  warning: the page has no login; anyone who can reach {emulator.config.host} can act as any of "
+              "these people on this CRM", flush=True)
     if settings.secrets.slack_bot_token:
         print("  SLACK_BOT_TOKEN is set but not used here: `python -m bot run` connects to Slack", flush=True)
     if not settings.secrets.openai_api_key and not settings.secrets.openai_base_url:

@@ -188,7 +188,6 @@ class DealFilter:
     owners: tuple[str, ...] | None = None  # any of these owners (a team); combines with owner
     created_since: datetime | None = None
     stage_changed_since: datetime | None = None
-    stage_changed_before: datetime | None = None
 
 
 @dataclass(frozen=True)

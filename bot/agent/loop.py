@@ -163,12 +163,16 @@ class Agent:
         created = self._history.ensure(request.conversation_id, channel=request.channel,
                                        thread_ts=request.thread_ts, started_by=request.user)
         vault = self._vaults(request.conversation_id)
+        # Read here, in a worker thread: unmasking later runs on the event loop. The first turn of a
+        # conversation has no placeholders and no turns to read yet.
         if created:
-            # The first turn of a conversation: it has no placeholders and no turns to read yet.
             vault.assume_new()
-            return vault, self._gateway.mask_user_text(vault, request.text), []
+        else:
+            vault.load()
         masked = self._gateway.mask_user_text(vault, request.text)
-        return vault, masked, self._history.recent(request.conversation_id, token_budget=self._settings.history_tokens)
+        history = [] if created else self._history.recent(request.conversation_id,
+                                                          token_budget=self._settings.history_tokens)
+        return vault, masked, history
 
     async def _loop(self, run: _Run, messages: list[Message],
                     on_progress: Progress | None) -> tuple[str | None, str | None, str | None]:

@@ -23,6 +23,7 @@ from adapters.crm.base import (
     DealFilter,
     NotFoundError,
     StageTotal,
+    Ticket,
     TicketFilter,
 )
 from bot.config import DigestSectionsSection
@@ -59,6 +60,16 @@ class Scope:
         return self.owners is None or owner in self.owners
 
 
+@dataclass
+class _Build:
+    """One digest being built: its scope and period, and what its sections share (read once)."""
+
+    scope: Scope
+    since: datetime
+    now: datetime
+    alert_tickets: tuple[list[Ticket], list[Ticket]] | None = None  # (past their SLA, escalated)
+
+
 class SectionBuilder:
     """Builds each section of a digest from the CRM and the pending proposals."""
 
@@ -66,15 +77,20 @@ class SectionBuilder:
                  settings: DigestSectionsSection) -> None:
         self._crm, self._pending, self._settings = crm, pending, settings
 
+    def build_all(self, keys: Sequence[str], *, scope: Scope, since: datetime, now: datetime) -> tuple[Section, ...]:
+        """The sections named by their config names, in order; empty ones left out."""
+        build = _Build(scope, since, now)
+        built = (getattr(self, f"_{key}")(build) for key in keys)
+        return tuple(s for s in built if s is not None)
+
     def build(self, key: str, *, scope: Scope, since: datetime, now: datetime) -> Section | None:
         """One section by its config name; None when empty."""
-        builder: Callable[[Scope, datetime, datetime], Section | None] = getattr(self, f"_{key}")
-        return builder(scope, since, now)
+        return next(iter(self.build_all((key,), scope=scope, since=since, now=now)), None)
 
     # -- deals --------------------------------------------------------------------------------
 
-    def _pipeline_movement(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
-        owners, count = scope.owners, self._crm.count_deals
+    def _pipeline_movement(self, b: _Build) -> Section | None:
+        owners, since, count = b.scope.owners, b.since, self._crm.count_deals
         created = count(DealFilter(owners=owners, created_since=since))
         # A new deal's stage "changed" when it was created: moved counts only the older deals.
         moved = (count(DealFilter(owners=owners, stages=OPEN_DEAL_STAGES, stage_changed_since=since))
@@ -98,19 +114,19 @@ class SectionBuilder:
                                                        for stage, totals in stages.items()) if pipeline else "empty")
         return Section("pipeline_movement", TITLES["pipeline_movement"], tuple(lines), len(lines), note)
 
-    def _closing_soon(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
-        today = now.date()
-        where = DealFilter(owners=scope.owners, open_only=True, closing_from=today,
+    def _closing_soon(self, b: _Build) -> Section | None:
+        today = b.now.date()
+        where = DealFilter(owners=b.scope.owners, open_only=True, closing_from=today,
                            closing_to=today + timedelta(days=self._settings.closing_days))
         return self._deal_section("closing_soon", where, lambda d: f"closes {d.close_date:%a %d %b}: ", ())
 
-    def _stale_deals(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+    def _stale_deals(self, b: _Build) -> Section | None:
         days = self._settings.stale_days
-        where = DealFilter(owners=scope.owners, open_only=True, no_activity_since=now - timedelta(days=days))
+        where = DealFilter(owners=b.scope.owners, open_only=True, no_activity_since=b.now - timedelta(days=days))
 
         def quiet(deal: Deal) -> str:
             last = deal.last_activity_at
-            return f"quiet for {(now - last).days} days: " if last else "no activity yet: "
+            return f"quiet for {(b.now - last).days} days: " if last else "no activity yet: "
 
         return self._deal_section("stale_deals", where, quiet, ("follow_up", "snooze"),
                                   note=f"Open deals with no activity in {days} days, soonest close date first.")
@@ -125,14 +141,14 @@ class SectionBuilder:
 
     # -- scored records -----------------------------------------------------------------------
 
-    def _new_leads(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
-        contacts = self._crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=scope.owners,
-                                                         created_since=since),
+    def _new_leads(self, b: _Build) -> Section | None:
+        contacts = self._crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=b.scope.owners,
+                                                         created_since=b.since),
                                            limit=self._settings.scored_candidates)
         scored = []
         for contact in contacts:
             try:
-                scored.append((lead_score(self._crm, contact.id, now=now), contact))
+                scored.append((lead_score(self._crm, contact.id, now=b.now), contact))
             except NotFoundError:  # deleted between the list and the score
                 continue
         if not scored:
@@ -143,10 +159,10 @@ class SectionBuilder:
         return Section("new_leads", TITLES["new_leads"], lines, len(lines),
                        f"Leads created since the last digest, best first (of at most {self._settings.scored_candidates}).")
 
-    def _at_risk_accounts(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+    def _at_risk_accounts(self, b: _Build) -> Section | None:
         scored = []
-        for company in self._risk_candidates(scope, now):
-            risk = churn_risk(self._crm, company.id, now=now)
+        for company in self._risk_candidates(b):
+            risk = churn_risk(self._crm, company.id, now=b.now)
             if risk.band != "low":
                 top = max(risk.factors, key=lambda f: f.points)
                 scored.append((risk, company, top.explanation))
@@ -158,26 +174,23 @@ class SectionBuilder:
         return Section("at_risk_accounts", TITLES["at_risk_accounts"], lines, len(lines),
                        "Accounts with escalated or overdue tickets or recently lost deals, scored by churn risk.")
 
-    def _risk_candidates(self, scope: Scope, now: datetime) -> list[Any]:
+    def _risk_candidates(self, b: _Build) -> list[Any]:
         """Companies in scope with a churn signal a query can find (an open ticket past its SLA, an
         open escalated ticket, a recently lost deal), most signals first, at most `scored_candidates`.
         Scoring every company would not fit a digest's time budget on a large CRM."""
         signals: Counter[int] = Counter()
-        for weight, tickets in (
-            (2, self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=now), limit=500)),
-            (1, self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500)),
-        ):
+        for weight, tickets in zip((2, 1), self._alert_tickets(b), strict=True):
             for ticket in tickets:
                 signals[ticket.company_id] += weight
         lost = self._crm.list_deals(DealFilter(stages=("closed_lost",),
-                                               closing_from=now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
+                                               closing_from=b.now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
         for deal in lost:
             signals[deal.company_id] += 1
         ranked = sorted(signals.items(), key=lambda item: (-item[1], item[0]))
         found = []
         for company_id, _ in ranked:  # in rank order until enough of them are in scope
             company = self._crm.get("company", company_id)
-            if company is not None and scope.covers(getattr(company, "owner", None)):
+            if company is not None and b.scope.covers(getattr(company, "owner", None)):
                 found.append(company)
                 if len(found) == self._settings.scored_candidates:
                     break
@@ -185,15 +198,24 @@ class SectionBuilder:
 
     # -- tickets and proposals ----------------------------------------------------------------
 
-    def _ticket_alerts(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
-        breached = self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=now), limit=500)
-        escalated = self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500)
+    def _alert_tickets(self, b: _Build) -> tuple[list[Ticket], list[Ticket]]:
+        """Open tickets past their SLA, and open escalated ones: read once per digest, since both
+        the ticket section and the at-risk candidates use them."""
+        if b.alert_tickets is None:
+            b.alert_tickets = (
+                self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=b.now), limit=500),
+                self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500),
+            )
+        return b.alert_tickets
+
+    def _ticket_alerts(self, b: _Build) -> Section | None:
+        breached, escalated = self._alert_tickets(b)
         seen: dict[int, str] = {}
         for ticket in breached:
-            if scope.covers(ticket.owner):
-                seen[ticket.id] = f"SLA breached {_ago(now, ticket.sla_due_at)}, {ticket.priority}: {ticket.subject}"
+            if b.scope.covers(ticket.owner):
+                seen[ticket.id] = f"SLA breached {_ago(b.now, ticket.sla_due_at)}, {ticket.priority}: {ticket.subject}"
         for ticket in escalated:
-            if scope.covers(ticket.owner) and ticket.id not in seen:
+            if b.scope.covers(ticket.owner) and ticket.id not in seen:
                 seen[ticket.id] = f"{ticket.priority}, {ticket.status}: {ticket.subject}"
         if not seen:
             return None
@@ -201,14 +223,14 @@ class SectionBuilder:
         return Section("ticket_alerts", TITLES["ticket_alerts"], lines, len(lines),
                        "Open tickets past their SLA, then open high and urgent ones.")
 
-    def _pending_proposals(self, scope: Scope, since: datetime, now: datetime) -> Section | None:
+    def _pending_proposals(self, b: _Build) -> Section | None:
         hours = self._settings.pending_hours
-        waiting = [p for p in self._pending() if p.created_at <= now - timedelta(hours=hours)
-                   and scope.covers(p.requester)]
+        waiting = [p for p in self._pending() if p.created_at <= b.now - timedelta(hours=hours)
+                   and b.scope.covers(p.requester)]
         if not waiting:
             return None
         waiting.sort(key=lambda p: p.created_at)
-        lines = tuple(Line(f"{p.summary} ({p.risk} risk, asked {_ago(now, p.created_at)}, `{p.id}`)")
+        lines = tuple(Line(f"{p.summary} ({p.risk} risk, asked {_ago(b.now, p.created_at)}, `{p.id}`)")
                       for p in waiting)
         return Section("pending_proposals", TITLES["pending_proposals"], lines, len(lines),
                        f"Waiting more than {hours:g} hours; `/crm pending` shows those you may decide on.")

@@ -166,16 +166,15 @@ class DigestService:
         if sub is None:
             return None
         now = self._clock()
-        since = await asyncio.to_thread(self._since, sub, now)
-        return await self._with_summary(sub, await asyncio.to_thread(self.build, sub, now, since, now))
+        return await self._with_summary(sub, await asyncio.to_thread(self.build, sub, now, now))
 
-    def build(self, sub: Subscription, slot: datetime, since: datetime, now: datetime, *, missed: int = 0,
+    def build(self, sub: Subscription, slot: datetime, now: datetime, *, missed: int = 0,
               catching_up: bool = False) -> Digest:
-        """The digest's non-empty sections, computed from the CRM as it is now."""
-        scope = self.scope(sub)
-        built = (self._sections.build(key, scope=scope, since=since, now=now) for key in sub.sections)
-        return Digest(sub.name, sub.channel, slot, since, tuple(s for s in built if s is not None), missed,
-                      catching_up)
+        """The digest for a slot: its non-empty sections, computed from the CRM as it is now, over
+        the period since the last digest."""
+        since = self._since(sub, slot)
+        sections = self._sections.build_all(sub.sections, scope=self.scope(sub), since=since, now=now)
+        return Digest(sub.name, sub.channel, slot, since, sections, missed, catching_up)
 
     def scope(self, sub: Subscription) -> Scope:
         owner, team = sub.filters.get("owner"), sub.filters.get("team")
@@ -198,9 +197,7 @@ class DigestService:
     async def _post(self, sub: Subscription, run: RunView, *, missed: int, now: datetime) -> Outcome:
         slot = run.scheduled_for
         try:
-            since = await asyncio.to_thread(self._since, sub, slot)
-            digest = await asyncio.to_thread(self.build, sub, slot, since, now, missed=missed,
-                                             catching_up=run.catching_up)
+            digest = await asyncio.to_thread(self.build, sub, slot, now, missed=missed, catching_up=run.catching_up)
             digest = await self._with_summary(sub, digest)
         except Exception as exc:  # noqa: BLE001 - recorded, not lost
             log.exception("digest %s: building the slot %s failed", sub.name, slot)

@@ -52,7 +52,27 @@ class BrowserUi:
     async def _page(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
+    def _foreign(self, request: web.Request, *, writes: bool) -> web.Response | None:
+        """A refusal for requests another web site could make through the visitor's browser.
+
+        The page has no login, so it must only answer itself: the Host must be this server's (a
+        page on another name that resolves here, DNS rebinding, cannot read the state), and an
+        action must be same-origin JSON (a cross-site form or no-cors fetch cannot send that
+        content type without a CORS check, which this server never grants)."""
+        host = (request.host or "").rsplit(":", 1)[0].strip("[]").lower()
+        if host not in {"127.0.0.1", "localhost", "::1", self._emu.config.host.lower()}:
+            return _refused(f"this page answers only at {self._emu.config.host}", status=403)
+        if writes:
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != f"{request.scheme}://{request.host}":
+                return _refused("actions are only taken from this page itself", status=403)
+            if request.content_type != "application/json":
+                return _refused("actions are sent as application/json", status=415)
+        return None
+
     async def _state(self, request: web.Request) -> web.Response:
+        if (refused := self._foreign(request, writes=False)) is not None:
+            return refused
         try:
             user = self._emu.user(request.query.get("user") or self._first_person()).id
         except EmulatorError as exc:
@@ -67,6 +87,8 @@ class BrowserUi:
         return web.json_response(state, headers={"Cache-Control": "no-store"})
 
     async def _act(self, request: web.Request) -> web.Response:
+        if (refused := self._foreign(request, writes=True)) is not None:
+            return refused
         action = self._actions.get(request.match_info["action"])
         if action is None:
             return _refused(f"unknown action {request.match_info['action']!r}", status=404)

@@ -68,13 +68,14 @@ class Detector:
                     continue  # Presidio's phonenumbers-based recognizer is off
             registry.add_recognizer(_RECOGNIZERS[entity](settings))
         nlp_engine = self._nlp_engine(registry)
-        self._engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
         # Without an NLP model there are no tokens, so context enhancement changes no score: the
         # recognizers are called directly, skipping what analyze() adds around them per call (a
         # spaCy Doc, a deep copy of every result, recognizer look-ups by entity).
-        self._direct = isinstance(nlp_engine, NoOpNlpEngine)
+        direct = isinstance(nlp_engine, NoOpNlpEngine)
+        self._engine = None if direct else AnalyzerEngine(registry=registry, nlp_engine=nlp_engine,
+                                                          supported_languages=["en"])
         self._recognizers = registry.get_recognizers(language="en", entities=self._entities) if self._entities else []
-        self._artifacts = nlp_engine.process_text("", "en") if self._direct else None
+        self._artifacts = nlp_engine.process_text("", "en") if direct else None
 
     def _nlp_engine(self, registry: RecognizerRegistry) -> object:
         model = self._settings.spacy_model
@@ -120,7 +121,7 @@ class Detector:
         if not self._entities:
             return []  # an empty entity list means "every entity" to Presidio
         threshold = self._settings.score_threshold
-        if not self._direct:
+        if self._engine is not None:  # an NLP model: context words can change scores
             return self._engine.analyze(text, language="en", entities=self._entities, score_threshold=threshold)
         found = [r for recognizer in self._recognizers
                  for r in recognizer.analyze(text=text, entities=self._entities, nlp_artifacts=self._artifacts)]

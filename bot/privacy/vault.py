@@ -97,6 +97,12 @@ class Vault:
             if self._by_placeholder is None:
                 self._by_placeholder, self._by_key = {}, {}
 
+    def load(self) -> None:
+        """Read the conversation's placeholders now (blocking: call it off the event loop), so that
+        later look-ups, such as unmasking on the event loop, never touch the store."""
+        with self._lock:
+            self._loaded()
+
     def _loaded(self) -> dict[str, VaultEntry]:
         # Callers hold the lock.
         if self._by_placeholder is None:
@@ -119,9 +125,9 @@ class Vault:
             for _ in range(self.MAX_ATTEMPTS):
                 result, new = self._plan(items)
                 if not new or self._store.add(self.conversation_id, new):
-                    by_placeholder = self._loaded()
+                    assert self._by_placeholder is not None  # _plan loaded it
                     for entry in new:
-                        by_placeholder[entry.placeholder] = entry
+                        self._by_placeholder[entry.placeholder] = entry
                         self._by_key[entry.key_hash] = entry
                     return result
                 self._reload()
@@ -146,6 +152,10 @@ class Vault:
 
     def value_of(self, entity_type: str, number: int) -> str | None:
         """The real value behind <entity_type_number>, or None if this vault never issued it."""
-        with self._lock:
-            entry = self._loaded().get(f"<{entity_type.upper()}_{number}>")
+        by_placeholder = self._by_placeholder
+        if by_placeholder is None:  # not loaded yet (a vault used only for unmasking)
+            with self._lock:
+                by_placeholder = self._loaded()
+        # A dict read needs no lock: a worker thread adding entries only ever adds.
+        entry = by_placeholder.get(f"<{entity_type.upper()}_{number}>")
         return entry.value if entry else None

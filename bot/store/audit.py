@@ -34,16 +34,14 @@ class SqlAuditLog:
         self._engine = engine
         self._add = insert(AuditEvent)  # built once: every model and tool call writes here
 
-    def record(self, kind: str, *, actor: str | None = None, conversation_id: str | None = None,
-               proposal_id: str | None = None, from_status: str | None = None, to_status: str | None = None,
-               payload_hash: str | None = None, data: dict[str, Any] | None = None) -> None:
-        """Append one event; data must already be masked (it is what the model saw)."""
-        self.record_many([{"kind": kind, "actor": actor, "conversation_id": conversation_id,
-                           "proposal_id": proposal_id, "from_status": from_status, "to_status": to_status,
-                           "payload_hash": payload_hash, "data": data}])
+    def record(self, kind: str, **fields: Any) -> None:
+        """Append one event (fields: actor, conversation_id, proposal_id, from_status, to_status,
+        payload_hash, data); data must already be masked (it is what the model saw)."""
+        self.record_many([{"kind": kind, **fields}])
 
     def record_many(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Append events in one transaction, all or none; each maps record()'s argument names to values."""
+        """Append events in one transaction, all or none, stamped with the commit time; each maps
+        field names (those of record()) to values; an unknown name is a TypeError."""
         now = utcnow()
         rows = [_row(now, **event) for event in events]
         if rows:

@@ -89,11 +89,9 @@ class SqlDigests:
             row = session.scalars(select(DigestSubscription).where(DigestSubscription.name == name)).first()
             return _subscription(row) if row else None
 
-    def subscriptions(self, *, channels: Sequence[str] | None = None, enabled_only: bool = False) -> list[Subscription]:
-        """Subscriptions by name, optionally only those of some channels or only enabled ones."""
+    def subscriptions(self, *, enabled_only: bool = False) -> list[Subscription]:
+        """Subscriptions by name, optionally only the enabled ones."""
         query = select(DigestSubscription).order_by(DigestSubscription.name)
-        if channels is not None:
-            query = query.where(DigestSubscription.channel.in_(channels))  # type: ignore[attr-defined]
         if enabled_only:
             query = query.where(DigestSubscription.enabled.is_(True))  # type: ignore[attr-defined]
         with Session(self._engine) as session:

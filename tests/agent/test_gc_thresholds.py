@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from bot.__main__ import GC_THRESHOLDS
+from bot.runtime import GC_THRESHOLDS
 
 
 def test_python_m_bot_sets_the_collector_thresholds_before_the_cli_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[int, int, int]] = []
     monkeypatch.setattr("bot.cli.main", lambda: seen.append(gc.get_threshold()) or 0)
-    monkeypatch.delitem(sys.modules, "bot.__main__")  # imported above; run it afresh as __main__
+    monkeypatch.delitem(sys.modules, "bot.__main__", raising=False)  # run it afresh as __main__
     before = gc.get_threshold()
     try:
         with pytest.raises(SystemExit) as exited:

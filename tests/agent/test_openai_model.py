@@ -180,7 +180,13 @@ def test_concurrent_calls_are_spread_over_connection_pools_and_single_calls_reus
     assert len({r.peer_port for r in server.requests[:3]}) == 1
 
 
-def test_the_request_body_is_the_json_of_the_call_with_the_tools_encoded_once_per_list() -> None:
+def test_the_request_body_is_the_json_of_the_call_with_the_tools_encoded_once_per_list(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.agent import openai_model
+
+    encoded: list[Any] = []
+    real = openai_model._json
+    monkeypatch.setattr(openai_model, "_json", lambda value: encoded.append(value) or real(value))
     section = ModelSection(name="m", temperature=0.5, max_output_tokens=99)
     model = OpenAIModel(section, api_key="k", base_url="http://127.0.0.1:9/v1")
     first = [{"type": "function", "function": {"name": "a", "description": "é", "parameters": {"type": "object"}}}]
@@ -189,6 +195,8 @@ def test_the_request_body_is_the_json_of_the_call_with_the_tools_encoded_once_pe
         body = json.loads(model._body([Message("system", "s"), Message("user", "Zoë?")], tools))
         assert body == {"model": "m", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "Zoë?"}],
                         "temperature": 0.5, "max_tokens": 99, **({"tools": tools} if tools else {})}
+    # Five bodies; tool lists encoded when the list changed (first, second, first again), not per call.
+    assert [v for v in encoded if isinstance(v, list)] == [first, second, first]
 
 
 def _completion(message: dict[str, Any], **extra: Any) -> bytes:

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import TypeVar
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.config import load_settings

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import aiohttp
 import pytest
 from slack_bolt.async_app import AsyncApp
+from yarl import URL
 
 from bot.emulator import Channel, SlackEmulator, User
 from bot.emulator.browser import WEB_DIR
@@ -48,8 +50,11 @@ def test_the_page_and_every_file_it_loads_are_served() -> None:
                 async with session.get(f"{emu.url}/web/{path.name}") as response:
                     assert response.status == 200, path.name
                     assert await response.read() == path.read_bytes()
-            async with session.get(f"{emu.url}/web/../server.py") as escape:
-                assert escape.status in (403, 404)
+            # Encoded, so the client sends the dots as they are instead of normalising the path away.
+            for sneaky in ("/web/%2e%2e/server.py", "/web/..%2fserver.py"):
+                async with session.get(URL(f"{emu.url}{sneaky}", encoded=True)) as escape:
+                    assert escape.status in (403, 404), sneaky
+                    assert b"class SlackEmulator" not in await escape.read()
 
     run(body, nothing)
 
@@ -141,7 +146,8 @@ def test_a_body_that_is_not_a_json_object_is_refused() -> None:
     async def body(emu: SlackEmulator) -> None:
         async with aiohttp.ClientSession() as session:
             for data in ("not json", "[1, 2]"):
-                async with session.post(f"{emu.url}/ui/post", data=data) as response:
+                async with session.post(f"{emu.url}/ui/post", data=data,
+                                        headers={"Content-Type": "application/json"}) as response:
                     assert response.status == 400 and not (await response.json())["ok"]
             async with session.get(f"{emu.url}/ui/state", params={"user": "mallory"}) as response:
                 assert response.status == 400
@@ -163,3 +169,25 @@ def test_stopping_the_emulator_does_not_wait_for_open_pages() -> None:
         assert (await asyncio.wait_for(polling, 5))["version"] == before["version"]
 
     asyncio.run(main())
+
+
+def test_other_web_sites_cannot_act_or_read_through_the_visitors_browser() -> None:
+    async def body(emu: SlackEmulator) -> None:
+        click = {"user": "alice", "where": "home", "action_id": "approve"}
+        async with aiohttp.ClientSession() as session:
+            # A cross-site fetch in no-cors mode can only send a "simple" content type.
+            async with session.post(f"{emu.url}/ui/click", data=json.dumps(click),
+                                    headers={"Content-Type": "text/plain"}) as plain:
+                assert plain.status == 415
+            async with session.post(f"{emu.url}/ui/click", json=click,
+                                    headers={"Origin": "https://evil.example"}) as foreign:
+                assert foreign.status == 403
+            # DNS rebinding: a foreign name that resolves to this server.
+            async with session.get(f"{emu.url}/ui/state?user=alice", headers={"Host": "evil.example"}) as rebound:
+                assert rebound.status == 403
+            async with session.post(f"{emu.url}/ui/post", json={"user": "alice", "channel": "C0SALES", "text": "hi"},
+                                    headers={"Origin": emu.url}) as same:
+                assert same.status == 200
+        assert [m.text for m in emu.messages("C0SALES")] == ["hi"]
+
+    run(body, nothing)

@@ -162,6 +162,8 @@ class ScriptedModelServer:
         if problems:
             raise AssertionError("scripted model server: " + "; ".join(problems))
 
+    _start_error: BaseException | None = None  # what stopped the server's thread, if it failed
+
     def start(self) -> ScriptedModelServer:
         listener = socket.create_server(("127.0.0.1", 0), backlog=1024)  # a burst must not overflow it
         self._port = listener.getsockname()[1]
@@ -170,7 +172,8 @@ class ScriptedModelServer:
         ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, args=(listener, ready), name="model-server", daemon=True)
         self._thread.start()
-        ready.wait()
+        if not ready.wait(10) or self._start_error is not None:
+            raise RuntimeError(f"the scripted model server did not start: {self._start_error!r}")
         return self
 
     def stop(self) -> None:
@@ -214,7 +217,12 @@ class ScriptedModelServer:
                 task.cancel()
             await asyncio.gather(*connections, return_exceptions=True)
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - handed to start(), which would otherwise wait forever
+            self._start_error = exc
+        finally:
+            ready.set()
 
     def _record(self, request: RecordedRequest | None, failure: str | None = None) -> None:
         with self._lock:

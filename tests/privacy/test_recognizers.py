@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer import predefined_recognizers as pr
+from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 from bot.config import PrivacySection
 from bot.privacy import recognizers
@@ -95,8 +97,12 @@ def test_direct_analysis_matches_the_analyzer_engine() -> None:
     settings = PrivacySection(national_ids=["US_SSN", "UK_NHS", "UK_NINO", "ES_NIF", "IT_FISCAL_CODE"])
     direct = Detector(settings)
     engine = Detector(settings)
-    engine._direct = False  # through AnalyzerEngine.analyze, context enhancement included
+    # The same recognizers through AnalyzerEngine.analyze, context enhancement and all.
+    engine._engine = AnalyzerEngine(registry=RecognizerRegistry(supported_languages=["en"],
+                                                                recognizers=direct._recognizers),
+                                    nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}]),
+                                    supported_languages=["en"])
     texts = [*TEXTS, "SSN 078-05-1120, NHS 943 476 5919, NINO AB123456C, NIF 12345678Z, card 4111 1111 1111 1111"]
-    assert direct._direct
+    assert direct._engine is None
     for text in texts:
         assert direct.detect(text) == engine.detect(text), text

@@ -10,12 +10,12 @@ from sqlalchemy import Connection, Engine, func, or_, select
 
 from adapters import fulltext
 from adapters.crm.base import (
+    DEAL_STAGES,
     LOOKUP_FIELDS,
     OPEN_DEAL_STAGES,
     OPEN_TICKET_STATUSES,
     Activity,
     ActivityFilter,
-    DEAL_STAGES,
     CompanyDetail,
     Contact,
     ContactDetail,
@@ -320,8 +320,6 @@ def _deal_conditions(query: Any, filters: DealFilter) -> Any:
         query = query.where(DealRow.created_at >= filters.created_since)
     if filters.stage_changed_since:
         query = query.where(DealRow.stage_changed_at >= filters.stage_changed_since)
-    if filters.stage_changed_before:
-        query = query.where(DealRow.stage_changed_at < filters.stage_changed_before)
     return query
 
 

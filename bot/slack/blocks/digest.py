@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.digests.model import Digest, Line, Section
+from bot.digests.model import Digest, Line, RunView, Section, Subscription
 from bot.slack.blocks.cards import button
 from bot.slack.blocks.links import Links, when
 from bot.slack.blocks.messages import Message, context, section
@@ -23,6 +23,22 @@ FOLLOW_UP, SNOOZE = "digest_follow_up", "digest_snooze"
 ACTION_IDS = {"follow_up": FOLLOW_UP, "snooze": SNOOZE}
 _LABELS = {"follow_up": "Log follow-up", "snooze": "Snooze 7 days"}
 _USER_ID = re.compile(r"[A-Z0-9]{2,32}")
+
+
+def channel_ref(channel: str) -> str:
+    """A digest's channel as mrkdwn: a "#name" from app.toml as text, a channel id as a mention."""
+    return escape(channel) if channel.startswith("#") else f"<#{channel}>"
+
+
+def subscription_text(sub: Subscription, last: RunView | None = None, *, with_state: bool = False) -> str:
+    """One digest as mrkdwn: name, channel, schedule and sections; with its last run when asked."""
+    text = (f"`{escape_fit(sub.name, 64)}` in {channel_ref(sub.channel)}: `{escape_fit(sub.cron, 64)}` "
+            f"{escape(sub.timezone)}\n{escape(', '.join(sub.sections))} ({sub.source})")
+    if with_state:
+        text += "; never ran" if last is None else f"; last run {when(last.scheduled_for)}: {last.status}"
+        if last is not None and last.error:
+            text += f" ({escape_fit(last.error, 300)})"
+    return text
 
 
 def action_value(digest: str, kind: str, record_id: int) -> str:

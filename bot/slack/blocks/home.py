@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.blocks.cards import APPROVE, REJECT, button
+from bot.slack.blocks.digest import subscription_text
 from bot.slack.blocks.links import Links, when
 from bot.slack.blocks.messages import HELP, context, section
 from bot.slack.mrkdwn import escape, escape_fit, truncate
@@ -56,7 +57,5 @@ def digest_home_blocks(subscriptions: Sequence[Any]) -> list[dict[str, Any]]:
     if not subscriptions:
         blocks.append(context("None yet: `/crm digest subscribe <kind> <when>` in a channel adds one."))
     for sub in subscriptions[:15]:
-        where = escape(sub.channel) if sub.channel.startswith("#") else f"<#{sub.channel}>"
-        blocks.append(section(f"`{escape_fit(sub.name, 64)}` in {where}: `{escape(sub.cron)}` {escape(sub.timezone)}\n"
-                              f"{escape(', '.join(sub.sections))}"))
+        blocks.append(section(subscription_text(sub)))
     return blocks

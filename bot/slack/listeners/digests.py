@@ -95,7 +95,7 @@ async def _command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Re
         return
     if not _here(sub, body):
         # What a digest shows belongs to its channel: it is managed from there.
-        await respond(text=f"`{name}` posts in {_channel(sub.channel)}: use this command there.",
+        await respond(text=f"`{name}` posts in {digest_blocks.channel_ref(sub.channel)}: use this command there.",
                       response_type="ephemeral")
         return
     if verb == "unsubscribe":
@@ -157,18 +157,10 @@ async def _list(deps: SlackDeps, respond: Respond) -> None:
     blocks = [section(f"*Digests* ({len(subs)})")]
     for sub in subs[:MAX_LISTED]:
         last = await asyncio.to_thread(service.store.last_run, sub.name)
-        state = "never ran" if last is None else f"last run {when(last.scheduled_for)}: {last.status}"
-        if last is not None and last.error:
-            state += f" ({escape_fit(last.error, 300)})"
-        blocks.append(section(f"`{escape_fit(sub.name, 64)}` in {_channel(sub.channel)}: `{escape_fit(sub.cron, 64)}` "
-                              f"{escape(sub.timezone)}, {', '.join(sub.sections)} ({sub.source}); {state}"))
+        blocks.append(section(digest_blocks.subscription_text(sub, last, with_state=True)))
     if len(subs) > MAX_LISTED:
         blocks.append(section(f"… and {len(subs) - MAX_LISTED} more: `python -m bot digest list` shows all."))
     await respond(text=f"Digests ({len(subs)})", blocks=blocks, response_type="ephemeral")
-
-
-def _channel(channel: str) -> str:
-    return escape(channel) if channel.startswith("#") else f"<#{channel}>"
 
 
 def _name(channel_name: str, channel_id: str, kind: str) -> str:
