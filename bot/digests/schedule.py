@@ -106,10 +106,18 @@ def next_slot(cron: str, tz: str, *, after: datetime) -> datetime | None:
     return next(_fires(cron, tz, after), None)
 
 
-def previous_slot(cron: str, tz: str, *, before: datetime, horizon: timedelta = timedelta(days=400)) -> datetime | None:
-    """The last slot strictly before `before`, looking back at most `horizon` (for "since the last run")."""
-    found = due(cron, tz, after=before - horizon, now=before - _ONE_US)
-    return found.slot if found else None
+# How far back previous_slot looks, widening: walking fire times costs per slot, so a frequent
+# schedule is searched over an hour, not over a year of slots.
+_LOOK_BACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400))
+
+
+def previous_slot(cron: str, tz: str, *, before: datetime) -> datetime | None:
+    """The last slot strictly before `before`, within 400 days (for "since the last run")."""
+    for horizon in _LOOK_BACK:
+        found = due(cron, tz, after=before - horizon, now=before - _ONE_US)
+        if found is not None:
+            return found.slot
+    return None
 
 
 # -- the <when> of `/crm digest subscribe` ---------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.digests.schedule import WhenError, due, next_slot, parse_when
+from bot.digests.schedule import WhenError, due, next_slot, parse_when, previous_slot
 
 UTC = timezone.utc
 
@@ -83,3 +83,28 @@ def test_a_repeated_local_hour_runs_once_when_clocks_go_back() -> None:
     assert found is not None and found.count == 2
     after_first = next_slot("30 1 * * *", "America/New_York", after=datetime(2026, 11, 1, 5, 30, tzinfo=UTC))
     assert after_first == datetime(2026, 11, 2, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("cron", "expected"), [
+    ("*/5 * * * *", datetime(2026, 12, 2, 7, 0, tzinfo=UTC)),
+    ("0 8 * * mon-fri", datetime(2026, 12, 2, 7, 0, tzinfo=UTC)),  # 08:00 Berlin
+    ("0 9 1 * *", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+    ("0 9 1 1 *", datetime(2026, 1, 1, 8, 0, tzinfo=UTC)),  # found by the widest look-back
+    ("0 9 30 2 *", None),  # never
+])
+def test_the_previous_slot_walks_only_as_far_back_as_it_must(cron: str, expected: datetime | None,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.digests import schedule
+
+    steps = 0
+    real = schedule._fires
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal steps
+        for slot in real(*args, **kwargs):
+            steps += 1
+            yield slot
+
+    monkeypatch.setattr(schedule, "_fires", counting)
+    assert previous_slot(cron, "Europe/Berlin", before=datetime(2026, 12, 2, 7, 3, tzinfo=UTC)) == expected
+    assert steps < 500, steps  # a year of five-minute slots would be over 100,000 steps
