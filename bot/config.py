@@ -7,6 +7,7 @@ and what is expected.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -17,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from bot.access.settings import AccessSection, PeopleSection, check_groups
+
+log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "app.toml"
 ENV_PREFIX = "BOT_"
 # Environment variables that are not key overrides although they start with BOT_.
@@ -125,15 +129,20 @@ class AgentSection(_Section):
     max_message_chars: int = Field(8_000, ge=100, le=40_000)
 
 
-APPROVER_RULE = re.compile(r"^(requester|channel_members|anyone|user:[A-Z0-9]+|group:[a-z0-9_-]+)$")
+APPROVER_RULE = re.compile(r"^(requester|channel_members|record_owner|anyone|user:[A-Z0-9]+|group:[a-z0-9_-]+)$")
+RISKS = ("low", "medium", "high")
 
 
 class ApprovalsSection(_Section):
     expiry_hours: float = Field(24.0, gt=0, le=24 * 90)
     low: tuple[str, ...] = ("requester", "channel_members")
-    medium: tuple[str, ...] = ("requester", "group:sales")
+    medium: tuple[str, ...] = ("record_owner", "group:managers")
     high: tuple[str, ...] = ("group:managers",)
-    groups: dict[str, tuple[str, ...]] = {}
+    # Risk levels whose proposals their requester may approve alone; every other needs a second person.
+    self_approval: tuple[Literal[RISKS], ...] = ("low",)  # type: ignore[valid-type]
+    # A deal amount change larger than this (in the deal's currency) is high risk.
+    amount_threshold: float = Field(10_000, ge=0)
+    groups: dict[str, tuple[str, ...]] = {}  # deprecated: [people.groups]
 
     @field_validator("low", "medium", "high")
     @classmethod
@@ -141,7 +150,7 @@ class ApprovalsSection(_Section):
         for rule in value:
             if not APPROVER_RULE.match(rule):
                 raise ValueError(
-                    f'unknown approver rule "{rule}"; expected requester, channel_members, anyone, '
+                    f'unknown approver rule "{rule}"; expected requester, channel_members, record_owner, anyone, '
                     "user:U0123ABCD or group:NAME"
                 )
         return value
@@ -149,13 +158,7 @@ class ApprovalsSection(_Section):
     @field_validator("groups")
     @classmethod
     def _members(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for name, members in value.items():
-            if not re.fullmatch(r"[a-z0-9_-]+", name):
-                raise ValueError(f'group names use a-z, 0-9, - and _, got "{name}"')
-            bad = [m for m in members if not re.fullmatch(r"[A-Z0-9]+", m)]
-            if bad:
-                raise ValueError(f'group "{name}": expected Slack user ids such as U0123ABCD, got "{bad[0]}"')
-        return value
+        return check_groups(value)
 
 
 class EmailSection(_Section):
@@ -212,7 +215,7 @@ class DigestConfig(_Section):
     timezone: str = "UTC"
     sections: tuple[Literal[DIGEST_SECTIONS], ...] = Field(min_length=1)  # type: ignore[valid-type]
     owner: str | None = Field(None, pattern=r"^[A-Z0-9]+$")  # Slack user id: only this owner's records
-    team: str | None = None  # a group of [approvals].groups: only its members' records
+    team: str | None = None  # a group of [people.groups]: only its members' records
     summary: bool = False  # a short model-written summary at the top (masked on its way to the model)
 
     @field_validator("cron")
@@ -304,6 +307,8 @@ class Settings(_Section):
     model: ModelSection = ModelSection()
     agent: AgentSection = AgentSection()
     approvals: ApprovalsSection = ApprovalsSection()
+    people: PeopleSection = PeopleSection()
+    access: AccessSection = AccessSection()
     email: EmailSection = EmailSection()
     slack: SlackSection = SlackSection()
     scheduler: SchedulerSection = SchedulerSection()
@@ -324,11 +329,17 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _known_teams(self) -> Settings:
+        groups = self.groups
         for i, digest in enumerate(self.digests):
-            if digest.team is not None and digest.team not in self.approvals.groups:
-                known = ", ".join(sorted(self.approvals.groups)) or "none defined"
-                raise ValueError(f'digests[{i}].team: "{digest.team}" is not a group of [approvals].groups ({known})')
+            if digest.team is not None and digest.team not in groups:
+                known = ", ".join(sorted(groups)) or "none defined"
+                raise ValueError(f'digests[{i}].team: "{digest.team}" is not a group of [people.groups] ({known})')
         return self
+
+    @property
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """[people.groups], plus the deprecated [approvals.groups] where people does not name the group."""
+        return {**self.approvals.groups, **self.people.groups}
 
     @property
     def base_dir(self) -> Path:
@@ -397,9 +408,12 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     raw["secrets"] = {field: env[var] for field, var in SECRET_ENV.items() if env.get(var)}
     raw["config_path"] = config_path
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_path, origins)) from None
+    if settings.approvals.groups:
+        log.warning("%s: [approvals.groups] is deprecated; move the groups to [people.groups]", config_path)
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -127,6 +127,17 @@ Record = Company | Contact | Deal | Activity | Ticket
 
 
 @dataclass(frozen=True)
+class Owner:
+    """A CRM user who owns records; the `owner` field of a record holds its id. People are matched
+    to owners by e-mail."""
+
+    id: str
+    name: str
+    email: str | None = None
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """A ranked free-text match; score is higher for better matches."""
 
@@ -271,6 +282,10 @@ class CrmAdapter(Protocol):
         ...
 
     def search_companies(self, text: str, *, limit: int = 20) -> list[SearchHit]: ...
+
+    def owners(self) -> list[Owner]:
+        """Every CRM user who may own records, with their e-mail (how Slack users are mapped to them)."""
+        ...
 
     def get(self, kind: RecordKind, record_id: int) -> Record | None: ...
 

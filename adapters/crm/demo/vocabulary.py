@@ -18,7 +18,15 @@ MARKETS = (
 MARKET_WEIGHTS = (24, 16, 14, 10, 7, 7, 6, 5, 5, 6)
 
 # Sales reps (Slack user ids) who own accounts and deals in the demo.
-OWNERS = ("U01ALICE", "U02BRUNO", "U03CHIARA", "U04DEV", "U05EMMA")
+# The demo's CRM users: the people of the local workspace (`python -m bot dev`) by e-mail, and two more.
+OWNER_PEOPLE = (
+    ("alice", "Alice Archer", "alice@example.com", "sales"),
+    ("bob", "Bob Baker", "bob@example.com", "sales"),
+    ("carol", "Carol Chen", "carol@example.com", "sales"),
+    ("dave", "Dave Diaz", "dave@example.com", "sales"),
+    ("emma", "Emma Evans", "emma@example.com", "sales"),
+)
+OWNERS = tuple(owner_id for owner_id, *_ in OWNER_PEOPLE)
 
 INDUSTRIES = (
     "Software", "Retail", "Logistics", "Healthcare", "Financial services", "Manufacturing",

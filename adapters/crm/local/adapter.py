@@ -29,6 +29,7 @@ from adapters.crm.base import (
     SearchHit,
     StageTotal,
     Ticket,
+    Owner,
     TicketFilter,
     WriteResult,
 )
@@ -40,6 +41,7 @@ from adapters.crm.local.tables import (
     CompanyRow,
     ContactRow,
     DealRow,
+    OwnerRow,
     TicketRow,
 )
 from adapters.crm.local.writes import Writer
@@ -59,6 +61,11 @@ class LocalCrm:
             engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
         )
         self._writer = Writer(engine)
+
+    def owners(self) -> list[Owner]:
+        with self._reader.connect() as conn:
+            rows = conn.execute(select(OwnerRow).order_by(OwnerRow.id)).all()
+        return [Owner(r.id, r.name, r.email, (r.team,) if r.team else ()) for r in rows]
 
     # -- search -------------------------------------------------------------------------------
 

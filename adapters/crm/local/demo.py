@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, func, insert, select, text
 
 from adapters import fulltext
 from adapters.crm.demo.generate import generate
+from adapters.crm.demo.vocabulary import OWNER_PEOPLE
 from adapters.crm.local import search
 from adapters.crm.local.tables import (
     ActivityRow,
@@ -16,11 +17,13 @@ from adapters.crm.local.tables import (
     ContactRow,
     DealRow,
     IdempotencyRow,
+    OwnerRow,
     TicketRow,
 )
 
 _BATCH = 5000
 _TABLES = (ActivityRow, TicketRow, DealRow, ContactRow, CompanyRow)
+_ALL_TABLES = (*_TABLES, OwnerRow)
 
 
 def company_count(engine: Engine) -> int:
@@ -31,7 +34,7 @@ def company_count(engine: Engine) -> int:
 def clear(engine: Engine) -> None:
     """Delete every CRM record, its search entries and remembered idempotency keys."""
     with engine.begin() as conn:
-        for table in _TABLES:
+        for table in _ALL_TABLES:
             conn.execute(delete(table))
         conn.execute(delete(IdempotencyRow))
         for index in search.INDEXES:
@@ -43,6 +46,8 @@ def seed(engine: Engine, *, scale: int, seed: int, today: date) -> dict[str, int
     data = generate(scale=scale, seed=seed, today=today)
     company_names = {c["id"]: c["name"] for c in data.companies}
     with engine.begin() as conn:
+        conn.execute(delete(OwnerRow))
+        conn.execute(insert(OwnerRow), [{"id": i, "name": n, "email": e, "team": t} for i, n, e, t in OWNER_PEOPLE])
         for table, rows in (
             (CompanyRow, data.companies), (ContactRow, data.contacts), (DealRow, data.deals),
             (ActivityRow, data.activities), (TicketRow, data.tickets),

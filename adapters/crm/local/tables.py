@@ -15,6 +15,17 @@ from sqlalchemy import JSON, Index, Numeric, Text
 from sqlmodel import Field, SQLModel
 
 
+class OwnerRow(SQLModel, table=True):
+    """A CRM user who owns records (the records' `owner` holds this id)."""
+
+    __tablename__ = "crm_owner"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    team: str | None = Field(default=None, max_length=64)
+
+
 class CompanyRow(SQLModel, table=True):
     __tablename__ = "crm_company"
 
