@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
-from bot import cli_agent, cli_dev, cli_digest
+from bot import cli_access, cli_agent, cli_dev, cli_digest
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.privacy.spans import DetectionError
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--jsonl", action="store_true", help='read one {"text": ...} per line, write one result per line')
 
     cli_agent.add_parsers(sub)
+    cli_access.add_parsers(sub)
     cli_digest.add_parsers(sub)
     cli_dev.add_parsers(sub)
 
@@ -74,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        for line in settings.deprecations():
+            log.warning(line)
         for noisy in ("alembic", "presidio-analyzer", "apscheduler"):  # APScheduler logs every tick at INFO
             logging.getLogger(noisy).setLevel(logging.WARNING)
         handler = _COMMANDS[args.command]
@@ -239,6 +242,7 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "mask": cmd_mask,
     "config": cmd_config,
     **cli_agent.COMMANDS,
+    **cli_access.COMMANDS,
     **cli_digest.COMMANDS,
     **cli_dev.COMMANDS,
 }

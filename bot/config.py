@@ -7,7 +7,6 @@ and what is expected.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import tomllib
@@ -20,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from bot.access.settings import AccessSection, PeopleSection, check_groups
 
-log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "app.toml"
 ENV_PREFIX = "BOT_"
 # Environment variables that are not key overrides although they start with BOT_.
@@ -336,6 +334,12 @@ class Settings(_Section):
                 raise ValueError(f'digests[{i}].team: "{digest.team}" is not a group of [people.groups] ({known})')
         return self
 
+    def deprecations(self) -> list[str]:
+        """Keys that still work but should move, each as one line for the operator."""
+        if self.approvals.groups:
+            return [f"{self.config_path}: [approvals.groups] is deprecated; move the groups to [people.groups]"]
+        return []
+
     @property
     def groups(self) -> dict[str, tuple[str, ...]]:
         """[people.groups], plus the deprecated [approvals.groups] where people does not name the group."""
@@ -411,8 +415,6 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_path, origins)) from None
-    if settings.approvals.groups:
-        log.warning("%s: [approvals.groups] is deprecated; move the groups to [people.groups]", config_path)
     return settings
 
 

@@ -16,6 +16,8 @@ from adapters.email.outbox import OutboxSender
 from adapters.email.smtp import SmtpDelivery
 from adapters.kb.base import KnowledgeBase
 from adapters.kb.local import LocalKnowledgeBase
+from bot.access.people import FixedUsers, People, UserSource
+from bot.access.service import Access
 from bot.actions.operations import Targets, operations
 from bot.actions.policy import ApprovalPolicy
 from bot.actions.service import Approvals
@@ -197,3 +199,13 @@ def slack_publisher(settings: Settings, client: object | None = None) -> Publish
         client = web_client(secrets.slack_bot_token.get_secret_value(), secrets.slack_api_url)
     links = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts)
     return SlackPublisher(client, links, lines_per_section=settings.digest_sections.lines_per_section)  # type: ignore[arg-type]
+
+
+def build_access(settings: Settings, crm: CrmAdapter, users: UserSource | None = None, *,
+                 home_teams: tuple[str, ...] = ()) -> Access:
+    """The door, roles and scopes. Without a Slack user source (the terminal with no token), a user
+    id is taken as a workspace member with the groups of app.toml and no CRM owner (no e-mail)."""
+    people = People(users or FixedUsers(unknown_is_member=True), crm.owners, groups=settings.groups,
+                    slack_groups=settings.people.slack_user_groups, ttl=settings.people.cache_seconds)
+    return Access(people, settings.access, home_teams=(*home_teams, *settings.access.allowed_teams)
+                  if home_teams else ())
