@@ -208,4 +208,4 @@ def build_access(settings: Settings, crm: CrmAdapter, users: UserSource | None =
     people = People(users or FixedUsers(unknown_is_member=True), crm.owners, groups=settings.groups,
                     slack_groups=settings.people.slack_user_groups, ttl=settings.people.cache_seconds)
     return Access(people, settings.access, home_teams=(*home_teams, *settings.access.allowed_teams)
-                  if home_teams else ())
+                  if home_teams else (), ttl=settings.people.cache_seconds)

@@ -199,6 +199,7 @@ class DealFilter:
     owners: tuple[str, ...] | None = None  # any of these owners (a team); combines with owner
     created_since: datetime | None = None
     stage_changed_since: datetime | None = None
+    unowned: bool = False  # with owners: deals without an owner match too
 
 
 @dataclass(frozen=True)

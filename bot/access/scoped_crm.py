@@ -141,8 +141,19 @@ class ScopedCrm:
     def _all(self, records: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(r for r in records if self._keep(r))
 
+    def _deal_filter(self, filters: DealFilter) -> DealFilter:
+        """The filter narrowed to the scope's owners in the query itself (deals are the biggest list);
+        deals without an owner are still checked against their company afterwards."""
+        owners = self.scope.owners
+        if owners is None:
+            return filters
+        if filters.owners is not None:
+            owners = owners & set(filters.owners)
+        return dataclasses.replace(filters, owners=tuple(sorted(owners)),
+                                   unowned=self.scope.unowned and (filters.owners is None or filters.unowned))
+
     def list_deals(self, filters: DealFilter, *, limit: int = 50) -> list[Deal]:
-        return self._filter(self._crm.list_deals(filters, limit=self._read_limit(limit)), limit)
+        return self._filter(self._crm.list_deals(self._deal_filter(filters), limit=limit), limit)
 
     def count_deals(self, filters: DealFilter) -> int:
         if self.scope.unrestricted:

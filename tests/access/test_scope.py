@@ -130,3 +130,12 @@ def test_everyone_sees_checks_every_human_member(crm: LocalCrm) -> None:
     assert not asyncio.run(acc.everyone_sees(["U01ALICE", "U02BOB", "U09ZED"], {"bob"}))
     assert not asyncio.run(acc.everyone_sees(["U02BOB", "U07GUEST"], {"bob"}))  # a guest may read no record
     assert asyncio.run(acc.everyone_sees(["U02BOB", "U07GUEST"], set()))  # nothing from the CRM: fine
+
+
+def test_deal_lists_push_the_scope_into_the_query_and_keep_unowned_deals(crm: LocalCrm) -> None:
+    seed(crm)
+    view = ScopedCrm(crm, Scope(frozenset({"bob"}), unowned=True))
+    assert sorted(d.name for d in view.list_deals(DealFilter())) == ["Bob renewal", "Nobody renewal"]
+    # a caller's own owner filter is narrowed, never widened, by the scope
+    assert [d.name for d in view.list_deals(DealFilter(owners=("alice", "bob")))] == ["Bob renewal"]
+    assert view.list_deals(DealFilter(owners=("alice",))) == []

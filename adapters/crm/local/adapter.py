@@ -311,7 +311,8 @@ def _deal_conditions(query: Any, filters: DealFilter) -> Any:
     if filters.owner:
         query = query.where(DealRow.owner == filters.owner)
     if filters.owners is not None:
-        query = query.where(DealRow.owner.in_(filters.owners))
+        owned = DealRow.owner.in_(filters.owners)
+        query = query.where(or_(owned, DealRow.owner.is_(None)) if filters.unowned else owned)
     if filters.company_id:
         query = query.where(DealRow.company_id == filters.company_id)
     if filters.closing_from:
