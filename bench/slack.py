@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench.common import REPO, at_most, load_average, log, machine_info, percentile
-from bot.emulator import Delivery, EmulatorError, SlackEmulator
+from slack_emulator import Delivery, EmulatorError, SlackEmulator
 from tests.e2e.harness import free_port
 from tests.fakes.model_server import ScriptedModelServer
 from tests.fakes.model_server import text as model_text

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.wiring import build_checked
 
 if TYPE_CHECKING:  # the emulator (and its web server) loads only when `dev` runs
-    from bot.emulator import EmulatorThread
+    from slack_emulator import EmulatorThread
 
 BOT_USER_ID = "UBOT"
 # A message typed while the bot is still starting waits this long for it to connect.
@@ -49,8 +49,8 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     # bot.cli holds `run`; imported here because bot.cli imports this module to register `dev`.
     from bot.cli import UserError, cmd_run
 
-    from bot.emulator import EmulatorThread
-    from bot.emulator.demo import DEMO_USERS, demo_channels
+    from slack_emulator import EmulatorThread
+    from slack_emulator.demo import DEMO_USERS, demo_channels
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, got {args.port}")
@@ -77,7 +77,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
 def _introduce(settings: Settings, emulator: EmulatorThread) -> None:
     """Say where the page is and what works, and say again once the bot has connected."""
-    from bot.emulator.demo import DEMO_USERS, bot_handle
+    from slack_emulator.demo import DEMO_USERS, bot_handle
 
     url = emulator.url.replace("://0.0.0.0:", "://127.0.0.1:") + "/"
     print(f"Local workspace: open {url}  (Ctrl-C stops it)", flush=True)

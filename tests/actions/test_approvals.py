@@ -15,7 +15,7 @@ from bot.actions.operations import PlanError
 from bot.actions.service import Approvals
 from bot.agent.scripted import ScriptedModel
 from bot.store.models import Proposal
-from tests.agent.world import World, make_world
+from tests.world import World, make_world
 
 
 @pytest.fixture

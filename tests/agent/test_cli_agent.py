@@ -12,8 +12,8 @@ from adapters.crm.local.adapter import LocalCrm
 from bot.cli import main
 from bot.store import schema
 from bot.store.engine import make_engine
-from tests.agent.world import seed
 from tests.fakes.model_server import ScriptedModelServer, text, tool_calls
+from tests.world import seed
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.agent.scripted import ScriptedModel, call, reply
 from bot.agent.text_protocol import TextProtocolModel
 from bot.agent.tools import Tool, ToolOutput, ToolRegistry
 from bot.privacy.spans import DetectionError
-from tests.agent.world import PLANTED, World, leaked, make_world, settings_for
+from tests.world import PLANTED, World, leaked, make_world, settings_for
 
 
 def world_with(engine: Engine, tmp_path: Path, steps: Sequence[Any], **settings: Any) -> tuple[World, ScriptedModel]:

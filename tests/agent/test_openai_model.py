@@ -18,8 +18,8 @@ from bot.cli import main
 from bot.config import ModelSection
 from bot.store import schema
 from bot.store.engine import make_engine
-from tests.agent.world import PLANTED, World, leaked, make_world, seed
 from tests.fakes.model_server import ScriptedModelServer, delay, error, raw_tool_call, text, tool_calls
+from tests.world import PLANTED, World, leaked, make_world, seed
 
 TOOL_NAMES = {
     "search_contacts", "get_contact", "search_companies", "get_company", "list_deals", "get_deal", "list_activities",

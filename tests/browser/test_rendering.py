@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import EmulatorThread
+from slack_emulator import EmulatorThread
 
 NAMES = "{userName: (id) => ({U01ALICE: 'Alice'})[id] || id, channelName: (id) => ({C0SALES: 'sales'})[id] || id}"
 

@@ -14,7 +14,7 @@ from bot.agent.scripted import ScriptedModel
 from bot.digests.model import Subscription
 from bot.store.models import utcnow
 from bot.wiring import build_digests
-from tests.agent.world import Clock, make_world
+from tests.world import Clock, make_world
 
 
 def summary_subscription(summary: bool = True) -> Subscription:

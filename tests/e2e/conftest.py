@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 
 from adapters.crm.local.adapter import LocalCrm
 from adapters.kb.local import LocalKnowledgeBase
-from bot.emulator import EmulatorThread
 from bot.store import schema
 from bot.store.engine import make_engine
-from tests.agent.world import ARTICLES, seed
+from slack_emulator import EmulatorThread
 from tests.e2e.harness import BotProcess, Script
 from tests.fakes.model_server import ScriptedModelServer
+from tests.world import ARTICLES, seed
 
 
 @dataclass

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.emulator import EmulatorThread
+from slack_emulator import EmulatorThread
 from tests.fakes.model_server import Reply, text
 
 ROOT = Path(__file__).resolve().parents[2]

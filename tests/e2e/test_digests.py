@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.emulator import EmulatorThread
-from bot.emulator.records import Message
 from bot.slack.blocks.cards import APPROVE
 from bot.slack.blocks.digest import FOLLOW_UP
 from bot.slack.server import serve
 from bot.store.models import utcnow
 from bot.wiring import build_checked, build_digests, build_services
+from slack_emulator import EmulatorThread
+from slack_emulator.records import PostedMessage
 from tests.e2e.cards import proposal_id, wait_for_card_text, wait_for_cards
 from tests.e2e.conftest import prepare_database
 
@@ -47,7 +47,7 @@ class Clock:
         return self.now
 
 
-def digests(emulator: EmulatorThread, name: str) -> list[Message]:
+def digests(emulator: EmulatorThread, name: str) -> list[PostedMessage]:
     return [m for m in emulator.messages("C0SALES") if m.bot_id and f"Digest: {name}" in json.dumps(m.blocks)]
 
 

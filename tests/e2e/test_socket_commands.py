@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from bot.slack.blocks.cards import APPROVE
-from tests.agent.world import PLANTED, leaked
 from tests.e2e.cards import text_of, wait_for_card_text, wait_for_cards
 from tests.e2e.conftest import Stack
 from tests.fakes.model_server import text, tool_calls
+from tests.world import PLANTED, leaked
 
 SALES = "C0SALES"
 

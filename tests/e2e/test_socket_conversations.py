@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.emulator.records import Message
-from tests.agent.world import PLANTED, leaked
+from slack_emulator.records import PostedMessage
 from tests.e2e.conftest import Stack
 from tests.e2e.harness import echo_placeholders, last_user_text
 from tests.fakes.model_server import text, tool_calls
+from tests.world import PLANTED, leaked
 
 SALES = "C0SALES"
 
 
-def thread(stack: Stack, ts: str) -> list[Message]:
+def thread(stack: Stack, ts: str) -> list[PostedMessage]:
     return stack.emulator.messages(SALES, thread_ts=ts)
 
 
-def bot_replies(stack: Stack, ts: str) -> list[Message]:
+def bot_replies(stack: Stack, ts: str) -> list[PostedMessage]:
     return [m for m in thread(stack, ts) if m.bot_id and m.ts != ts]
 
 

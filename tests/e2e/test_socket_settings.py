@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.emulator import EmulatorThread
 from bot.slack.blocks.cards import APPROVE
+from slack_emulator import EmulatorThread
 from tests.e2e.cards import text_of, wait_for_card_text, wait_for_cards
 from tests.e2e.conftest import Stack, start_stack
 from tests.e2e.harness import Script

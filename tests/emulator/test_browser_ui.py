@@ -11,8 +11,8 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from yarl import URL
 
-from bot.emulator import Channel, SlackEmulator, User
-from bot.emulator.browser import WEB_DIR
+from slack_emulator import Channel, SlackEmulator, User
+from slack_emulator.browser import WEB_DIR
 from tests.emulator.bolt_app import replies_in_thread, run
 
 PEOPLE = [User("U01ALICE", "alice", "Alice Archer"), User("U02BOB", "bob", "Bob Baker")]

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import SlackEmulator, sign
+from slack_emulator import SlackEmulator, sign
 
 SECRET = "emulator-signing-secret"
 

@@ -8,7 +8,7 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import EmulatorError, SlackEmulator
+from slack_emulator import EmulatorError, SlackEmulator
 from tests.emulator.bolt_app import run
 
 

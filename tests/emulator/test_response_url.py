@@ -10,7 +10,7 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 
 CARD = [{"type": "actions", "block_id": "b", "elements": [
     {"type": "button", "action_id": "approve", "value": "p-1", "text": {"type": "plain_text", "text": "Approve"}},

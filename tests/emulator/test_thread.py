@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import EmulatorThread
+from slack_emulator import EmulatorThread
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import Channel, SlackEmulator
+from slack_emulator import Channel, SlackEmulator
 
 Body = Callable[[SlackEmulator, AsyncWebClient], Awaitable[None]]
 

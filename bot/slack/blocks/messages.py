@@ -59,10 +59,6 @@ def plain(text: str) -> Message:
     return truncate(text, 300), [section(text)]
 
 
-def help_message() -> Message:
-    return plain(HELP)
-
-
 def find_results(query: str, hits: Sequence[SearchHit], links: Links) -> Message:
     if not hits:
         return plain(f"No contacts or companies match “{escape(query)}”.")

@@ -13,10 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import limits
-from bot.emulator.api_chat import bot_message
-from bot.emulator.records import ResponsePost
-from bot.emulator.state import ResponseUrl, Workspace
+from slack_emulator import limits
+from slack_emulator.api_chat import bot_message
+from slack_emulator.records import ResponsePost
+from slack_emulator.state import ResponseUrl, Workspace
 
 
 class ResponseUrls:

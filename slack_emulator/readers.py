@@ -7,18 +7,18 @@ a channel is here too: it only touches lock-guarded data, so it needs no trip to
 
 from __future__ import annotations
 
-from bot.emulator.config import Channel, User
-from bot.emulator.records import (
+from slack_emulator.config import Channel, User
+from slack_emulator.records import (
     Ack,
     Call,
     Connection,
     Delivery,
     Ephemeral,
-    Message,
+    PostedMessage,
     ResponsePost,
     View,
 )
-from bot.emulator.state import Workspace
+from slack_emulator.state import Workspace
 
 
 class Readers:
@@ -26,11 +26,11 @@ class Readers:
 
     _state: Workspace
 
-    def messages(self, channel: str, *, thread_ts: str | None = None) -> list[Message]:
+    def messages(self, channel: str, *, thread_ts: str | None = None) -> list[PostedMessage]:
         """Messages in `channel` as they are now, oldest first; replies included unless `thread_ts` narrows to one thread."""
         return self._state.messages.snapshot(self._state.channel(channel).id, thread_ts=thread_ts)
 
-    def message(self, channel: str, ts: str) -> Message | None:
+    def message(self, channel: str, ts: str) -> PostedMessage | None:
         return self._state.messages.one(self._state.channel(channel).id, ts)
 
     def ephemerals(self, user: str, *, include_deleted: bool = False) -> list[Ephemeral]:

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator.records import View
+from slack_emulator.records import View
 
 if TYPE_CHECKING:
-    from bot.emulator.state import Workspace
+    from slack_emulator.state import Workspace
 
 MAX_STACK = 3
 

@@ -85,7 +85,7 @@ class Posted:
 
 
 @dataclass(frozen=True)
-class Message:
+class PostedMessage:
     """A message as it is now in a conversation (after updates)."""
 
     channel: str

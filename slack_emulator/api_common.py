@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from bot.emulator.config import Channel
-from bot.emulator.state import Workspace
+from slack_emulator.config import Channel
+from slack_emulator.state import Workspace
 
 
 class ApiError(Exception):

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.emulator.demo import bot_handle
-from bot.emulator.records import EmulatorError
-from bot.emulator.state import Workspace
-from bot.emulator.ui_state import Feed, snapshot
+from slack_emulator.demo import bot_handle
+from slack_emulator.records import EmulatorError
+from slack_emulator.state import Workspace
+from slack_emulator.ui_state import Feed, snapshot
 
 if TYPE_CHECKING:
-    from bot.emulator.server import SlackEmulator
+    from slack_emulator.server import SlackEmulator
 
 WEB_DIR = Path(__file__).with_name("web")
 POLL_SECONDS = 25.0  # below common proxy idle timeouts; the page simply asks again

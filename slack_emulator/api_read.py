@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.api_common import ApiError, channel_info, conversation, page
-from bot.emulator.state import Workspace
+from slack_emulator.api_common import ApiError, channel_info, conversation, page
+from slack_emulator.state import Workspace
 
 
 def auth_test(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.emulator.config import Channel, EmulatorConfig, User
-from bot.emulator.messages import MessageStore
-from bot.emulator.modals import ViewStore
-from bot.emulator.records import (
+from slack_emulator.config import Channel, EmulatorConfig, User
+from slack_emulator.messages import MessageStore
+from slack_emulator.modals import ViewStore
+from slack_emulator.records import (
     Ack,
     Call,
     Connection,

@@ -16,7 +16,7 @@ from typing import Self, TypeVar
 
 from aiohttp import web
 
-from bot.emulator.config import (
+from slack_emulator.config import (
     DEFAULT_BOT_EVENTS,
     DEFAULT_USERS,
     Channel,
@@ -25,18 +25,18 @@ from bot.emulator.config import (
     default_channels,
     with_dms,
 )
-from bot.emulator.browser import BrowserUi
-from bot.emulator.delivery import Deliverer
-from bot.emulator.happenings import Happenings
-from bot.emulator.http_delivery import HttpSender
-from bot.emulator.interactions import Interactions
-from bot.emulator.readers import Readers
-from bot.emulator.records import EmulatorError
-from bot.emulator.response_url import ResponseUrls
-from bot.emulator.socket_mode import SocketHub
-from bot.emulator.state import Workspace
-from bot.emulator.ui_state import Feed
-from bot.emulator.webapi import WebApi
+from slack_emulator.browser import BrowserUi
+from slack_emulator.delivery import Deliverer
+from slack_emulator.happenings import Happenings
+from slack_emulator.http_delivery import HttpSender
+from slack_emulator.interactions import Interactions
+from slack_emulator.readers import Readers
+from slack_emulator.records import EmulatorError
+from slack_emulator.response_url import ResponseUrls
+from slack_emulator.socket_mode import SocketHub
+from slack_emulator.state import Workspace
+from slack_emulator.ui_state import Feed
+from slack_emulator.webapi import WebApi
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""A small CRM, knowledge base and services for agent and approval tests."""
+"""A small CRM, knowledge base and services shared by the agent, approval, digest and end-to-end tests."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.agent.model import Model
 from bot.config import Settings, load_settings
 from bot.wiring import Components, Services, build_services
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
 # Planted personal data: none of it may ever reach the model.

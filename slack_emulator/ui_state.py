@@ -12,7 +12,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from bot.emulator.state import Workspace
+from slack_emulator.state import Workspace
 
 
 class Feed:

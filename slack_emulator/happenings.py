@@ -11,11 +11,11 @@ import asyncio
 import uuid
 from typing import Any
 
-from bot.emulator import payloads
-from bot.emulator.config import Channel, EmulatorConfig
-from bot.emulator.delivery import Deliverer
-from bot.emulator.records import Delivery, EmulatorError, Posted
-from bot.emulator.state import Workspace
+from slack_emulator import payloads
+from slack_emulator.config import Channel, EmulatorConfig
+from slack_emulator.delivery import Deliverer
+from slack_emulator.records import Delivery, EmulatorError, Posted
+from slack_emulator.state import Workspace
 
 
 class Happenings:

@@ -10,10 +10,10 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator.records import Ephemeral, Message
+from slack_emulator.records import Ephemeral, PostedMessage
 
 if TYPE_CHECKING:
-    from bot.emulator.state import Workspace
+    from slack_emulator.state import Workspace
 
 
 @dataclass
@@ -98,7 +98,7 @@ class MessageStore:
             ]
             return copy.deepcopy(sorted(items, key=_ts_key))
 
-    def snapshot(self, channel: str, *, thread_ts: str | None = None) -> list[Message]:
+    def snapshot(self, channel: str, *, thread_ts: str | None = None) -> list[PostedMessage]:
         """Every message of the channel (replies included), or one thread, oldest first."""
         with self._ws.lock:
             stored = sorted(self._by_channel.get(channel, {}).values(), key=lambda s: _ts_key(s.msg))
@@ -106,7 +106,7 @@ class MessageStore:
                 stored = [s for s in stored if thread_ts in (s.msg["ts"], s.msg.get("thread_ts"))]
             return [_message(s) for s in stored]
 
-    def one(self, channel: str, ts: str) -> Message | None:
+    def one(self, channel: str, ts: str) -> PostedMessage | None:
         with self._ws.lock:
             stored = self._by_channel.get(channel, {}).get(ts)
             return _message(stored) if stored else None
@@ -168,10 +168,10 @@ def _ts_key(msg: dict[str, Any]) -> tuple[int, int]:
     return int(seconds), int(micros or 0)
 
 
-def _message(s: _Stored) -> Message:
+def _message(s: _Stored) -> PostedMessage:
     msg = copy.deepcopy(s.msg)
     thread_ts = msg.get("thread_ts")
-    return Message(
+    return PostedMessage(
         channel=s.channel,
         ts=msg["ts"],
         text=msg.get("text", ""),

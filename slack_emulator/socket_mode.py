@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.emulator.records import Ack, Connection
-from bot.emulator.state import Workspace
+from slack_emulator.records import Ack, Connection
+from slack_emulator.state import Workspace
 
 
 @dataclass

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator import limits
-from bot.emulator.api_common import ApiError, conversation
-from bot.emulator.config import EmulatorConfig
-from bot.emulator.state import Workspace
+from slack_emulator import limits
+from slack_emulator.api_common import ApiError, conversation
+from slack_emulator.config import EmulatorConfig
+from slack_emulator.state import Workspace
 
 
 def bot_message(cfg: EmulatorConfig, *, ts: str, text: str, blocks: list[Any] | None, thread_ts: str | None = None) -> dict[str, Any]:

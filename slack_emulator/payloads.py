@@ -11,8 +11,8 @@ import hashlib
 import re
 from typing import Any
 
-from bot.emulator.config import Channel, EmulatorConfig, User
-from bot.emulator.records import EmulatorError
+from slack_emulator.config import Channel, EmulatorConfig, User
+from slack_emulator.records import EmulatorError
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 

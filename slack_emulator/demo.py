@@ -7,7 +7,7 @@ high-risk actions), Bob is in `sales`, and Zed, from support, is in neither grou
 
 from __future__ import annotations
 
-from bot.emulator.config import Channel, User
+from slack_emulator.config import Channel, User
 
 DEMO_USERS: tuple[User, ...] = (
     User("U01ALICE", "alice", "Alice Archer (sales manager)", "alice@example.com"),

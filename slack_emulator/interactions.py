@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.emulator import payloads
-from bot.emulator.api_chat import bot_message
-from bot.emulator.config import EmulatorConfig, User
-from bot.emulator.delivery import Deliverer
-from bot.emulator.modals import ViewError
-from bot.emulator.records import Delivery, EmulatorError, View
-from bot.emulator.state import Workspace
+from slack_emulator import payloads
+from slack_emulator.api_chat import bot_message
+from slack_emulator.config import EmulatorConfig, User
+from slack_emulator.delivery import Deliverer
+from slack_emulator.modals import ViewError
+from slack_emulator.records import Delivery, EmulatorError, View
+from slack_emulator.state import Workspace
 
 
 class Interactions:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Self, TypeVar
 
-from bot.emulator.config import EmulatorConfig
-from bot.emulator.readers import Readers
-from bot.emulator.records import Delivery, EmulatorError, Posted
-from bot.emulator.server import SlackEmulator
+from slack_emulator.config import EmulatorConfig
+from slack_emulator.readers import Readers
+from slack_emulator.records import Delivery, EmulatorError, Posted
+from slack_emulator.server import SlackEmulator
 
 T = TypeVar("T")
 

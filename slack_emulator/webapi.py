@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import api_chat, api_read, api_views
-from bot.emulator.api_common import ApiError
-from bot.emulator.records import Call
-from bot.emulator.state import Workspace
+from slack_emulator import api_chat, api_read, api_views
+from slack_emulator.api_common import ApiError
+from slack_emulator.records import Call
+from slack_emulator.state import Workspace
 
 Handler = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
 METHODS: dict[str, Handler] = {**api_chat.METHODS, **api_views.METHODS, **api_read.METHODS}

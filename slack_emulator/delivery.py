@@ -13,10 +13,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
-from bot.emulator.http_delivery import HttpSender
-from bot.emulator.records import Delivery, EmulatorError
-from bot.emulator.socket_mode import NotConnected, SocketHub
-from bot.emulator.state import Workspace
+from slack_emulator.http_delivery import HttpSender
+from slack_emulator.records import Delivery, EmulatorError
+from slack_emulator.socket_mode import NotConnected, SocketHub
+from slack_emulator.state import Workspace
 
 MODES = ("socket", "http")
 

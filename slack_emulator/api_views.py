@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator import limits
-from bot.emulator.api_common import ApiError
-from bot.emulator.modals import ViewError
-from bot.emulator.state import TriggerError, Workspace
+from slack_emulator import limits
+from slack_emulator.api_common import ApiError
+from slack_emulator.modals import ViewError
+from slack_emulator.state import TriggerError, Workspace
 
 
 def _view(args: dict[str, Any], *, kind: str | None = None) -> dict[str, Any]:

@@ -12,22 +12,22 @@ serves the same workspace to a browser. It depends on the standard library and a
         emu.wait_for(lambda e: e.messages("#sales")[-1].bot_id, what="the bot's reply")
 """
 
-from bot.emulator.config import Channel, EmulatorConfig, User
-from bot.emulator.http_delivery import sign
-from bot.emulator.records import (
+from slack_emulator.config import Channel, EmulatorConfig, User
+from slack_emulator.http_delivery import sign
+from slack_emulator.records import (
     Ack,
     Call,
     Connection,
     Delivery,
     EmulatorError,
     Ephemeral,
-    Message,
     Posted,
+    PostedMessage,
     ResponsePost,
     View,
 )
-from bot.emulator.server import SlackEmulator
-from bot.emulator.thread import EmulatorThread
+from slack_emulator.server import SlackEmulator
+from slack_emulator.thread import EmulatorThread
 
 __all__ = [
     "Ack",
@@ -39,8 +39,8 @@ __all__ = [
     "EmulatorError",
     "EmulatorThread",
     "Ephemeral",
-    "Message",
     "Posted",
+    "PostedMessage",
     "ResponsePost",
     "SlackEmulator",
     "User",
