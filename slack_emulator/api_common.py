@@ -39,6 +39,8 @@ def channel_info(ws: Workspace, channel: Channel) -> dict[str, Any]:
         "is_archived": False,
         "is_member": ws.config.bot_user_id in channel.members,
         "context_team_id": ws.config.team_id,
+        "is_ext_shared": channel.is_ext_shared,
+        "is_shared": channel.is_ext_shared,
     }
     if channel.is_im:
         info.update(is_im=True, is_channel=False, is_group=False, is_private=True, user=channel.user, is_open=True)

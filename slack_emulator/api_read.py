@@ -64,16 +64,32 @@ def users_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "user": {
             "id": user.id,
-            "team_id": ws.config.team_id,
+            "team_id": user.team_id or ws.config.team_id,
             "name": user.name,
             "real_name": user.real_name or user.name,
-            "deleted": False,
+            "deleted": user.deleted,
             "is_bot": user.is_bot,
             "is_admin": False,
+            "is_restricted": user.is_restricted or user.is_ultra_restricted,
+            "is_ultra_restricted": user.is_ultra_restricted,
+            "is_stranger": user.is_stranger,
             "tz": user.tz,
             "profile": profile,
         }
     }
+
+
+def usergroups_list(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    return {"usergroups": [{"id": group_id, "handle": handle, "name": handle, "team_id": ws.config.team_id,
+                            "user_count": len(members)} for handle, (group_id, members) in ws.usergroups.items()]}
+
+
+def usergroups_users_list(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    wanted = args.get("usergroup") or ""
+    for group_id, members in ws.usergroups.values():
+        if group_id == wanted:
+            return {"users": list(members)}
+    raise ApiError("no_such_subteam")
 
 
 def _within(ts: str, args: dict[str, Any]) -> bool:
@@ -94,4 +110,6 @@ METHODS = {
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,
+    "usergroups.list": usergroups_list,
+    "usergroups.users.list": usergroups_users_list,
 }

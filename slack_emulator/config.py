@@ -20,6 +20,11 @@ class User:
     email: str = ""
     is_bot: bool = False
     tz: str = "UTC"
+    team_id: str = ""  # another workspace's id for a Slack Connect user; empty: the emulated workspace
+    is_restricted: bool = False  # multi-channel guest
+    is_ultra_restricted: bool = False  # single-channel guest
+    is_stranger: bool = False  # a Slack Connect user the workspace shares no channel membership with
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Channel:
     members: tuple[str, ...] = ()
     is_private: bool = False
     user: str | None = None  # the other party of a DM; None for channels
+    is_ext_shared: bool = False  # shared with another organisation (Slack Connect)
 
     @property
     def is_im(self) -> bool:

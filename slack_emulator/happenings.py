@@ -8,6 +8,7 @@ whether its bot is in the conversation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -41,15 +42,18 @@ class Happenings:
             "user": u.id,
             "ts": ws.next_ts(),
             "blocks": payloads.rich_text(text),
-            "team": self.config.team_id,
+            "team": u.team_id or self.config.team_id,
         }
+        if u.team_id and u.team_id != self.config.team_id:  # Slack Connect: whose user, in whose workspace
+            msg.update(user_team=u.team_id, source_team=u.team_id)
         if thread_ts:
             root = ws.messages.get(c.id, thread_ts)
             if root is None:
                 raise EmulatorError(f"no message {thread_ts} in {c.id} to reply to")
             msg.update(thread_ts=thread_ts, parent_user_id=root.get("user") or root.get("bot_id"))
         stored = ws.messages.add(c.id, msg)
-        deliveries = await self._deliver_events(self._posted_events(stored, c), mode, signature, timestamp_offset)
+        deliveries = await self._deliver_events(self._posted_events(stored, c), mode, signature, timestamp_offset,
+                                                ext_shared=c.is_ext_shared)
         return Posted(c.id, stored["ts"], thread_ts, deliveries)
 
     async def bot_message(self, channel: str, text: str, bot_id: str = "BOTHER", *, thread_ts: str | None = None, mode: str | None = None) -> Posted:
@@ -106,6 +110,27 @@ class Happenings:
             event["view"] = home.raw
         return await self.send_event(event, mode=mode)
 
+    async def leave_channel(self, channel: str, user: str, *, mode: str | None = None) -> Delivery | None:
+        """`user` leaves (or is removed from) `channel`: membership changes, then `member_left_channel`."""
+        return await self._membership(channel, user, joined=False, mode=mode)
+
+    async def join_channel(self, channel: str, user: str, *, mode: str | None = None) -> Delivery | None:
+        """`user` joins `channel`: membership changes, then `member_joined_channel`."""
+        return await self._membership(channel, user, joined=True, mode=mode)
+
+    async def _membership(self, channel: str, user: str, *, joined: bool, mode: str | None) -> Delivery | None:
+        ws = self._state
+        u, c = ws.user(user), ws.channel(channel)
+        with ws.lock:
+            members = tuple(m for m in c.members if m != u.id) + ((u.id,) if joined else ())
+            ws.channels[c.id] = dataclasses.replace(c, members=members)
+        kind = "member_joined_channel" if joined else "member_left_channel"
+        if kind not in self.config.bot_events or self.config.bot_user_id not in members:
+            return None
+        event = {"type": kind, "user": u.id, "channel": c.id, "channel_type": "C" if not c.is_private else "G",
+                 "team": self.config.team_id, "event_ts": ws.next_ts()}
+        return await self.send_event(event, mode=mode)
+
     async def send_event(self, event: dict[str, Any], *, mode: str | None = None, signature: str | None = None, timestamp_offset: float = 0.0) -> Delivery:
         """Deliver any event (wrapped in a fresh event_callback), whatever the subscriptions say."""
         (delivery,) = await self._deliver_events([event], mode, signature, timestamp_offset)
@@ -126,10 +151,13 @@ class Happenings:
             events.append(payloads.app_mention_event(stored, c))
         return events
 
-    async def _deliver_events(self, events: list[dict[str, Any]], mode: str | None, signature: str | None, timestamp_offset: float) -> tuple[Delivery, ...]:
+    async def _deliver_events(self, events: list[dict[str, Any]], mode: str | None, signature: str | None, timestamp_offset: float,
+                              *, ext_shared: bool = False) -> tuple[Delivery, ...]:
         ws = self._state
         callbacks = [
-            payloads.event_callback(self.config, e, event_id=ws.next_id("Ev"), event_time=int(ws.clock())) for e in events
+            payloads.event_callback(self.config, e, event_id=ws.next_id("Ev"), event_time=int(ws.clock()),
+                                    ext_shared=ext_shared)
+            for e in events
         ]
         results = await asyncio.gather(*(
             self._deliverer.deliver("events_api", cb, mode=mode, signature=signature, timestamp_offset=timestamp_offset)

@@ -46,7 +46,8 @@ def app_mention_event(stored: dict[str, Any], channel: Channel) -> dict[str, Any
     return event
 
 
-def event_callback(cfg: EmulatorConfig, event: dict[str, Any], *, event_id: str, event_time: int) -> dict[str, Any]:
+def event_callback(cfg: EmulatorConfig, event: dict[str, Any], *, event_id: str, event_time: int,
+                   ext_shared: bool = False) -> dict[str, Any]:
     """The outer `event_callback` wrapper every Events API delivery has."""
     return {
         "token": cfg.verification_token,
@@ -61,7 +62,7 @@ def event_callback(cfg: EmulatorConfig, event: dict[str, Any], *, event_id: str,
         "authorizations": [
             {"enterprise_id": None, "team_id": cfg.team_id, "user_id": cfg.bot_user_id, "is_bot": True, "is_enterprise_install": False}
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": ext_shared,
         "event_context": f"4-emulator-{event_id}",
     }
 
@@ -86,7 +87,7 @@ def command(cfg: EmulatorConfig, *, user: User, channel: Channel, command: str, 
 
 
 def user_ref(cfg: EmulatorConfig, user: User) -> dict[str, str]:
-    return {"id": user.id, "username": user.name, "name": user.name, "team_id": cfg.team_id}
+    return {"id": user.id, "username": user.name, "name": user.name, "team_id": user.team_id or cfg.team_id}
 
 
 def team(cfg: EmulatorConfig) -> dict[str, str]:

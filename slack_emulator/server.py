@@ -62,6 +62,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         max_retries: int = 3,
         connect_timeout: float = 10.0,
         bot_events: Iterable[str] | None = None,
+        usergroups: dict[str, tuple[str, tuple[str, ...]]] | None = None,
         http_target: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -73,6 +74,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
             max_retries: retries of an unacknowledged event.
             connect_timeout: how long a Socket Mode delivery waits for a client to be connected.
             bot_events: the app's event subscriptions (message.im, message.channels, app_mention...).
+            usergroups: Slack user groups, handle -> (id, member ids), for usergroups.list / users.list.
             http_target: the app's request URL for mode="http" deliveries (settable later).
             clock: wall-clock seconds for ts values, trigger and response_url expiry.
         """
@@ -84,7 +86,8 @@ class SlackEmulator(Happenings, Interactions, Readers):
         )
         people = list(users) if users is not None else list(DEFAULT_USERS)
         rooms = list(channels) if channels is not None else list(default_channels(people, bot_user_id))
-        self._state = Workspace(self.config, users=people, channels=with_dms(people, rooms, bot_user_id), clock=clock)
+        self._state = Workspace(self.config, users=people, channels=with_dms(people, rooms, bot_user_id), clock=clock,
+                                 usergroups=usergroups)
         self._hub = SocketHub(self._state)
         self._http = HttpSender(signing_secret)
         self._deliverer = Deliverer(self._state, self._hub, self._http)

@@ -61,6 +61,7 @@ class Workspace:
         users: Iterable[User],
         channels: Iterable[Channel],
         clock: Callable[[], float],
+        usergroups: dict[str, tuple[str, tuple[str, ...]]] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -70,6 +71,7 @@ class Workspace:
         self.base_url = ""
         self.users: dict[str, User] = {u.id: u for u in users}
         self.channels: dict[str, Channel] = {c.id: c for c in channels}
+        self.usergroups = dict(usergroups or {})  # handle -> (id, member user ids)
         self.messages = MessageStore(self)
         self.views = ViewStore(self)
         self.calls: list[Call] = []

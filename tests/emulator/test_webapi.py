@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_emulator import Channel, SlackEmulator
+from slack_emulator import Channel, SlackEmulator, User, payloads
 
 Body = Callable[[SlackEmulator, AsyncWebClient], Awaitable[None]]
 
@@ -282,3 +282,33 @@ def test_unknown_methods_are_refused_and_recorded() -> None:
         assert emu.calls() == []
 
     run(body)
+
+
+def test_who_is_who_guests_strangers_shared_channels_and_user_groups() -> None:
+    people = [User("U01ALICE", "alice", "Alice Archer", "alice@example.com"),
+              User("U07GUEST", "gina", "Gina Guest", "gina@partner.example", is_restricted=True),
+              User("U08EXT", "xavi", "Xavi External", "xavi@other.example", team_id="T0OTHER", is_stranger=True)]
+    rooms = [Channel("C0SHARED", "shared", ("U01ALICE", "U08EXT", "UBOT"), is_ext_shared=True),
+             Channel("C0SALES", "sales", ("U01ALICE", "U07GUEST", "UBOT"))]
+
+    async def body(emu: SlackEmulator, client: AsyncWebClient) -> None:
+        guest = (await client.users_info(user="U07GUEST"))["user"]
+        assert (guest["is_restricted"], guest["is_ultra_restricted"], guest["team_id"]) == (True, False, "T0EMU")
+        stranger = (await client.users_info(user="U08EXT"))["user"]
+        assert (stranger["is_stranger"], stranger["team_id"]) == (True, "T0OTHER")
+        assert (await client.conversations_info(channel="C0SHARED"))["channel"]["is_ext_shared"] is True
+        assert (await client.conversations_info(channel="C0SALES"))["channel"]["is_ext_shared"] is False
+        groups = (await client.usergroups_list())["usergroups"]
+        assert [(g["id"], g["handle"]) for g in groups] == [("S01SALES", "sales-team")]
+        assert (await client.usergroups_users_list(usergroup="S01SALES"))["users"] == ["U01ALICE"]
+        assert await api_error(client.usergroups_users_list(usergroup="S404")) == "no_such_subteam"
+        await emu.user_message("U08EXT", "C0SHARED", "hello")
+        (stored,) = (await client.conversations_history(channel="C0SHARED"))["messages"]
+        assert (stored["user_team"], stored["team"]) == ("T0OTHER", "T0OTHER")
+        wrapped = payloads.event_callback(emu.config, {"type": "message"}, event_id="Ev1", event_time=1, ext_shared=True)
+        assert wrapped["is_ext_shared_channel"] is True
+        assert await emu.leave_channel("C0SALES", "U07GUEST") is None  # the app did not subscribe to it
+        assert (await client.conversations_members(channel="C0SALES"))["members"] == ["U01ALICE", "UBOT"]
+
+    # No message subscriptions: nothing is delivered, there is no app to receive it here.
+    run(body, users=people, channels=rooms, usergroups={"sales-team": ("S01SALES", ("U01ALICE",))}, bot_events=())
