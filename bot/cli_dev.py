@@ -65,7 +65,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
         emulator.start()
     except OSError as exc:
         raise RunError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
-                        "pass another --port") from None
+                       "pass another --port") from None
     try:
         _introduce(settings, emulator)
         return cmd_run(pointed_at(settings, emulator), argparse.Namespace(port=0))

@@ -1,7 +1,7 @@
 """When digests are due: APScheduler's cron triggers, read in the digest's own time zone.
 
 The trigger (bot.cron) does the calendar work (month lengths, daylight saving changes) and reads
-crontab weekdays the way cron does; this module runs a repeated local hour once, walks the fire times
+crontab weekdays the way cron does; this module runs a repeated local hour once and walks the fire times
 between the last run and now, so that a process that was down for a while can coalesce what it
 missed into one run.
 """

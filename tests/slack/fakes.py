@@ -26,6 +26,15 @@ from bot.slack.poster import Poster
 from bot.store.proposals import ProposalView
 
 BOT_USER_ID = "UBOT"
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+PENDING = ProposalView(
+    id="p1", conversation_id="slack:C0SALES:1.0", tool="update_deal", args={"deal_id": 7, "stage": "negotiation"},
+    payload_hash="h" * 64, summary="Update deal 7: stage proposal -> negotiation",
+    diff=[{"field": "stage", "before": "proposal", "after": "negotiation"}], risk="medium", requester="U02BOB",
+    record_kind="deal", record_id=7, record_version=3, status="pending", created_at=NOW,
+    expires_at=NOW + timedelta(hours=24), decided_by=None, decided_at=None, reason=None, result=None, error=None,
+    supersedes_id=None, channel="C0SALES", message_ts="2.0")
 
 
 class FakeSlack(AsyncWebClient):
@@ -64,17 +73,6 @@ class Calls:
 
     async def __call__(self, text: str = "", **kwargs: Any) -> None:
         self.calls.append({"text": text, **kwargs} if text else kwargs)
-
-
-ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
-PENDING = ProposalView(
-    id="p1", conversation_id="slack:C0SALES:1.0", tool="update_deal", args={"deal_id": 7, "stage": "negotiation"},
-    payload_hash="h" * 64, summary="Update deal 7: stage proposal -> negotiation",
-    diff=[{"field": "stage", "before": "proposal", "after": "negotiation"}], risk="medium", requester="U02BOB",
-    record_kind="deal", record_id=7, record_version=3, status="pending", created_at=NOW,
-    expires_at=NOW + timedelta(hours=24), decided_by=None, decided_at=None, reason=None, result=None, error=None,
-    supersedes_id=None, channel="C0SALES", message_ts="2.0")
 
 
 class FakeRunner:
