@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
-from bot import cli_access, cli_agent, cli_dev, cli_digest
+from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_run
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.privacy.spans import DetectionError
@@ -32,9 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path of app.toml (default: $BOT_CONFIG or ./app.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="connect to Slack and answer (Socket Mode or HTTP)").add_argument(
-        "--port", type=int, default=3000, help="HTTP port in HTTP mode (default 3000)"
-    )
+    cli_run.add_parsers(sub)
     migrate = sub.add_parser("migrate", help="upgrade the database schema to the newest version")
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
 
@@ -82,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = _COMMANDS[args.command]
         return handler(settings, args)
     except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError,
-            cli_digest.DigestCommandError) as exc:
+            cli_digest.DigestCommandError, cli_run.RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -95,31 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _first_line(exc: object) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    import asyncio
-
-    from bot.slack.server import SlackUnavailable, serve
-    from bot.store.models import utcnow
-    from bot.wiring import build_services
-
-    components = build_checked(settings)
-    secrets = settings.secrets
-    if not secrets.slack_bot_token:
-        raise UserError(
-            "SLACK_BOT_TOKEN is not set: set it and SLACK_APP_TOKEN (Socket Mode) or "
-            "SLACK_SIGNING_SECRET (HTTP mode); README, 'Connect to Slack', says where to find them"
-        )
-    if not secrets.slack_app_token and not secrets.slack_signing_secret:
-        raise UserError("HTTP mode needs SLACK_SIGNING_SECRET to check that requests come from Slack; "
-                        "set it, or set SLACK_APP_TOKEN to use Socket Mode")
-    services = build_services(settings, components)
-    try:
-        asyncio.run(serve(settings, services, port=args.port, clock=utcnow))
-    except SlackUnavailable as exc:
-        raise UserError(f"{exc}; check the token and SLACK_API_URL") from None
-    return 0
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -234,13 +207,13 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "run": cmd_run,
     "migrate": cmd_migrate,
     "seed-demo": cmd_seed_demo,
     "import-crm": cmd_import_crm,
     "kb-reindex": cmd_kb_reindex,
     "mask": cmd_mask,
     "config": cmd_config,
+    **cli_run.COMMANDS,
     **cli_agent.COMMANDS,
     **cli_access.COMMANDS,
     **cli_digest.COMMANDS,

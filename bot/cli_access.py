@@ -59,10 +59,9 @@ def _slack_users(settings: Settings) -> tuple[Any, Any]:
     if token is None:
         return None, None
     from bot.slack.people import SlackUsers
-    from bot.slack.server import web_client
+    from bot.wiring import slack_client
 
-    client = web_client(token.get_secret_value(), settings.secrets.slack_api_url)
-    return SlackUsers(client), None
+    return SlackUsers(slack_client(settings)), None
 
 
 COMMANDS = {"access": cmd_access}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from bot.cli_run import RunError, cmd_run
 from bot.config import Settings
 from bot.wiring import build_checked
 
@@ -46,14 +47,11 @@ def pointed_at(settings: Settings, emulator: EmulatorThread) -> Settings:
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
-    # bot.cli holds `run`; imported here because bot.cli imports this module to register `dev`.
-    from bot.cli import UserError, cmd_run
-
     from slack_emulator import EmulatorThread
     from slack_emulator.demo import DEMO_USERS, demo_channels
 
     if not 0 <= args.port <= 65535:
-        raise UserError(f"--port must be between 0 and 65535, got {args.port}")
+        raise RunError(f"--port must be between 0 and 65535, got {args.port}")
     # An unmigrated database is refused before the page is announced, not after.
     build_checked(settings).engine.dispose()
     emulator = EmulatorThread(host=args.host, port=args.port, users=DEMO_USERS, channels=demo_channels(BOT_USER_ID),
@@ -66,8 +64,8 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     try:
         emulator.start()
     except OSError as exc:
-        raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
-                        "pass another --port") from None
+        raise RunError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                       "pass another --port") from None
     try:
         _introduce(settings, emulator)
         return cmd_run(pointed_at(settings, emulator), argparse.Namespace(port=0))

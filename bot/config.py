@@ -13,11 +13,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bot.access.settings import AccessSection, PeopleSection, check_groups
+from bot.cron import validate_cron, validate_timezone
 
 DEFAULT_CONFIG = "app.toml"
 ENV_PREFIX = "BOT_"
@@ -364,29 +364,6 @@ class Settings(_Section):
     def kb_path(self) -> Path:
         """The knowledge-base folder, resolved against the config file's directory."""
         return self.kb.path if self.kb.path.is_absolute() else self.base_dir / self.kb.path
-
-
-def validate_cron(expr: str) -> None:
-    """Raise ValueError with a valid example unless expr is a 5-field crontab expression."""
-    from bot.digests.schedule import trigger  # the same reading of the expression as the scheduler's
-
-    example = 'such as "0 8 * * mon-fri" (minute hour day month weekday)'
-    if len(expr.split()) != 5:
-        raise ValueError(f'expected a 5-field cron expression {example}, got "{expr}"')
-    try:
-        trigger(expr, "UTC")
-    except ValueError as exc:
-        raise ValueError(f'invalid cron expression "{expr}" ({exc}); expected one {example}') from None
-
-
-def validate_timezone(name: str) -> None:
-    """Raise ValueError unless name is an IANA time zone."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f'unknown time zone "{name}"; expected an IANA name such as "Europe/Berlin" or "UTC"'
-        ) from None
 
 
 def resolve_sqlite_url(url: str, base_dir: Path) -> str:

@@ -1,7 +1,13 @@
-"""Builds the object graph from Settings once; nothing here is global."""
+"""Builds the object graph from Settings once; nothing here is global.
+
+The composition root: it imports every layer and no layer imports it. The Slack side is built
+complete before it serves: who the bot is (auth.test), the digest service, then the frozen
+SlackDeps every listener shares.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,8 +45,11 @@ from bot.store.proposals import ProposalView, SqlProposals
 from bot.store.vault_store import SqlVaultStore
 
 if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
     from bot.digests.service import DigestService, Publisher
     from bot.privacy.detector import Detector
+    from bot.slack.deps import SlackDeps
 
 
 @dataclass(frozen=True)
@@ -183,22 +192,81 @@ def build_digests(settings: Settings, components: Components, approvals: Approva
         summarizer = ModelSummarizer(model, gateway, lambda cid: Vault(cid, vault_store))
     sections = SectionBuilder(components.crm, approvals.pending, settings.digest_sections)
     return DigestService(SqlDigests(components.engine), sections, settings=settings.scheduler,
-                         groups=settings.approvals.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
+                         groups=settings.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
                          publisher=publisher, summarizer=summarizer, configured=settings.digests)
 
 
-def slack_publisher(settings: Settings, client: object | None = None) -> Publisher:
-    """Posts digests through a Slack Web API client (AsyncWebClient; by default one for SLACK_BOT_TOKEN)."""
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client for SLACK_BOT_TOKEN (and SLACK_API_URL, if set)."""
+    from bot.slack.client import web_client
+
+    secrets = settings.secrets
+    assert secrets.slack_bot_token is not None, "checked by the caller"
+    return web_client(secrets.slack_bot_token.get_secret_value(), secrets.slack_api_url)
+
+
+def slack_publisher(settings: Settings, client: AsyncWebClient | None = None) -> Publisher:
+    """Posts digests through a Slack Web API client (by default one for SLACK_BOT_TOKEN)."""
     from bot.slack.blocks.links import Links
     from bot.slack.digest_publisher import SlackPublisher
-    from bot.slack.server import web_client
 
-    slack, secrets = settings.slack, settings.secrets
-    if client is None:
-        assert secrets.slack_bot_token is not None, "checked by the caller"
-        client = web_client(secrets.slack_bot_token.get_secret_value(), secrets.slack_api_url)
+    slack = settings.slack
     links = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts)
-    return SlackPublisher(client, links, lines_per_section=settings.digest_sections.lines_per_section)  # type: ignore[arg-type]
+    return SlackPublisher(client or slack_client(settings), links,
+                          lines_per_section=settings.digest_sections.lines_per_section)
+
+
+def build_slack_deps(settings: Settings, services: Services, client: AsyncWebClient, *, bot_user_id: str,
+                     digests: DigestService) -> SlackDeps:
+    """What every Slack listener shares, complete: the bot's id and the digest service included."""
+    from bot.slack.blocks.links import Links
+    from bot.slack.conversations import Conversations
+    from bot.slack.decisions import CardDecisions
+    from bot.slack.deps import SlackDeps
+    from bot.slack.members import Members
+    from bot.slack.poster import Poster
+    from bot.slack.runner import Runner
+    from bot.store.requests import SqlRequests
+
+    slack, engine = settings.slack, services.components.engine
+    links = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts)
+    poster, members, requests = Poster(client), Members(client), SqlRequests(engine)
+    runner = Runner(slack.max_concurrent_runs)
+    vault_store = SqlVaultStore(engine)
+    conversations = Conversations(agent=services.agent, gateway=services.gateway,
+                                  vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
+                                  links=links)
+    return SlackDeps(settings=settings, bot_user_id=bot_user_id, approvals=services.approvals,
+                     crm=services.components.crm, digests=digests, conversations=conversations,
+                     decisions=CardDecisions(services.approvals, poster, members, links), members=members,
+                     poster=poster, requests=requests, runner=runner, links=links)
+
+
+async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],
+                    stop: asyncio.Event | None = None) -> None:
+    """`python -m bot run`: build the Slack side, then serve until stop is set or a signal arrives.
+    Raises SlackUnavailable (bot.slack.client) when Slack refuses the token or cannot be reached."""
+    from bot.digests.scheduler import DigestScheduler
+    from bot.slack.app import build_app
+    from bot.slack.client import identify
+    from bot.slack.housekeeping import Housekeeping
+    from bot.slack.server import serve
+
+    client = slack_client(settings)
+    try:
+        bot_user_id = await identify(client)
+        parts = None if isinstance(services.model, MissingModel) else (services.model, services.gateway)
+        digests = build_digests(settings, services.components, services.approvals, clock=clock,
+                                publisher=slack_publisher(settings, client), summarizer_parts=parts)
+        await asyncio.to_thread(digests.sync_config)
+        deps = build_slack_deps(settings, services, client, bot_user_id=bot_user_id, digests=digests)
+        app_token = settings.secrets.slack_app_token
+        app = build_app(deps, socket_mode=app_token is not None)
+        await serve(app, deps, Housekeeping(deps, services.known, settings, clock),
+                    DigestScheduler(digests, tick_seconds=settings.scheduler.tick_seconds),
+                    app_token=app_token.get_secret_value() if app_token else None, port=port, stop=stop)
+    finally:
+        await services.model.aclose()
 
 
 def build_access(settings: Settings, crm: CrmAdapter, users: UserSource | None = None, *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any, Literal
@@ -127,15 +128,17 @@ def _update(name: str, kind: RecordKind, id_field: str, args: type[_Args], risk:
         return Draft(name, {id_field: record_id, **{d["field"]: data[d["field"]] for d in diff}},
                      f"Update {_label(record)}: {changes}", diff, risk, kind, record_id, record.version)
 
-    def execute(targets: Targets, raw: Mapping[str, Any], record_id: int | None, version: int | None,
-                key: str) -> dict[str, Any]:
-        changes = {k: v for k, v in raw.items() if k != id_field}
-        assert record_id is not None and version is not None
-        result = targets.crm.update(kind, record_id, changes, expected_version=version, idempotency_key=key)
-        return {"record": f"{kind}:{result.record.id}", "version": result.record.version,
-                "changed": list(result.changed_fields), "replayed": result.replayed}
+    return Operation(name, description, args, risk, plan, partial(execute_update, kind, id_field))
 
-    return Operation(name, description, args, risk, plan, execute)
+
+def execute_update(kind: RecordKind, id_field: str, targets: Targets, raw: Mapping[str, Any], record_id: int | None,
+                   version: int | None, key: str) -> dict[str, Any]:
+    """An approved update: the CRM's update of the record, at the version that was shown."""
+    changes = {k: v for k, v in raw.items() if k != id_field}
+    assert record_id is not None and version is not None
+    result = targets.crm.update(kind, record_id, changes, expected_version=version, idempotency_key=key)
+    return {"record": f"{kind}:{result.record.id}", "version": result.record.version,
+            "changed": list(result.changed_fields), "replayed": result.replayed}
 
 
 class UpdateContactArgs(_Args):
@@ -193,12 +196,14 @@ def _create(name: str, kind: RecordKind, args: type[_Args], risk: Risk, descript
                      if v not in (None, "", []))
         return Draft(name, data, title(data), diff, risk, kind)
 
-    def execute(targets: Targets, raw: Mapping[str, Any], record_id: int | None, version: int | None,
-                key: str) -> dict[str, Any]:
-        result = targets.crm.create(kind, shape(dict(raw)), idempotency_key=key)
-        return {"record": f"{kind}:{result.record.id}", "version": result.record.version, "replayed": result.replayed}
+    return Operation(name, description, args, risk, plan, partial(execute_create, kind, shape))
 
-    return Operation(name, description, args, risk, plan, execute)
+
+def execute_create(kind: RecordKind, shape: Callable[[dict[str, Any]], dict[str, Any]], targets: Targets,
+                   raw: Mapping[str, Any], record_id: int | None, version: int | None, key: str) -> dict[str, Any]:
+    """An approved create: the CRM's create of the record the stored arguments shape."""
+    result = targets.crm.create(kind, shape(dict(raw)), idempotency_key=key)
+    return {"record": f"{kind}:{result.record.id}", "version": result.record.version, "replayed": result.replayed}
 
 
 class CreateLeadArgs(_Args):

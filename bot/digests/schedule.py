@@ -1,7 +1,7 @@
 """When digests are due: APScheduler's cron triggers, read in the digest's own time zone.
 
-The trigger does the calendar work (month lengths, daylight saving changes); this module reads
-crontab weekdays the way cron does, runs a repeated local hour once, and walks the fire times
+The trigger (bot.cron) does the calendar work (month lengths, daylight saving changes) and reads
+crontab weekdays the way cron does; this module runs a repeated local hour once and walks the fire times
 between the last run and now, so that a process that was down for a while can coalesce what it
 missed into one run.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+from bot.cron import trigger, validate_cron, validate_timezone
 
 # Walking a per-minute schedule over a week of downtime is ~10k steps; beyond this many slots
 # the count is reported as "at least".
@@ -28,52 +28,6 @@ class Due:
 
     slot: datetime
     count: int
-
-
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def crontab_weekdays(field: str) -> str:
-    """A crontab day-of-week field (0 or 7 = Sunday, names, ranges, lists, steps) as day names.
-
-    APScheduler 3's `from_crontab` counts 0 as Monday, one day off from every crontab; giving it
-    names instead of numbers keeps `0 8 * * 1` on Monday, as users of cron expect."""
-    if field == "*":
-        return field
-    days: set[int] = set()
-    for part in field.lower().split(","):
-        spec, _, step_text = part.partition("/")
-        if step_text and (not step_text.isdigit() or int(step_text) < 1):
-            raise ValueError(f'invalid step "/{step_text}" in the day-of-week field "{field}"')
-        step = int(step_text) if step_text else 1
-        if spec == "*":
-            first, last = 0, 6
-        else:
-            low, _, high = spec.partition("-")
-            first, last = _day(low, field), _day(high, field) if high else _day(low, field)
-            if high and last == 0 and first > 0:
-                last = 7  # "5-7" or "fri-sun": up to Sunday
-            if not high and step_text:
-                last = 6  # "1/2": from Monday on, every other day
-        if first > last:
-            raise ValueError(f'day-of-week range "{spec}" runs backwards in "{field}"')
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return ",".join(_DAY_NAMES[d] for d in sorted(days))
-
-
-def _day(text: str, field: str) -> int:
-    if text.isdigit() and int(text) <= 7:
-        return int(text)
-    if text[:3] in _DAY_NAMES and len(text) == 3:
-        return _DAY_NAMES.index(text)
-    raise ValueError(f'"{text}" is not a day of the week (0-7 or sun-sat) in "{field}"')
-
-
-def trigger(cron: str, tz: str) -> CronTrigger:
-    """APScheduler's trigger for a 5-field crontab expression in an IANA time zone."""
-    minute, hour, day, month, weekday = cron.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday),
-                       timezone=ZoneInfo(tz))
 
 
 def _fires(cron: str, tz: str, after: datetime) -> Iterator[datetime]:
@@ -134,8 +88,6 @@ class WhenError(ValueError):
 
 def parse_when(text: str, default_tz: str = "UTC") -> tuple[str, str]:
     """(cron, time zone) from a human schedule or a quoted cron expression, plus an optional zone."""
-    from bot.config import validate_cron, validate_timezone
-
     text = text.strip().replace("“", '"').replace("”", '"')
     quoted = re.fullmatch(r'"([^"]+)"\s*(\S+)?', text)
     if quoted:

@@ -24,7 +24,6 @@ PII_FIELDS = {
     "full_name": "PERSON", "first_name": "PERSON", "last_name": "PERSON",
     "contact": "PERSON", "aliases": "PERSON", "email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER",
 }
-_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
 class SpanDetector(Protocol):
@@ -39,22 +38,6 @@ class UnknownPlaceholder(Exception):
 class Masked:
     text: str
     entities: tuple[tuple[str, int, int, str], ...]  # (type, start, end, placeholder), offsets into the input
-
-
-def unwrap_slack(text: str) -> str:
-    """Slack markup to plain text: <mailto:a@b.c|a@b.c> -> a@b.c, <@U1> -> @U1, <url|label> -> label (url)."""
-
-    def plain(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target.startswith(("@", "#")):
-            return f"{target[0]}{label}" if label else target
-        if target.startswith("!"):
-            return "@" + (label or target[1:].split("^")[0])
-        if target.startswith(("mailto:", "tel:")):
-            return label or target.split(":", 1)[1]
-        return f"{label} ({target})" if label and label != target else target
-
-    return _SLACK_LINK.sub(plain, text)
 
 
 def neutralise(text: str) -> str:
@@ -75,8 +58,8 @@ class Gateway:
         return self._replace(vault, [text], [self._detector.detect(text)])[0]
 
     def mask_user_text(self, vault: Vault, text: str) -> str:
-        """A person's message: Slack markup unwrapped, typed placeholders neutralised, then masked."""
-        return self.mask_text(vault, neutralise(unwrap_slack(text))).text
+        """A person's message (plain text, as they typed it): typed placeholders neutralised, then masked."""
+        return self.mask_text(vault, neutralise(text)).text
 
     def mask_value(self, vault: Vault, value: Any) -> Any:
         """JSON-aware masking of a tool result: every string, and PII fields by their key.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.agent.loop import Agent, AgentResult, Request
 from bot.privacy.gateway import Gateway
@@ -20,10 +20,11 @@ from bot.privacy.vault import Vault
 from bot.slack.blocks import messages
 from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.links import Links
-from bot.slack.decisions import Decisions
+from bot.slack.decisions import CardDecisions
 from bot.slack.mrkdwn import from_model
-from bot.slack.poster import Message, Poster
+from bot.slack.poster import Poster
 from bot.slack.runner import Runner
+from bot.slack.types import Respond, SlackMessage
 from bot.store.requests import SqlRequests
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Destination(Protocol):
 
     async def progress(self, text: str) -> None: ...
 
-    async def answer(self, parts: list[Message]) -> None: ...
+    async def answer(self, parts: list[SlackMessage]) -> None: ...
 
     async def cards(self, result: AgentResult) -> None: ...
 
@@ -55,7 +56,7 @@ class Destination(Protocol):
 class ThreadDestination:
     """Status message in the thread, edited as the agent works and replaced by the answer."""
 
-    def __init__(self, poster: Poster, decisions: Decisions, channel: str, thread_ts: str | None,
+    def __init__(self, poster: Poster, decisions: CardDecisions, channel: str, thread_ts: str | None,
                  progress_updates: bool) -> None:
         self._poster, self._decisions = poster, decisions
         self.channel, self.thread_ts, self._progress_updates = channel, thread_ts, progress_updates
@@ -84,7 +85,7 @@ class ThreadDestination:
             await self.status(text)
             await asyncio.sleep(PROGRESS_INTERVAL_S)
 
-    async def answer(self, parts: list[Message]) -> None:
+    async def answer(self, parts: list[SlackMessage]) -> None:
         if self._updating is not None:  # a late progress edit must not overwrite the answer
             self._updating.cancel()
             await asyncio.gather(self._updating, return_exceptions=True)
@@ -101,7 +102,7 @@ class ThreadDestination:
 class EphemeralDestination:
     """Only the caller sees it: everything goes through the command's response_url."""
 
-    def __init__(self, respond: Callable[..., Awaitable[Any]], links: Links) -> None:
+    def __init__(self, respond: Respond, links: Links) -> None:
         self._respond, self._links = respond, links
 
     async def status(self, text: str) -> None:
@@ -111,7 +112,7 @@ class EphemeralDestination:
     async def progress(self, text: str) -> None:
         return None  # each response_url allows only five messages: keep them for the answer
 
-    async def answer(self, parts: list[Message]) -> None:
+    async def answer(self, parts: list[SlackMessage]) -> None:
         for text, blocks in parts[:3]:
             await self._respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 

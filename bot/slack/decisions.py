@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from bot.actions.service import Approvals, Decision
 from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
@@ -22,13 +21,15 @@ from bot.slack.ids import thread_of
 from bot.slack.members import Members
 from bot.slack.mrkdwn import escape
 from bot.slack.poster import Poster
+from bot.slack.types import Respond
 from bot.store.proposals import ProposalView
 
 log = logging.getLogger(__name__)
-Respond = Callable[..., Awaitable[Any]]  # Bolt's respond(): replies through the click's response_url
 
 
-class Decisions:
+class CardDecisions:
+    """Decides on a clicked proposal through the approval service and keeps its card in step."""
+
     def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links) -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
 

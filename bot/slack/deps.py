@@ -1,8 +1,13 @@
-"""What the listeners share, built once per process by `bot.slack.server`."""
+"""What the listeners share: built once per process, complete and frozen, by `bot.wiring`.
+
+Bolt hands it to every listener as `context["deps"]` (see bot.slack.middleware); `deps_of`
+reads it back with its type.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,27 +18,31 @@ from bot.digests.service import DigestService
 from bot.slack.blocks.home import digest_home_blocks, home_view
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Conversations
-from bot.slack.decisions import Decisions
+from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
 from bot.slack.poster import Poster
 from bot.slack.runner import Runner
 from bot.store.requests import SqlRequests
 
+CONTEXT_KEY = "deps"
 
-@dataclass
+
+@dataclass(frozen=True)
 class SlackDeps:
+    """The services and Slack helpers every listener may use, and who the bot is."""
+
     settings: Settings
+    bot_user_id: str
     approvals: Approvals
     crm: CrmAdapter
+    digests: DigestService
     conversations: Conversations
-    decisions: Decisions
+    decisions: CardDecisions
     members: Members
     poster: Poster
     requests: SqlRequests
     runner: Runner
     links: Links
-    bot_user_id: str = ""
-    digests: DigestService | None = None
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
@@ -49,8 +58,13 @@ class SlackDeps:
 
     async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:
         """The digests of the channels the user is in (channels named "#…" in app.toml are shown to all)."""
-        if self.digests is None:
-            return []
         subs = await asyncio.to_thread(self.digests.store.subscriptions)
         mine = [s for s in subs if s.channel.startswith("#") or user in await self.members.of(s.channel)]
         return digest_home_blocks(mine)
+
+
+def deps_of(context: Mapping[str, Any]) -> SlackDeps:
+    """The listeners' shared dependencies from Bolt's context (put there by bot.slack.middleware)."""
+    deps = context[CONTEXT_KEY]
+    assert isinstance(deps, SlackDeps), f"context[{CONTEXT_KEY!r}] is {type(deps).__name__}"
+    return deps

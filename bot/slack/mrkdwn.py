@@ -1,4 +1,5 @@
-"""Model text made safe for Slack mrkdwn, and cut to Slack's size limits.
+"""Slack's mrkdwn, both ways: a person's message read as plain text, model text made safe for
+Slack and cut to Slack's size limits.
 
 Slack reads `<...>` as control sequences (`<!channel>` notifies everyone, `<url|label>` hides
 where a link goes), so everything the model writes is escaped, and only links to allowed hosts
@@ -12,12 +13,11 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from bot.privacy.gateway import unwrap_slack
-
 SECTION_LIMIT = 3000  # characters of text in one section block
 
 _MD_LINK = re.compile(r"\[([^\]\n]{1,300})\]\((https?://[^\s)]{1,2000})\)")
 _SLACK_LINK = re.compile(r"<(https?://[^|>\s]{1,2000})(?:\|([^>\n]{0,300}))?>")
+_SLACK_MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")  # what Slack wraps in <...>: links, mentions
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 _TOKEN = "\x00{}\x00"
@@ -106,9 +106,26 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
 
 
+def unwrap(text: str) -> str:
+    """Slack markup to plain text: <mailto:a@b.c|a@b.c> -> a@b.c, <@U1> -> @U1, <url|label> -> label (url)."""
+
+    def plain(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("@", "#")):
+            return f"{target[0]}{label}" if label else target
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^")[0])
+        if target.startswith(("mailto:", "tel:")):
+            return label or target.split(":", 1)[1]
+        return f"{label} ({target})" if label and label != target else target
+
+    return _SLACK_MARKUP.sub(plain, text)
+
+
 def incoming(text: str, bot_user_id: str) -> str:
     """What a person typed, as plain text: the bot's mention removed, Slack's link and mention
-    markup turned into what the reader saw, escapes undone."""
-    text = unwrap_slack(text.replace(f"<@{bot_user_id}>", " "))
+    markup turned into what the reader saw, escapes undone. Read once, here: what comes out is
+    the person's literal text, and nothing downstream reads it as Slack markup again."""
+    text = unwrap(text.replace(f"<@{bot_user_id}>", " "))
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-Message = tuple[str, list[dict[str, Any]]]
+from bot.slack.types import SlackMessage
+
 log = logging.getLogger(__name__)
 
 
@@ -16,14 +15,14 @@ class Poster:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+    async def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None) -> str:
         """Post and return the new message's ts."""
         text, blocks = message
         response = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
                                                       unfurl_links=False, unfurl_media=False)
         return str(response["ts"])
 
-    async def update(self, channel: str, ts: str, message: Message) -> bool:
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> bool:
         """Replace a message in place; False (logged) when Slack refuses."""
         text, blocks = message
         try:
@@ -33,7 +32,7 @@ class Poster:
             return False
         return True
 
-    async def ephemeral(self, channel: str, user: str, message: Message, *, thread_ts: str | None = None) -> None:
+    async def ephemeral(self, channel: str, user: str, message: SlackMessage, *, thread_ts: str | None = None) -> None:
         text, blocks = message
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks,

@@ -1,6 +1,6 @@
 """Digests end to end: the real Bolt app over Socket Mode against the emulator, with a clock the test moves.
 
-The bot runs in this process (`serve`, as `python -m bot run` does) so the scheduler's clock can be
+The bot runs in this process (`run_slack`, as `python -m bot run` does) so the scheduler's clock can be
 injected: a channel subscribes with `/crm digest subscribe`, the test moves the clock past the
 slot, and the scheduler's next tick (every 0.2 s here) posts the digest exactly once. A click on
 "Log follow-up" becomes a proposal card in the digest's thread, approved like any other.
@@ -19,9 +19,8 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.slack.blocks.cards import APPROVE
 from bot.slack.blocks.digest import FOLLOW_UP
-from bot.slack.server import serve
 from bot.store.models import utcnow
-from bot.wiring import build_checked, build_digests, build_services
+from bot.wiring import build_checked, build_digests, build_services, run_slack
 from slack_emulator import EmulatorThread
 from slack_emulator.records import PostedMessage
 from tests.e2e.cards import proposal_id, wait_for_card_text, wait_for_cards
@@ -67,7 +66,7 @@ def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, 
     async def main() -> None:
         stop = asyncio.Event()
         connections = len(emulator.connections())
-        bot = asyncio.create_task(serve(settings, services, port=0, clock=clock, stop=stop))
+        bot = asyncio.create_task(run_slack(settings, services, port=0, clock=clock, stop=stop))
         try:
             await asyncio.to_thread(emulator.wait_for, lambda e: len(e.connections()) > connections, 30,
                                     what="the bot to connect")

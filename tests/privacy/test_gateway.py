@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.config import PrivacySection
 from bot.privacy.detector import Detector
-from bot.privacy.gateway import Gateway, UnknownPlaceholder, neutralise, unwrap_slack
+from bot.privacy.gateway import Gateway, UnknownPlaceholder, neutralise
 from bot.privacy.known import KnownEntity, KnownEntityIndex
 from bot.privacy.spans import Span
 from bot.privacy.vault import MemoryVaultStore, Vault
@@ -50,29 +50,19 @@ def test_entities_carry_offsets_into_the_input(gateway: Gateway) -> None:
     ]
 
 
-def test_user_text_is_unwrapped_and_typed_placeholders_neutralised(gateway: Gateway) -> None:
+def test_user_text_is_masked_with_typed_placeholders_neutralised(gateway: Gateway) -> None:
     v = vault()
     gateway.mask_text(v, "Anna Weber")  # <PERSON_1> exists in this vault
-    text = "Ask <@U024BE7LH> to mail <mailto:anna@example.org|anna@example.org> and tell <PERSON_1>"
-    masked = gateway.mask_user_text(v, text)
+    masked = gateway.mask_user_text(v, "Ask @U024BE7LH to mail anna@example.org and tell <PERSON_1>")
     assert masked == "Ask @U024BE7LH to mail <EMAIL_ADDRESS_1> and tell PERSON 1"
     # So a user cannot make a tool reveal what <PERSON_1> stands for by typing it.
     assert gateway.unmask_arguments(v, {"q": "PERSON 1"}) == {"q": "PERSON 1"}
 
 
-@pytest.mark.parametrize(
-    ("slack", "plain"),
-    [
-        ("<mailto:a@b.co|a@b.co>", "a@b.co"),
-        ("<tel:+4420794609|+44 20 7946 09>", "+44 20 7946 09"),
-        ("<https://x.example/p|the page>", "the page (https://x.example/p)"),
-        ("<https://x.example/p>", "https://x.example/p"),
-        ("<#C123|sales>", "#sales"),
-        ("<!here>", "@here"),
-    ],
-)
-def test_unwrap_slack(slack: str, plain: str) -> None:
-    assert unwrap_slack(slack) == plain
+@pytest.mark.parametrize("text", ["compare a <b> and <x|y>", "<https://x.example/p|the page>", "if a<b|c> then"])
+def test_user_text_in_angle_brackets_is_text_not_slack_markup(gateway: Gateway, text: str) -> None:
+    # Slack markup is read once, by bot/slack; what reaches the gateway is what the person typed.
+    assert gateway.mask_user_text(vault(), text) == text
 
 
 @pytest.mark.parametrize(

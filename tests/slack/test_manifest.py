@@ -12,11 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _listened_events() -> set[str]:
     found = set()
-    for path in (ROOT / "bot" / "slack" / "listeners").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "event"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
-                found.add(node.args[0].value)
+    registry = ROOT / "bot" / "slack" / "app.py"  # where every listener is registered
+    for node in ast.walk(ast.parse(registry.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "event"
+                and node.args and isinstance(node.args[0], ast.Constant)):
+            found.add(node.args[0].value)
     return found
 
 

@@ -1,10 +1,11 @@
-"""Model text reaching Slack: escaped, links only to allowed hosts, cut to Slack's limits."""
+"""Model text reaching Slack: escaped, links only to allowed hosts, cut to Slack's limits; a person's
+message read from Slack's markup once, into the text they typed."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.slack.mrkdwn import from_model, incoming, split
+from bot.slack.mrkdwn import from_model, incoming, split, unwrap
 
 ALLOWED = ["wiki.example.com"]
 
@@ -57,3 +58,28 @@ def test_split_respects_the_limit_and_loses_nothing(text: str) -> None:
 def test_incoming_text_loses_the_mention_and_markup() -> None:
     text = "<@UBOT> mail <mailto:zoe@acme.test|zoe@acme.test> &amp; call <tel:+4930123|+49 30 123>, ask <@U01ALICE>"
     assert incoming(text, "UBOT") == "mail zoe@acme.test & call +49 30 123, ask @U01ALICE"
+
+
+@pytest.mark.parametrize(
+    ("slack", "plain"),
+    [
+        ("<mailto:a@b.co|a@b.co>", "a@b.co"),
+        ("<tel:+4420794609|+44 20 7946 09>", "+44 20 7946 09"),
+        ("<https://x.example/p|the page>", "the page (https://x.example/p)"),
+        ("<https://x.example/p>", "https://x.example/p"),
+        ("<#C123|sales>", "#sales"),
+        ("<!here>", "@here"),
+    ],
+)
+def test_unwrap(slack: str, plain: str) -> None:
+    assert unwrap(slack) == plain
+
+
+@pytest.mark.parametrize(("typed", "delivered"), [
+    # Slack escapes what a person types in angle brackets; it is text, never markup.
+    ("compare a <b> and <x|y>", "compare a &lt;b&gt; and &lt;x|y&gt;"),
+    ("if a<b && c>d", "if a&lt;b &amp;&amp; c&gt;d"),
+    ("literally &lt;", "literally &amp;lt;"),
+])
+def test_incoming_text_is_what_the_person_typed(typed: str, delivered: str) -> None:
+    assert incoming(delivered, "UBOT") == typed

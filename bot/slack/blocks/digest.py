@@ -15,8 +15,9 @@ from typing import Any
 from bot.digests.model import Digest, Line, RunView, Section, Subscription
 from bot.slack.blocks.cards import button
 from bot.slack.blocks.links import Links, when
-from bot.slack.blocks.messages import Message, context, section
+from bot.slack.blocks.messages import context, section
 from bot.slack.mrkdwn import escape, escape_fit, from_model, split, truncate
+from bot.slack.types import SlackMessage
 
 MAX_BLOCKS = 50
 FOLLOW_UP, SNOOZE = "digest_follow_up", "digest_snooze"
@@ -65,7 +66,7 @@ def line_text(line: Line, links: Links) -> str:
 
 
 def render(digest: Digest, links: Links, *, lines_per_section: int,
-           interactive: bool = True) -> tuple[Message, list[Message]]:
+           interactive: bool = True) -> tuple[SlackMessage, list[SlackMessage]]:
     """(main message, thread replies) for a digest; without buttons when not `interactive` (a
     preview only its caller sees: a click there would have no thread to answer in)."""
     title = f"Digest: {digest.name}"
@@ -123,7 +124,7 @@ def _section_blocks(name: str, index: int, part: Section, links: Links, limit: i
     return shown, blocks
 
 
-def _thread(parts: Sequence[Section], links: Links) -> list[Message]:
+def _thread(parts: Sequence[Section], links: Links) -> list[SlackMessage]:
     """Every overflowing section in full, as plain lines, in messages of at most 50 blocks."""
     blocks: list[dict[str, Any]] = []
     for part in parts:

@@ -8,9 +8,9 @@ from typing import Any
 from adapters.crm.base import SearchHit
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, split, truncate
+from bot.slack.types import SlackMessage
 from bot.store.proposals import ProposalView
 
-Message = tuple[str, list[dict[str, Any]]]  # (fallback text, blocks)
 SECTIONS_PER_MESSAGE = 10  # keeps each message well under Slack's 40,000 characters and 50 blocks
 
 HELP = (
@@ -32,14 +32,14 @@ def context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 3000)}]}
 
 
-def status(text: str) -> Message:
+def status(text: str) -> SlackMessage:
     return text, [context(f"⏳ {escape(text)}")]
 
 
-def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None) -> list[Message]:
+def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None) -> list[SlackMessage]:
     """The answer cut into sections and messages; sources and a note under the last one."""
     pieces = split(mrkdwn) or ["(no answer)"]
-    messages: list[Message] = []
+    messages: list[SlackMessage] = []
     for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
         chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
         messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
@@ -54,12 +54,12 @@ def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None
     return messages
 
 
-def plain(text: str) -> Message:
+def plain(text: str) -> SlackMessage:
     """A message of our own wording (already safe mrkdwn)."""
     return truncate(text, 300), [section(text)]
 
 
-def find_results(query: str, hits: Sequence[SearchHit], links: Links) -> Message:
+def find_results(query: str, hits: Sequence[SearchHit], links: Links) -> SlackMessage:
     if not hits:
         return plain(f"No contacts or companies match “{escape(query)}”.")
     lines = [f"• {links.record(h.kind, h.id, h.title)}" + (f": {escape(h.subtitle)}" if h.subtitle else "")
@@ -67,7 +67,7 @@ def find_results(query: str, hits: Sequence[SearchHit], links: Links) -> Message
     return plain(f"*{len(hits)} matches for “{escape_fit(query, 100)}”*\n" + "\n".join(lines))
 
 
-def pending_list(proposals: Sequence[ProposalView], links: Links, *, limit: int = 20) -> Message:
+def pending_list(proposals: Sequence[ProposalView], links: Links, *, limit: int = 20) -> SlackMessage:
     if not proposals:
         return plain("Nothing is waiting for you: no pending proposals you may approve.")
     lines = []

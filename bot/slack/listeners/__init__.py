@@ -1,1 +1,1 @@
-"""Bolt listeners; each module registers its handlers on the app with `register(app, deps)`."""
+"""Bolt listeners: module-level functions, registered in bot.slack.app."""

@@ -4,48 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import messages
 from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
-from bot.slack.deps import SlackDeps
+from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.ids import conversation_id
 from bot.slack.listeners import digests
 from bot.slack.mrkdwn import escape_fit, incoming
+from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
 SUBCOMMANDS = ("help", "find", "pending", "digest")
-Respond = Callable[..., Awaitable[Any]]
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.command("/crm")
-    async def on_crm(ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond) -> None:
-        text = incoming(command.get("text") or "", deps.bot_user_id)
-        word, _, rest = text.partition(" ")
-        sub = word.lower()
-        user = command["user_id"]
-        if sub in ("", "help") or (sub not in SUBCOMMANDS and not rest and "?" not in word):
-            unknown = f"Unknown command `{escape_fit(word, 40)}`.\n" if sub not in ("", "help") else ""
-            await ack(text=unknown + messages.HELP, response_type="ephemeral")
-            return
-        if sub == "find":
-            await ack()
-            deps.runner.spawn(lambda: _find(deps, rest.strip(), respond), name="crm find")
-            return
-        if sub == "digest":
-            await ack()
-            deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
-            return
-        if sub == "pending":
-            await ack()
-            deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
-            return
-        await ack()
+async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
+    """`/crm …`: help at once; everything else acknowledged, then done in the background."""
+    deps = deps_of(context)
+    text = incoming(command.get("text") or "", deps.bot_user_id)
+    word, _, rest = text.partition(" ")
+    sub = word.lower()
+    user = command["user_id"]
+    if sub in ("", "help") or (sub not in SUBCOMMANDS and not rest and "?" not in word):
+        unknown = f"Unknown command `{escape_fit(word, 40)}`.\n" if sub not in ("", "help") else ""
+        await ack(text=unknown + messages.HELP, response_type="ephemeral")
+        return
+    await ack()
+    if sub == "find":
+        deps.runner.spawn(lambda: _find(deps, rest.strip(), respond), name="crm find")
+    elif sub == "digest":
+        deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
+    elif sub == "pending":
+        deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
+    else:
         deps.runner.spawn(lambda: _question(deps, command, text, respond), name="crm question")
 
 

@@ -11,11 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
-
-from slack_bolt.async_app import AsyncApp
 
 from bot.actions.operations import PlanError
 from bot.config import DIGEST_SECTIONS
@@ -24,13 +21,12 @@ from bot.digests.model import Subscription
 from bot.slack.blocks import digest as digest_blocks
 from bot.slack.blocks.links import when
 from bot.slack.blocks.messages import section
-from bot.slack.deps import SlackDeps
+from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.mrkdwn import escape, escape_fit
+from bot.slack.types import Ack, Respond
 from bot.store.digests import DuplicateName
 
 log = logging.getLogger(__name__)
-Ack = Callable[..., Awaitable[None]]
-Respond = Callable[..., Awaitable[Any]]
 
 ALIASES = {"pipeline": "pipeline_movement", "closing": "closing_soon", "stale": "stale_deals", "leads": "new_leads",
            "risk": "at_risk_accounts", "tickets": "ticket_alerts", "pending": "pending_proposals"}
@@ -72,9 +68,6 @@ async def command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Res
 
 async def _command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Respond) -> None:
     service = deps.digests
-    if service is None:
-        await respond(text="Digests are not available in this process.", response_type="ephemeral")
-        return
     verb, _, rest = text.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
     if verb == "run":
@@ -131,7 +124,6 @@ async def _subscribe(deps: SlackDeps, body: dict[str, Any], rest: str, respond: 
     channel = body["channel_id"]
     name = _name(body.get("channel_name") or "", channel, "all" if sections == DIGEST_SECTIONS else kind)
     sub = Subscription(name, channel, cron, tz, sections, source="slack", created_by=body["user_id"])
-    assert deps.digests is not None
     try:
         await asyncio.to_thread(deps.digests.store.subscribe, sub, now=deps.digests.now())
     except DuplicateName:
@@ -148,7 +140,6 @@ MAX_LISTED = 45  # one section per digest, under Slack's 50 blocks with the head
 
 
 async def _list(deps: SlackDeps, respond: Respond) -> None:
-    assert deps.digests is not None
     service = deps.digests
     subs = await asyncio.to_thread(service.subscriptions)
     if not subs:
@@ -181,32 +172,29 @@ async def _user_tz(deps: SlackDeps, user: str) -> str:
 # -- buttons on digest lines ---------------------------------------------------------------------
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    """The listeners of the Log follow-up and Snooze buttons on digest lines."""
-    async def on_click(ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        action = body["actions"][0]
-        parsed = digest_blocks.parse_action_value(str(action.get("value") or ""))
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
-        thread = body.get("container", {}).get("message_ts")
-        if parsed is None or not channel:
-            log.warning("ignored a digest button with value %r", action.get("value"))
-            return
-        snooze = action.get("action_id") == digest_blocks.SNOOZE
+async def on_digest_button(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+    """Log follow-up and Snooze on a digest line: a create_task proposal, made in the background."""
+    await ack()
+    deps = deps_of(context)
+    action = body["actions"][0]
+    parsed = digest_blocks.parse_action_value(str(action.get("value") or ""))
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
+    thread = body.get("container", {}).get("message_ts")
+    if parsed is None or not channel:
+        log.warning("ignored a digest button with value %r", action.get("value"))
+        return
+    snooze = action.get("action_id") == digest_blocks.SNOOZE
 
-        async def job() -> None:
-            try:
-                await _propose(deps, user, channel, thread, parsed[1], parsed[2], snooze=snooze)
-            except Exception:  # noqa: BLE001 - logged for the operator; the clicker is told
-                log.exception("digest button %s on %s %s failed", action.get("action_id"), parsed[1], parsed[2])
-                await deps.poster.ephemeral(channel, user, ("failed", [section(
-                    "Sorry, I could not make that proposal; the error is logged for the bot's operator.")]))
+    async def job() -> None:
+        try:
+            await _propose(deps, user, channel, thread, parsed[1], parsed[2], snooze=snooze)
+        except Exception:  # noqa: BLE001 - logged for the operator; the clicker is told
+            log.exception("digest button %s on %s %s failed", action.get("action_id"), parsed[1], parsed[2])
+            await deps.poster.ephemeral(channel, user, ("failed", [section(
+                "Sorry, I could not make that proposal; the error is logged for the bot's operator.")]))
 
-        deps.runner.spawn(job, name="digest follow-up")
-
-    app.action(digest_blocks.FOLLOW_UP)(on_click)
-    app.action(digest_blocks.SNOOZE)(on_click)
+    deps.runner.spawn(job, name="digest follow-up")
 
 
 async def _propose(deps: SlackDeps, user: str, channel: str, thread: str | None, kind: str, record_id: int, *,

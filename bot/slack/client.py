@@ -1,0 +1,40 @@
+"""The Slack Web API client the bot posts with, and the bot's own user id in the workspace.
+
+Every call retries a 429 after Retry-After and a dropped connection once. `identify` asks
+Slack who the token belongs to before anything is built on it, so a wrong token or an
+unreachable SLACK_API_URL ends start-up with one line instead of failing on the first event.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SlackUnavailable(Exception):
+    """Slack (or what SLACK_API_URL points at) refused the token or could not be reached."""
+
+
+def web_client(token: str, base_url: str | None) -> AsyncWebClient:
+    """The Web API client: 429s retried after Retry-After, dropped connections retried once."""
+    return AsyncWebClient(token=token, base_url=base_url or DEFAULT_API_URL, retry_handlers=[
+        AsyncConnectionErrorRetryHandler(max_retry_count=1),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+    ])
+
+
+async def identify(client: AsyncWebClient) -> str:
+    """The bot's user id (auth.test); SlackUnavailable when the token is refused or Slack is unreachable."""
+    try:
+        identity = await client.auth_test()
+    except SlackApiError as exc:
+        raise SlackUnavailable(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')})") from None
+    except Exception as exc:  # noqa: BLE001 - network errors of every kind end the same way
+        raise SlackUnavailable(f"cannot reach Slack at {client.base_url} ({type(exc).__name__})") from None
+    return str(identity["user_id"])
