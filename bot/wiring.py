@@ -217,13 +217,15 @@ def slack_publisher(settings: Settings, client: AsyncWebClient | None = None) ->
 
 
 def build_slack_deps(settings: Settings, services: Services, client: AsyncWebClient, *, bot_user_id: str,
-                     digests: DigestService) -> SlackDeps:
-    """What every Slack listener shares, complete: the bot's id and the digest service included."""
+                     digests: DigestService, home_team: str = "") -> SlackDeps:
+    """What every Slack listener shares, complete: the bot's id and the digest service included.
+    home_team is the workspace the bot is installed in: the door lets its members in."""
     from bot.slack.blocks.links import Links
     from bot.slack.conversations import Conversations
     from bot.slack.decisions import CardDecisions
     from bot.slack.deps import SlackDeps
     from bot.slack.members import Members
+    from bot.slack.people import SlackUsers
     from bot.slack.poster import Poster
     from bot.slack.runner import Runner
     from bot.store.requests import SqlRequests
@@ -236,7 +238,9 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links)
-    return SlackDeps(settings=settings, bot_user_id=bot_user_id, approvals=services.approvals,
+    access = build_access(settings, services.components.crm, SlackUsers(client),
+                          home_teams=(home_team,) if home_team else ())
+    return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links), members=members,
                      poster=poster, requests=requests, runner=runner, links=links)
@@ -254,12 +258,13 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
 
     client = slack_client(settings)
     try:
-        bot_user_id = await identify(client)
+        identity = await identify(client)
         parts = None if isinstance(services.model, MissingModel) else (services.model, services.gateway)
         digests = build_digests(settings, services.components, services.approvals, clock=clock,
                                 publisher=slack_publisher(settings, client), summarizer_parts=parts)
         await asyncio.to_thread(digests.sync_config)
-        deps = build_slack_deps(settings, services, client, bot_user_id=bot_user_id, digests=digests)
+        deps = build_slack_deps(settings, services, client, bot_user_id=identity.user_id, digests=digests,
+                                home_team=identity.team_id)
         app_token = settings.secrets.slack_app_token
         app = build_app(deps, socket_mode=app_token is not None)
         await serve(app, deps, Housekeeping(deps, services.known, settings, clock),

@@ -7,6 +7,8 @@ unreachable SLACK_API_URL ends start-up with one line instead of failing on the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -29,12 +31,20 @@ def web_client(token: str, base_url: str | None) -> AsyncWebClient:
     ])
 
 
-async def identify(client: AsyncWebClient) -> str:
-    """The bot's user id (auth.test); SlackUnavailable when the token is refused or Slack is unreachable."""
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is: its user id, and the workspace it is installed in (the door's home team)."""
+
+    user_id: str
+    team_id: str
+
+
+async def identify(client: AsyncWebClient) -> Identity:
+    """The bot's identity (auth.test); SlackUnavailable when the token is refused or Slack is unreachable."""
     try:
         identity = await client.auth_test()
     except SlackApiError as exc:
         raise SlackUnavailable(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')})") from None
     except Exception as exc:  # noqa: BLE001 - network errors of every kind end the same way
         raise SlackUnavailable(f"cannot reach Slack at {client.base_url} ({type(exc).__name__})") from None
-    return str(identity["user_id"])
+    return Identity(str(identity["user_id"]), str(identity.get("team_id") or ""))

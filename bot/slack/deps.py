@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.crm.base import CrmAdapter
+from bot.access.service import Access
 from bot.actions.service import Approvals
 from bot.config import Settings
 from bot.digests.service import DigestService
@@ -33,6 +34,7 @@ class SlackDeps:
 
     settings: Settings
     bot_user_id: str
+    access: Access
     approvals: Approvals
     crm: CrmAdapter
     digests: DigestService
