@@ -98,7 +98,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.slack.server import SlackUnavailable, serve
-    from bot.store.models import utcnow
+    from bot.store.tables import utcnow
     from bot.wiring import build_services
 
     components = build_checked(settings)

@@ -22,7 +22,7 @@ from bot.emulator.records import Message
 from bot.slack.blocks.cards import APPROVE
 from bot.slack.blocks.digest import FOLLOW_UP
 from bot.slack.server import serve
-from bot.store.models import utcnow
+from bot.store.tables import utcnow
 from bot.wiring import build_checked, build_digests, build_services
 from tests.e2e.cards import proposal_id, wait_for_card_text, wait_for_cards
 from tests.e2e.conftest import prepare_database

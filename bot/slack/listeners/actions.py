@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.records import ProposalStatus
 from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
 from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW, changed_fields, edit_modal, reject_modal, submitted
 from bot.slack.decisions import editable_fields
@@ -60,7 +61,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         proposal_id, user, from_home = _clicked(body)
         proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
-        if proposal is None or proposal.status != "pending":
+        if proposal is None or proposal.status != ProposalStatus.PENDING:
             await deps.decisions.refresh(proposal_id, None if from_home else respond)
             return
         await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal))
@@ -70,7 +71,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         proposal_id, user, from_home = _clicked(body)
         proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
-        if proposal is None or proposal.status != "pending":
+        if proposal is None or proposal.status != ProposalStatus.PENDING:
             await deps.decisions.refresh(proposal_id, None if from_home else respond)
             return
         fields = editable_fields(deps.approvals, proposal)
