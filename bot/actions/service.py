@@ -76,12 +76,8 @@ class Approvals:
         Raises PlanError for an unknown tool, invalid arguments or a write that cannot be planned,
         and CrmError when the CRM cannot be read.
         """
-        operation = self._operations.get(tool)
-        if operation is None:
-            raise PlanError(f"unknown write tool {tool!r}; use one of: {', '.join(self._operations)}")
-        draft = operation.plan(self._targets, operation.parse(raw_args))
-        return self._store(draft, requester=requester, conversation_id=conversation_id, channel=channel,
-                           supersedes=supersedes)
+        return self._store(self._plan(tool, raw_args), requester=requester, conversation_id=conversation_id,
+                           channel=channel, supersedes=supersedes)
 
     def argument_model(self, tool: str) -> type[BaseModel] | None:
         """The arguments a write tool takes (what an edit may change), or None for an unknown tool."""
@@ -92,6 +88,12 @@ class Approvals:
         """The service's clock: what dates plans and expiries."""
         return self._clock()
 
+    def _plan(self, tool: str, raw_args: Mapping[str, Any]) -> Draft:
+        operation = self._operations.get(tool)
+        if operation is None:
+            raise PlanError(f"unknown write tool {tool!r}; use one of: {', '.join(self._operations)}")
+        return operation.plan(self._targets, operation.parse(raw_args))
+
     def _store(self, draft: Draft, *, requester: str, conversation_id: str | None,
                channel: str | None, supersedes: str | None) -> ProposalView:
         now = self._clock()
@@ -100,8 +102,9 @@ class Approvals:
             payload_hash=payload_hash(draft.tool, draft.args, draft.record_kind, draft.record_id, draft.record_version),
             summary=draft.summary, diff=list(draft.diff), risk=draft.risk, requester=requester,
             record_kind=draft.record_kind, record_id=draft.record_id, record_version=draft.record_version,
-            status=ProposalStatus.PENDING, created_at=now, expires_at=now + self._expiry, decided_by=None, decided_at=None,
-            reason=None, result=None, error=None, supersedes_id=supersedes, channel=channel, message_ts=None,
+            status=ProposalStatus.PENDING, created_at=now, expires_at=now + self._expiry, decided_by=None,
+            decided_at=None, reason=None, result=None, error=None, supersedes_id=supersedes, channel=channel,
+            message_ts=None,
         )
         self._proposals.insert(proposal)
         self._record(proposal, requester, None, ProposalStatus.PENDING, {"tool": draft.tool, "risk": draft.risk})
@@ -126,7 +129,8 @@ class Approvals:
             self._record(proposal, user, proposal.status, None, {"refused": verdict.reason}, kind="approval.refused")
             return Decision("refused", verdict.reason, proposal)
         claimed = self._proposals.transition(
-            proposal_id, from_statuses=(ProposalStatus.FAILED,) if retrying else (ProposalStatus.PENDING,), to=ProposalStatus.EXECUTING,
+            proposal_id, from_statuses=(ProposalStatus.FAILED if retrying else ProposalStatus.PENDING,),
+            to=ProposalStatus.EXECUTING,
             not_expired_at=None if retrying else now, decided_by=user, decided_at=now,
         )
         if not claimed:
@@ -142,11 +146,12 @@ class Approvals:
             return proposal
         now = self._clock()
         reason = (reason or "").strip()[:500] or None
-        if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,), to=ProposalStatus.REJECTED,
-                                          decided_by=user,
-                                          decided_at=now, reason=reason):
+        if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,),
+                                          to=ProposalStatus.REJECTED, decided_by=user, decided_at=now,
+                                          reason=reason):
             return self._already(self._proposals.get(proposal_id) or proposal)
-        self._record(proposal, user, ProposalStatus.PENDING, ProposalStatus.REJECTED, {"reason_given": reason is not None})
+        self._record(proposal, user, ProposalStatus.PENDING, ProposalStatus.REJECTED,
+                     {"reason_given": reason is not None})
         return Decision("rejected", f"by {user}" + (f" ({reason})" if reason else ""), self._proposals.get(proposal_id))
 
     def edit(self, proposal_id: str, *, user: str, changes: Mapping[str, Any],
@@ -159,12 +164,14 @@ class Approvals:
         proposal = self._pending_for(proposal_id, user, channel_members, "edit")
         if isinstance(proposal, Decision):
             return proposal
-        operation = self._operations[proposal.tool]
+        # propose_call's two halves, with the old version superseded in between: planned first, so
+        # an invalid edit leaves it pending; stored only once this edit has won it.
         try:
-            draft = operation.plan(self._targets, operation.parse({**proposal.args, **changes}))
+            draft = self._plan(proposal.tool, {**proposal.args, **changes})
         except (PlanError, CrmError) as exc:
             return Decision("invalid", str(exc), proposal)
-        if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,), to=ProposalStatus.SUPERSEDED,
+        if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,),
+                                          to=ProposalStatus.SUPERSEDED,
                                           decided_by=user, decided_at=self._clock()):
             return self._already(self._proposals.get(proposal_id) or proposal)
         self._record(proposal, user, ProposalStatus.PENDING, ProposalStatus.SUPERSEDED, {"edited": sorted(changes)})
@@ -191,7 +198,8 @@ class Approvals:
         return decisions
 
     def pending(self, *, requester: str | None = None, conversation_id: str | None = None) -> list[ProposalView]:
-        return self._proposals.list(statuses=(ProposalStatus.PENDING,), requester=requester, conversation_id=conversation_id)
+        return self._proposals.list(statuses=(ProposalStatus.PENDING,), requester=requester,
+                                    conversation_id=conversation_id)
 
     def actionable_by(self, user: str, channel_members: ChannelMembers | None = None) -> list[ProposalView]:
         """Pending proposals this user may approve."""
@@ -230,7 +238,8 @@ class Approvals:
                                 proposal.record_version)
         operation = self._operations.get(proposal.tool)
         if expected != proposal.payload_hash or operation is None:
-            return self._finish(proposal, user, ProposalStatus.FAILED, error="the stored proposal does not match what was approved",
+            return self._finish(proposal, user, ProposalStatus.FAILED,
+                                error="the stored proposal does not match what was approved",
                                 result={"retryable": False})
         try:
             result = operation.execute(self._targets, proposal.args, proposal.record_id, proposal.record_version,
@@ -241,21 +250,25 @@ class Approvals:
                                                                  "current_version": exc.current.version},
                                 error=f"the record changed since the proposal (now version {exc.current.version})")
         except EmailError as exc:
-            return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc), result={"retryable": exc.transient})
+            return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc),
+                                result={"retryable": exc.transient})
         except CrmError as exc:
             return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc), result={"retryable": False})
         except Exception as exc:  # noqa: BLE001 - a database or network hiccup: may be retried
             log.exception("proposal %s failed while executing", proposal.id)
-            return self._finish(proposal, user, ProposalStatus.FAILED, error=f"could not complete ({type(exc).__name__}); try again",
+            return self._finish(proposal, user, ProposalStatus.FAILED,
+                                error=f"could not complete ({type(exc).__name__}); try again",
                                 result={"retryable": True})
         return self._finish(proposal, user, ProposalStatus.EXECUTED, result=result)
 
     def _finish(self, proposal: ProposalView, user: str, status: ProposalStatus, *, result: dict[str, Any],
                 error: str | None = None) -> Decision:
-        self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status, result=result, error=error)
+        self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status, result=result,
+                                   error=error)
         # The audit keeps references and versions, not field values (which may be personal data).
         audited = {k: v for k, v in result.items() if k != "current"}
-        self._record(proposal, user, ProposalStatus.EXECUTING, status, {**audited, **({"error": error} if error else {})})
+        self._record(proposal, user, ProposalStatus.EXECUTING, status,
+                     {**audited, **({"error": error} if error else {})})
         done = replace(proposal, status=status, result=result, error=error)
         if status == ProposalStatus.EXECUTED and self._on_executed is not None:
             try:
@@ -273,8 +286,8 @@ class Approvals:
 
     def _expire(self, proposal: ProposalView, now: datetime) -> Decision:
         """Mark it expired, unless someone decided it first."""
-        if not self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.PENDING,), to=ProposalStatus.EXPIRED,
-                                          decided_at=now):
+        if not self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.PENDING,),
+                                          to=ProposalStatus.EXPIRED, decided_at=now):
             return self._already(self._proposals.get(proposal.id) or proposal)
         self._record(proposal, None, ProposalStatus.PENDING, ProposalStatus.EXPIRED, {})
         return Decision("expired", "this proposal has expired; ask again to get a fresh one",

@@ -24,7 +24,7 @@ from adapters.crm.base import CrmError
 from adapters.crm.fields import describe_error
 from bot.agent import prompts
 from bot.agent.audit_trail import AgentAudit, AuditLog
-from bot.agent.budget import Answered, Budget, Ending, Failed, StoppedByBudget
+from bot.agent.budget import Answered, Budget, BudgetName, Ending, Failed, StoppedByBudget
 from bot.agent.model import Message, Model, ModelError, ModelReply, ToolCall, Usage
 from bot.agent.tools import Tool, ToolRegistry
 from bot.config import AgentSection
@@ -85,7 +85,7 @@ class AgentResult:
     usage: Usage = Usage()
     steps: int = 0
     tool_calls: int = 0
-    stopped: str | None = None
+    stopped: BudgetName | None = None
     error: str | None = None
 
 
@@ -124,11 +124,11 @@ def estimate_tokens(text: str) -> int:
 class Agent:
     def __init__(self, *, model: Model, gateway: Gateway, vaults: Callable[[str], Vault], registry: ToolRegistry,
                  history: History, audit: AuditLog, proposals: ProposalSink, settings: AgentSection, bot_name: str,
-                 clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], datetime]) -> None:
         self._model, self._gateway, self._vaults, self._registry = model, gateway, vaults, registry
         self._history, self._proposals = history, proposals
         self._settings, self._bot_name, self._clock = settings, bot_name, clock
-        self._budget = Budget.from_settings(settings, clock=monotonic)
+        self._budget = Budget.from_settings(settings)
         self._audit = AgentAudit(audit, model_name=model.name)
 
     async def run(self, request: Request, *, on_progress: Progress | None = None) -> AgentResult:
@@ -315,7 +315,7 @@ def _invalid(message: str) -> _ToolResult:
     return _ToolResult(json.dumps({"error": message}, ensure_ascii=False), invalid=True)
 
 
-def _result(run: _Run, *, answer: str, masked_answer: str, stopped: str | None = None,
+def _result(run: _Run, *, answer: str, masked_answer: str, stopped: BudgetName | None = None,
             error: str | None = None) -> AgentResult:
     return AgentResult(answer=answer, masked_answer=masked_answer, proposals=tuple(run.proposals),
                        citations=tuple(dict.fromkeys(run.citations)), usage=run.usage, steps=run.steps,

@@ -127,8 +127,9 @@ class DigestService:
         if due is None:
             # The newest slot may be claimed by a process that died before posting: after the
             # lease, one survivor takes it over (a conditional update) and posts it late.
-            if last is not None and last.status == RunStatus.CLAIMED and last.claimed_at < cutoff and await asyncio.to_thread(
-                    self.store.take_over, last.id, by=self._instance, claimed_before=cutoff, now=now):
+            if (last is not None and last.status == RunStatus.CLAIMED and last.claimed_at < cutoff
+                    and await asyncio.to_thread(self.store.take_over, last.id, by=self._instance,
+                                                claimed_before=cutoff, now=now)):
                 log.warning("digest %s: taking over the slot %s left claimed by %s", sub.name, last.scheduled_for,
                             last.claimed_by)
                 return await self._post(sub, replace(last, claimed_by=self._instance, catching_up=True),
@@ -201,7 +202,8 @@ class DigestService:
             digest = await self._with_summary(sub, digest)
         except Exception as exc:  # noqa: BLE001 - recorded, not lost
             log.exception("digest %s: building the slot %s failed", sub.name, slot)
-            return await self._finish(run, RunStatus.FAILED, 0, f"could not build the digest ({type(exc).__name__}: {exc})")
+            return await self._finish(run, RunStatus.FAILED, 0,
+                                      f"could not build the digest ({type(exc).__name__}: {exc})")
         if self.publisher is None:
             return await self._finish(run, RunStatus.FAILED, 0, "no Slack connection in this process")
         attempts, wait = 0, self._settings.retry_seconds

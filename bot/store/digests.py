@@ -24,8 +24,8 @@ def _subscription(row: DigestSubscription) -> Subscription:
 
 
 def _run(row: DigestRun) -> RunView:
-    return RunView(row.id or 0, row.digest_name, row.scheduled_for, RunStatus(row.status), row.catching_up, row.claimed_by,
-                   row.claimed_at, row.finished_at, row.attempts, row.error, row.message_ts, row.manual)
+    return RunView(row.id or 0, row.digest_name, row.scheduled_for, RunStatus(row.status), row.catching_up,
+                   row.claimed_by, row.claimed_at, row.finished_at, row.attempts, row.error, row.message_ts, row.manual)
 
 
 class SqlDigests:
