@@ -277,7 +277,7 @@ class Approvals:
                 log.exception("after-execute hook failed for proposal %s", proposal.id)
         message = {ProposalStatus.EXECUTED: "done", ProposalStatus.STALE: error or "stale",
                    ProposalStatus.FAILED: f"failed: {error}"}[status]
-        return Decision(status, message, done)  # type: ignore[arg-type]
+        return Decision(status.value, message, done)  # type: ignore[arg-type]
 
     def _already(self, proposal: ProposalView) -> Decision:
         who = f" by {proposal.decided_by}" if proposal.decided_by else ""

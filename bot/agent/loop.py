@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,6 +24,7 @@ from adapters.crm.base import CrmError
 from adapters.crm.fields import describe_error
 from bot.agent import prompts
 from bot.agent.audit_trail import AgentAudit, AuditLog
+from bot.agent.base import History, HistoryTurn, ProposalSink
 from bot.agent.budget import Answered, Budget, BudgetName, Ending, Failed, StoppedByBudget
 from bot.agent.model import Message, Model, ModelError, ModelReply, ToolCall, Usage
 from bot.agent.tools import Tool, ToolRegistry
@@ -35,34 +36,6 @@ from bot.records import PlanError, ProposalView
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class HistoryTurn:
-    role: str
-    content: str
-    tokens: int
-
-
-class History(Protocol):
-    def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
-               started_by: str | None = None) -> bool:
-        """Create the conversation unless it exists; True if this call created it."""
-        ...
-
-    def recent(self, conversation_id: str, *, token_budget: int) -> Sequence[Any]: ...
-
-    def append(self, conversation_id: str, turns: Sequence[Any]) -> None: ...
-
-
-class ProposalSink(Protocol):
-    """Where a write tool's call goes: planned and stored as a proposal a person must approve."""
-
-    def propose_call(self, tool: str, raw_args: Mapping[str, Any], *, requester: str,
-                     conversation_id: str | None = None, channel: str | None = None,
-                     supersedes: str | None = None) -> ProposalView:
-        """The stored proposal; raises PlanError (or CrmError) when the write cannot be proposed."""
-        ...
 
 
 @dataclass(frozen=True)
