@@ -16,7 +16,6 @@ from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 
 APPROVE, REJECT, EDIT, RETRY, APPROVE_ALL = (
     "proposal_approve", "proposal_reject", "proposal_edit", "proposal_retry", "proposal_approve_all")
-FINAL = ("executed", "rejected", "expired", "stale", "failed", "superseded")
 _RISK = {"low": "🟢 low", "medium": "🟡 medium", "high": "🔴 high"}
 _MAX_DIFF_LINES = 25
 
