@@ -34,8 +34,8 @@ from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-DecisionOutcome = Literal["executed", "stale", "failed", "rejected", "expired", "edited", "refused", "already_decided",
-                  "not_found", "invalid"]
+DecisionOutcome = Literal["executed", "stale", "failed", "rejected", "expired", "edited", "refused",
+                          "already_decided", "not_found", "invalid"]
 
 
 @dataclass(frozen=True)
@@ -246,8 +246,8 @@ class Approvals:
                                        proposal.id)
         except ConflictError as exc:
             current = {d["field"]: json_value(getattr(exc.current, d["field"], None)) for d in proposal.diff}
-            return self._finish(proposal, user, ProposalStatus.STALE, result={"current": current,
-                                                                 "current_version": exc.current.version},
+            return self._finish(proposal, user, ProposalStatus.STALE,
+                                result={"current": current, "current_version": exc.current.version},
                                 error=f"the record changed since the proposal (now version {exc.current.version})")
         except EmailError as exc:
             return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc),

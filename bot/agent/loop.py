@@ -256,8 +256,8 @@ class Agent:
             raise  # fail closed: nothing of this result may reach the model
         except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not a crash
             log.exception("tool %s failed", call.name)
-            return _ToolResult(self._observation({"error": f"{call.name} failed ({type(exc).__name__}); try another way"}),
-                            failed=True)
+            problem = f"{call.name} failed ({type(exc).__name__}); try another way"
+            return _ToolResult(self._observation({"error": problem}), failed=True)
 
     def _read(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, tuple[str, ...]]:
         """A read tool's result, masked (raises DetectionError), and its citations."""

@@ -37,7 +37,7 @@ class SqlProposals:
             row = session.get(Proposal, proposal_id)
             return _view(row) if row is not None else None
 
-    def transition(self, proposal_id: str, *, from_statuses: Sequence[str], to: str,
+    def transition(self, proposal_id: str, *, from_statuses: Sequence[ProposalStatus], to: ProposalStatus,
                    not_expired_at: datetime | None = None, **values: Any) -> bool:
         """Move the proposal to `to` only if it is in one of from_statuses (and, when given, has not
         expired at that time). True if this call made the change."""
@@ -57,7 +57,7 @@ class SqlProposals:
             session.execute(update(Proposal).where(Proposal.id == proposal_id)
                             .values(channel=channel, message_ts=message_ts))
 
-    def list(self, *, statuses: Sequence[str] = (ProposalStatus.PENDING,), requester: str | None = None,
+    def list(self, *, statuses: Sequence[ProposalStatus] = (ProposalStatus.PENDING,), requester: str | None = None,
              conversation_id: str | None = None, expired_before: datetime | None = None,
              limit: int = 100) -> list[ProposalView]:
         query = select(Proposal).where(Proposal.status.in_(tuple(statuses)))  # type: ignore[attr-defined]

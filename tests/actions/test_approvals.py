@@ -13,7 +13,7 @@ from sqlmodel import Session
 from adapters.email.outbox import EmailOutboxRow
 from bot.actions.service import Approvals
 from bot.agent.scripted import ScriptedModel
-from bot.records import PlanError
+from bot.records import PlanError, ProposalStatus
 from bot.store.tables import Proposal
 from tests.agent.world import World, make_world
 
@@ -124,7 +124,8 @@ def test_recovery_finishes_a_crashed_execution_without_writing_twice(world: Worl
     approvals = world.services.approvals
     proposal = stage_move(world)
     # The crash: the proposal was claimed and the write committed, but the outcome was never recorded.
-    approvals._proposals.transition(proposal.id, from_statuses=("pending",), to="executing", decided_by="U02BOB")
+    approvals._proposals.transition(proposal.id, from_statuses=(ProposalStatus.PENDING,),
+                                    to=ProposalStatus.EXECUTING, decided_by="U02BOB")
     approvals._operations["update_deal"].execute(approvals._targets, proposal.args, proposal.record_id,
                                                   proposal.record_version, proposal.id)
     [decision] = approvals.recover()
