@@ -69,6 +69,7 @@ class Budget:
 
     @classmethod
     def from_settings(cls, settings: AgentSection, *, clock: Callable[[], float] = time.monotonic) -> Budget:
+        """The limits of the [agent] section (max_steps, max_tool_calls, max_tokens, max_seconds, max_errors)."""
         return cls(settings.max_steps, settings.max_tool_calls, settings.max_tokens, settings.max_seconds,
                    settings.max_errors, clock)
 
