@@ -245,12 +245,9 @@ def measure_approvals(pg_url: str, kb_dir: Path) -> dict[str, Any]:
     seed_demo(engine, scale=1, seed=DEMO_SEED, today=TODAY)
     services = services_for(pg_url, kb_dir, "http://127.0.0.1:9/v1")
     approvals, crm = services.approvals, services.components.crm
-    operation = approvals.operations["update_deal"]
     deals = [d for d in range(1, PROPOSALS * 3) if (deal := crm.get("deal", d)) and deal.stage != "closed_won"]
-    proposals = []
-    for deal_id in deals[:PROPOSALS]:
-        draft = operation.plan(approvals.targets, operation.parse({"deal_id": deal_id, "stage": "closed_won"}))
-        proposals.append(approvals.propose(draft, requester="U02BOB", channel="C1"))
+    proposals = [approvals.propose_call("update_deal", {"deal_id": deal_id, "stage": "closed_won"},
+                                        requester="U02BOB", channel="C1") for deal_id in deals[:PROPOSALS]]
     versions = {p.record_id: p.record_version for p in proposals}
 
     claim_ns: list[int] = []

@@ -27,9 +27,9 @@ from adapters.crm.local.adapter import LocalCrm
 from bench.common import at_most, cell, load_average, log, machine_info, scratch_postgres
 from bench.crm import seed_with_cli
 from bot.config import DIGEST_SECTIONS, DigestSectionsSection, SchedulerSection
-from bot.digests.model import Subscription
 from bot.digests.sections import SectionBuilder
 from bot.digests.service import DigestService
+from bot.records import Subscription
 from bot.store import schema
 from bot.store.digests import SqlDigests
 from bot.store.engine import make_engine

@@ -193,12 +193,10 @@ async def post_cards(emu: SlackEmulator, approvals: Any, letter: str, count: int
     from bot.slack.blocks.links import Links
 
     client = AsyncWebClient(token=emu.config.bot_token, base_url=emu.api_url)
-    operation = approvals.operations["create_task"]
     cards = []
     for i in range(count):
         args = {"deal_id": 1 + i % 600, "subject": f"Bench follow-up {letter}-{i:04d}", "due_date": "2026-11-20"}
-        draft = operation.plan(approvals.targets, operation.parse(args))
-        view = approvals.propose(draft, requester="U02BOB", channel=SALES)
+        view = approvals.propose_call("create_task", args, requester="U02BOB", channel=SALES)
         card_text, blocks = proposal_card(view, Links())
         posted = await client.chat_postMessage(channel=SALES, text=card_text, blocks=blocks)
         approvals.card_posted(view.id, channel=SALES, message_ts=posted["ts"])

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from bot.config import Settings
+from bot.records import RunStatus
 
 
 class DigestCommandError(Exception):
@@ -51,7 +52,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             last = service.store.last_run(sub.name)
             state = "never ran" if last is None else (
                 f"last run {last.scheduled_for:%Y-%m-%d %H:%M} UTC: {last.status}"
-                + (f" ({last.error})" if last.status == "failed" and last.error else ""))
+                + (f" ({last.error})" if last.status == RunStatus.FAILED and last.error else ""))
             print(f"{sub.name}\t{sub.channel}\t{sub.cron} {sub.timezone}\t{','.join(sub.sections)}\t{sub.source}\t{state}")
         return 0
     if args.digest_command == "preview":
@@ -65,7 +66,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     if outcome.status == "unknown":
         raise DigestCommandError(f'{outcome.message}; `python -m bot digest list` shows them')
     print(f"{outcome.name}: {outcome.message}")
-    return 0 if outcome.status == "posted" else 1
+    return 0 if outcome.status == RunStatus.POSTED else 1
 
 
 COMMANDS = {"digest": cmd_digest}

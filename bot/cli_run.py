@@ -22,7 +22,7 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.slack.client import SlackUnavailable
-    from bot.store.models import utcnow
+    from bot.store.tables import utcnow
     from bot.wiring import build_services, run_slack
 
     components = build_checked(settings)

@@ -36,12 +36,13 @@ from bot.config import Settings
 from bot.privacy.gateway import Gateway
 from bot.privacy.known import KnownEntitySource
 from bot.privacy.vault import Vault
+from bot.records import ProposalView
 from bot.store import schema
 from bot.store.audit import SqlAuditLog
 from bot.store.engine import make_engine
 from bot.store.history import SqlHistory
-from bot.store.models import utcnow
-from bot.store.proposals import ProposalView, SqlProposals
+from bot.store.proposals import SqlProposals
+from bot.store.tables import utcnow
 from bot.store.vault_store import SqlVaultStore
 
 if TYPE_CHECKING:
@@ -164,10 +165,11 @@ def build_services(settings: Settings, components: Components | None = None, *, 
 
     approvals = build_approvals(components, clock=clock, on_executed=after_execute)
     vault_store = SqlVaultStore(engine)
-    registry = ToolRegistry([*read_tools(crm, components.kb, clock=clock), *write_tools(approvals.operations)])
+    # The model is told of the same writes the approval service plans and executes.
+    registry = ToolRegistry([*read_tools(crm, components.kb, clock=clock), *write_tools(operations().values())])
     model = model or build_model(settings)
     agent = Agent(model=model, gateway=gateway, vaults=lambda cid: Vault(cid, vault_store), registry=registry,
-                  history=SqlHistory(engine), audit=approvals.audit, proposals=approvals, targets=approvals.targets,
+                  history=SqlHistory(engine), audit=approvals.audit, proposals=approvals,
                   settings=settings.agent, bot_name=settings.bot.name, clock=clock)
     return Services(components, gateway, known, approvals, agent, approvals.audit, model)
 

@@ -28,12 +28,9 @@ from adapters.crm.base import (
 )
 from adapters.crm.fields import describe_error, validate_fields
 from adapters.email.base import EmailMessage, EmailSender
+from bot.records import PlanError
 
 Risk = Literal["low", "medium", "high"]
-
-
-class PlanError(Exception):
-    """The model asked for something that cannot be proposed; the message tells it why."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""The approval service: the only way a write executes, shared by the terminal and Slack.
+"""The approval service: the only way a write is proposed or executed, shared by the agent, the
+digest buttons, the terminal and Slack.
+
+`propose_call` is the one way in: it looks the tool up, validates its arguments, plans the write
+against the current record (capturing its version) and stores the proposal, audited.
 
 Approval claims the proposal with one conditional UPDATE (pending -> executing), so of any
 number of simultaneous clicks exactly one wins; the winner checks the payload hash, executes
@@ -17,25 +21,28 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from adapters.crm.base import ConflictError, CrmError
 from adapters.email.base import EmailError
-from bot.actions.operations import Draft, Operation, PlanError, Targets, json_value
+from bot.actions.operations import Draft, Operation, Targets, json_value
 from bot.actions.policy import ApprovalPolicy, ChannelMembers
+from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
-from bot.store.models import utcnow
-from bot.store.proposals import EXECUTING, PENDING, ProposalView, SqlProposals
+from bot.store.proposals import SqlProposals
+from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["executed", "stale", "failed", "rejected", "expired", "edited", "refused", "already_decided",
-                  "not_found", "invalid"]
+DecisionOutcome = Literal["executed", "stale", "failed", "rejected", "expired", "edited", "refused",
+                          "already_decided", "not_found", "invalid"]
 
 
 @dataclass(frozen=True)
 class Decision:
     """What a click or a command did, with a one-line message for the person who made it."""
 
-    outcome: Outcome
+    outcome: DecisionOutcome
     message: str
     proposal: ProposalView | None = None
 
@@ -56,25 +63,51 @@ class Approvals:
                  clock: Callable[[], datetime] = utcnow,
                  on_executed: Callable[[ProposalView], None] | None = None) -> None:
         self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
-        self.audit, self.operations, self.targets = audit, operations, targets
+        self.audit, self._operations, self._targets = audit, operations, targets
         self._on_executed = on_executed
 
     # -- creating ---------------------------------------------------------------------------
 
-    def propose(self, draft: Draft, *, requester: str, conversation_id: str | None = None,
-                channel: str | None = None, supersedes: str | None = None) -> ProposalView:
-        """Store a draft as a pending proposal; nothing executes."""
+    def propose_call(self, tool: str, raw_args: Mapping[str, Any], *, requester: str,
+                     conversation_id: str | None = None, channel: str | None = None,
+                     supersedes: str | None = None) -> ProposalView:
+        """Plan a write tool's call and store it as a pending proposal (audited); nothing executes.
+
+        Raises PlanError for an unknown tool, invalid arguments or a write that cannot be planned,
+        and CrmError when the CRM cannot be read.
+        """
+        return self._store(self._plan(tool, raw_args), requester=requester, conversation_id=conversation_id,
+                           channel=channel, supersedes=supersedes)
+
+    def argument_model(self, tool: str) -> type[BaseModel] | None:
+        """The arguments a write tool takes (what an edit may change), or None for an unknown tool."""
+        operation = self._operations.get(tool)
+        return operation.args if operation is not None else None
+
+    def now(self) -> datetime:
+        """The service's clock: what dates plans and expiries."""
+        return self._clock()
+
+    def _plan(self, tool: str, raw_args: Mapping[str, Any]) -> Draft:
+        operation = self._operations.get(tool)
+        if operation is None:
+            raise PlanError(f"unknown write tool {tool!r}; use one of: {', '.join(self._operations)}")
+        return operation.plan(self._targets, operation.parse(raw_args))
+
+    def _store(self, draft: Draft, *, requester: str, conversation_id: str | None,
+               channel: str | None, supersedes: str | None) -> ProposalView:
         now = self._clock()
         proposal = ProposalView(
             id=secrets.token_hex(8), conversation_id=conversation_id, tool=draft.tool, args=draft.args,
             payload_hash=payload_hash(draft.tool, draft.args, draft.record_kind, draft.record_id, draft.record_version),
             summary=draft.summary, diff=list(draft.diff), risk=draft.risk, requester=requester,
             record_kind=draft.record_kind, record_id=draft.record_id, record_version=draft.record_version,
-            status=PENDING, created_at=now, expires_at=now + self._expiry, decided_by=None, decided_at=None,
-            reason=None, result=None, error=None, supersedes_id=supersedes, channel=channel, message_ts=None,
+            status=ProposalStatus.PENDING, created_at=now, expires_at=now + self._expiry, decided_by=None,
+            decided_at=None, reason=None, result=None, error=None, supersedes_id=supersedes, channel=channel,
+            message_ts=None,
         )
         self._proposals.insert(proposal)
-        self._record(proposal, requester, None, PENDING, {"tool": draft.tool, "risk": draft.risk})
+        self._record(proposal, requester, None, ProposalStatus.PENDING, {"tool": draft.tool, "risk": draft.risk})
         return proposal
 
     # -- deciding ---------------------------------------------------------------------------
@@ -84,11 +117,11 @@ class Approvals:
         proposal = self._proposals.get(proposal_id)
         if proposal is None:
             return Decision("not_found", f"proposal {proposal_id} does not exist")
-        retrying = proposal.status == "failed" and bool((proposal.result or {}).get("retryable"))
-        if proposal.status != PENDING and not retrying:
+        retrying = proposal.status == ProposalStatus.FAILED and bool((proposal.result or {}).get("retryable"))
+        if proposal.status != ProposalStatus.PENDING and not retrying:
             return self._already(proposal)
         now = self._clock()
-        if proposal.status == PENDING and proposal.expires_at <= now:
+        if proposal.status == ProposalStatus.PENDING and proposal.expires_at <= now:
             return self._expire(proposal, now)
         verdict = self._policy.check(risk=proposal.risk, requester=proposal.requester, user=user,
                                      channel=proposal.channel, channel_members=channel_members)
@@ -96,13 +129,14 @@ class Approvals:
             self._record(proposal, user, proposal.status, None, {"refused": verdict.reason}, kind="approval.refused")
             return Decision("refused", verdict.reason, proposal)
         claimed = self._proposals.transition(
-            proposal_id, from_statuses=("failed",) if retrying else (PENDING,), to=EXECUTING,
+            proposal_id, from_statuses=(ProposalStatus.FAILED if retrying else ProposalStatus.PENDING,),
+            to=ProposalStatus.EXECUTING,
             not_expired_at=None if retrying else now, decided_by=user, decided_at=now,
         )
         if not claimed:
             return self._already(self._proposals.get(proposal_id) or proposal)
-        self._record(proposal, user, proposal.status, EXECUTING, {"rule": verdict.reason})
-        return self._execute(replace(proposal, status=EXECUTING, decided_by=user, decided_at=now), user)
+        self._record(proposal, user, proposal.status, ProposalStatus.EXECUTING, {"rule": verdict.reason})
+        return self._execute(replace(proposal, status=ProposalStatus.EXECUTING, decided_by=user, decided_at=now), user)
 
     def reject(self, proposal_id: str, *, user: str, reason: str | None = None,
                channel_members: ChannelMembers | None = None) -> Decision:
@@ -112,10 +146,12 @@ class Approvals:
             return proposal
         now = self._clock()
         reason = (reason or "").strip()[:500] or None
-        if not self._proposals.transition(proposal_id, from_statuses=(PENDING,), to="rejected", decided_by=user,
-                                          decided_at=now, reason=reason):
+        if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,),
+                                          to=ProposalStatus.REJECTED, decided_by=user, decided_at=now,
+                                          reason=reason):
             return self._already(self._proposals.get(proposal_id) or proposal)
-        self._record(proposal, user, PENDING, "rejected", {"reason_given": reason is not None})
+        self._record(proposal, user, ProposalStatus.PENDING, ProposalStatus.REJECTED,
+                     {"reason_given": reason is not None})
         return Decision("rejected", f"by {user}" + (f" ({reason})" if reason else ""), self._proposals.get(proposal_id))
 
     def edit(self, proposal_id: str, *, user: str, changes: Mapping[str, Any],
@@ -128,17 +164,19 @@ class Approvals:
         proposal = self._pending_for(proposal_id, user, channel_members, "edit")
         if isinstance(proposal, Decision):
             return proposal
-        operation = self.operations[proposal.tool]
+        # propose_call's two halves, with the old version superseded in between: planned first, so
+        # an invalid edit leaves it pending; stored only once this edit has won it.
         try:
-            draft = operation.plan(self.targets, operation.parse({**proposal.args, **changes}))
+            draft = self._plan(proposal.tool, {**proposal.args, **changes})
         except (PlanError, CrmError) as exc:
             return Decision("invalid", str(exc), proposal)
-        if not self._proposals.transition(proposal_id, from_statuses=(PENDING,), to="superseded", decided_by=user,
-                                          decided_at=self._clock()):
+        if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,),
+                                          to=ProposalStatus.SUPERSEDED,
+                                          decided_by=user, decided_at=self._clock()):
             return self._already(self._proposals.get(proposal_id) or proposal)
-        self._record(proposal, user, PENDING, "superseded", {"edited": sorted(changes)})
-        new = self.propose(draft, requester=user, conversation_id=proposal.conversation_id,
-                           channel=proposal.channel, supersedes=proposal.id)
+        self._record(proposal, user, ProposalStatus.PENDING, ProposalStatus.SUPERSEDED, {"edited": sorted(changes)})
+        new = self._store(draft, requester=user, conversation_id=proposal.conversation_id,
+                          channel=proposal.channel, supersedes=proposal.id)
         return Decision("edited", f"replaced by proposal {new.id}", new)
 
     # -- housekeeping -----------------------------------------------------------------------
@@ -146,7 +184,7 @@ class Approvals:
     def expire_due(self) -> list[ProposalView]:
         """Mark every pending proposal past its expiry as expired; returns them (to update cards)."""
         now = self._clock()
-        due = self._proposals.list(statuses=(PENDING,), expired_before=now, limit=1000)
+        due = self._proposals.list(statuses=(ProposalStatus.PENDING,), expired_before=now, limit=1000)
         decisions = [self._expire(proposal, now) for proposal in due]
         return [d.proposal for d in decisions if d.outcome == "expired" and d.proposal is not None]
 
@@ -154,17 +192,18 @@ class Approvals:
         """Finish proposals a crash left executing. Executing again with the same idempotency key
         either replays the write that happened or performs the one that did not: never twice."""
         decisions = []
-        for proposal in self._proposals.list(statuses=(EXECUTING,), limit=1000):
-            self._record(proposal, "recovery", EXECUTING, EXECUTING, {"recovering": True})
+        for proposal in self._proposals.list(statuses=(ProposalStatus.EXECUTING,), limit=1000):
+            self._record(proposal, "recovery", ProposalStatus.EXECUTING, ProposalStatus.EXECUTING, {"recovering": True})
             decisions.append(self._execute(proposal, proposal.decided_by or "recovery"))
         return decisions
 
     def pending(self, *, requester: str | None = None, conversation_id: str | None = None) -> list[ProposalView]:
-        return self._proposals.list(statuses=(PENDING,), requester=requester, conversation_id=conversation_id)
+        return self._proposals.list(statuses=(ProposalStatus.PENDING,), requester=requester,
+                                    conversation_id=conversation_id)
 
     def actionable_by(self, user: str, channel_members: ChannelMembers | None = None) -> list[ProposalView]:
         """Pending proposals this user may approve."""
-        return [p for p in self._proposals.list(statuses=(PENDING,), limit=500)
+        return [p for p in self._proposals.list(statuses=(ProposalStatus.PENDING,), limit=500)
                 if self._may_approve(p, user, channel_members)]
 
     def get(self, proposal_id: str) -> ProposalView | None:
@@ -182,10 +221,10 @@ class Approvals:
         proposal = self._proposals.get(proposal_id)
         if proposal is None:
             return Decision("not_found", f"proposal {proposal_id} does not exist")
-        if proposal.status != PENDING:
+        if proposal.status != ProposalStatus.PENDING:
             return self._already(proposal)
         if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
-            self._record(proposal, user, PENDING, None, {"refused": verb}, kind="approval.refused")
+            self._record(proposal, user, ProposalStatus.PENDING, None, {"refused": verb}, kind="approval.refused")
             return Decision("refused", f"only the requester or someone who may approve it can {verb} this proposal",
                             proposal)
         return proposal
@@ -197,42 +236,48 @@ class Approvals:
     def _execute(self, proposal: ProposalView, user: str) -> Decision:
         expected = payload_hash(proposal.tool, proposal.args, proposal.record_kind, proposal.record_id,
                                 proposal.record_version)
-        operation = self.operations.get(proposal.tool)
+        operation = self._operations.get(proposal.tool)
         if expected != proposal.payload_hash or operation is None:
-            return self._finish(proposal, user, "failed", error="the stored proposal does not match what was approved",
+            return self._finish(proposal, user, ProposalStatus.FAILED,
+                                error="the stored proposal does not match what was approved",
                                 result={"retryable": False})
         try:
-            result = operation.execute(self.targets, proposal.args, proposal.record_id, proposal.record_version,
+            result = operation.execute(self._targets, proposal.args, proposal.record_id, proposal.record_version,
                                        proposal.id)
         except ConflictError as exc:
             current = {d["field"]: json_value(getattr(exc.current, d["field"], None)) for d in proposal.diff}
-            return self._finish(proposal, user, "stale", result={"current": current,
-                                                                 "current_version": exc.current.version},
+            return self._finish(proposal, user, ProposalStatus.STALE,
+                                result={"current": current, "current_version": exc.current.version},
                                 error=f"the record changed since the proposal (now version {exc.current.version})")
         except EmailError as exc:
-            return self._finish(proposal, user, "failed", error=str(exc), result={"retryable": exc.transient})
+            return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc),
+                                result={"retryable": exc.transient})
         except CrmError as exc:
-            return self._finish(proposal, user, "failed", error=str(exc), result={"retryable": False})
+            return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc), result={"retryable": False})
         except Exception as exc:  # noqa: BLE001 - a database or network hiccup: may be retried
             log.exception("proposal %s failed while executing", proposal.id)
-            return self._finish(proposal, user, "failed", error=f"could not complete ({type(exc).__name__}); try again",
+            return self._finish(proposal, user, ProposalStatus.FAILED,
+                                error=f"could not complete ({type(exc).__name__}); try again",
                                 result={"retryable": True})
-        return self._finish(proposal, user, "executed", result=result)
+        return self._finish(proposal, user, ProposalStatus.EXECUTED, result=result)
 
-    def _finish(self, proposal: ProposalView, user: str, status: str, *, result: dict[str, Any],
+    def _finish(self, proposal: ProposalView, user: str, status: ProposalStatus, *, result: dict[str, Any],
                 error: str | None = None) -> Decision:
-        self._proposals.transition(proposal.id, from_statuses=(EXECUTING,), to=status, result=result, error=error)
+        self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status, result=result,
+                                   error=error)
         # The audit keeps references and versions, not field values (which may be personal data).
         audited = {k: v for k, v in result.items() if k != "current"}
-        self._record(proposal, user, EXECUTING, status, {**audited, **({"error": error} if error else {})})
+        self._record(proposal, user, ProposalStatus.EXECUTING, status,
+                     {**audited, **({"error": error} if error else {})})
         done = replace(proposal, status=status, result=result, error=error)
-        if status == "executed" and self._on_executed is not None:
+        if status == ProposalStatus.EXECUTED and self._on_executed is not None:
             try:
                 self._on_executed(done)
             except Exception:  # noqa: BLE001 - the write happened; a follow-up failing must not hide that
                 log.exception("after-execute hook failed for proposal %s", proposal.id)
-        message = {"executed": "done", "stale": error or "stale", "failed": f"failed: {error}"}[status]
-        return Decision(status, message, done)  # type: ignore[arg-type]
+        message = {ProposalStatus.EXECUTED: "done", ProposalStatus.STALE: error or "stale",
+                   ProposalStatus.FAILED: f"failed: {error}"}[status]
+        return Decision(status.value, message, done)  # type: ignore[arg-type]
 
     def _already(self, proposal: ProposalView) -> Decision:
         who = f" by {proposal.decided_by}" if proposal.decided_by else ""
@@ -241,11 +286,12 @@ class Approvals:
 
     def _expire(self, proposal: ProposalView, now: datetime) -> Decision:
         """Mark it expired, unless someone decided it first."""
-        if not self._proposals.transition(proposal.id, from_statuses=(PENDING,), to="expired", decided_at=now):
+        if not self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.PENDING,),
+                                          to=ProposalStatus.EXPIRED, decided_at=now):
             return self._already(self._proposals.get(proposal.id) or proposal)
-        self._record(proposal, None, PENDING, "expired", {})
+        self._record(proposal, None, ProposalStatus.PENDING, ProposalStatus.EXPIRED, {})
         return Decision("expired", "this proposal has expired; ask again to get a fresh one",
-                        replace(proposal, status="expired", decided_at=now))
+                        replace(proposal, status=ProposalStatus.EXPIRED, decided_at=now))
 
     def _record(self, proposal: ProposalView, actor: str | None, from_status: str | None, to_status: str | None,
                 data: dict[str, Any], *, kind: str = "proposal.transition") -> None:

@@ -1,9 +1,10 @@
 """The ReAct loop: model -> tool calls (concurrently) -> observations -> ... -> final answer.
 
 Everything bound for the model passes the privacy gateway first; tool arguments are unmasked
-value by value just before a tool runs. Read tools run at once; a write tool is planned and
-stored as a proposal, never executed here. Budgets (steps, tool calls, tokens, time, invalid
-outputs) end a run with an honest partial answer. The loop posts nothing: it returns a result.
+value by value just before a tool runs. Read tools run at once; a write tool needs approval, so
+its call is handed to the proposal sink (the approval service) and never executed here. Budgets
+(steps, tool calls, tokens, time, invalid outputs) end a run with an honest partial answer. The
+loop posts nothing: it returns a result.
 """
 
 from __future__ import annotations
@@ -12,50 +13,29 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from adapters.crm.base import CrmError
 from adapters.crm.fields import describe_error
-from bot.actions.operations import Draft, PlanError, Targets
 from bot.agent import prompts
 from bot.agent.audit_trail import AgentAudit, AuditLog
-from bot.agent.model import Message, Model, ModelError, ToolCall, Usage
+from bot.agent.base import History, HistoryTurn, ProposalSink
+from bot.agent.budget import Answered, Budget, BudgetName, Ending, Failed, StoppedByBudget
+from bot.agent.model import Message, Model, ModelError, ModelReply, ToolCall, Usage
 from bot.agent.tools import Tool, ToolRegistry
 from bot.config import AgentSection
 from bot.privacy.gateway import Gateway, UnknownPlaceholder
 from bot.privacy.spans import DetectionError
 from bot.privacy.vault import Vault
+from bot.records import PlanError, ProposalView
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class HistoryTurn:
-    role: str
-    content: str
-    tokens: int
-
-
-class History(Protocol):
-    def ensure(self, conversation_id: str, *, channel: str | None = None, thread_ts: str | None = None,
-               started_by: str | None = None) -> bool:
-        """Create the conversation unless it exists; True if this call created it."""
-        ...
-
-    def recent(self, conversation_id: str, *, token_budget: int) -> Sequence[Any]: ...
-
-    def append(self, conversation_id: str, turns: Sequence[Any]) -> None: ...
-
-
-class ProposalSink(Protocol):
-    def propose(self, draft: Draft, *, requester: str, conversation_id: str | None = None,
-                channel: str | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -73,33 +53,39 @@ class AgentResult:
 
     answer: str
     masked_answer: str
-    proposals: tuple[Any, ...] = ()
+    proposals: tuple[ProposalView, ...] = ()
     citations: tuple[str, ...] = ()
     usage: Usage = Usage()
     steps: int = 0
     tool_calls: int = 0
-    stopped: str | None = None
+    stopped: BudgetName | None = None
     error: str | None = None
 
 
 @dataclass
-class _Outcome:
+class _ToolResult:
+    """What one tool call came to: the observation the model reads, and what the run keeps."""
+
     text: str
     invalid: bool = False  # the model's call was malformed (counts against max_errors)
     failed: bool = False  # the call was fine but the tool refused or failed
-    proposal: Any = None
+    proposal: ProposalView | None = None
     citations: tuple[str, ...] = ()
 
 
 @dataclass
 class _Run:
+    """One run's state; its counters are what the budget checks (see budget.Spending)."""
+
     request: Request
     vault: Vault
+    started: float = 0.0
     usage: Usage = Usage()
     steps: int = 0
     tool_calls: int = 0
+    pending: int = 0
     errors: int = 0
-    proposals: list[Any] = field(default_factory=list)
+    proposals: list[ProposalView] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
 
 
@@ -110,11 +96,12 @@ def estimate_tokens(text: str) -> int:
 
 class Agent:
     def __init__(self, *, model: Model, gateway: Gateway, vaults: Callable[[str], Vault], registry: ToolRegistry,
-                 history: History, audit: AuditLog, proposals: ProposalSink, targets: Targets,
-                 settings: AgentSection, bot_name: str, clock: Callable[[], datetime]) -> None:
+                 history: History, audit: AuditLog, proposals: ProposalSink, settings: AgentSection, bot_name: str,
+                 clock: Callable[[], datetime]) -> None:
         self._model, self._gateway, self._vaults, self._registry = model, gateway, vaults, registry
-        self._history, self._proposals, self._targets = history, proposals, targets
+        self._history, self._proposals = history, proposals
         self._settings, self._bot_name, self._clock = settings, bot_name, clock
+        self._budget = Budget.from_settings(settings)
         self._audit = AgentAudit(audit, model_name=model.name)
 
     async def run(self, request: Request, *, on_progress: Progress | None = None) -> AgentResult:
@@ -122,7 +109,7 @@ class Agent:
         limit = self._settings.max_message_chars
         if len(request.text) > limit:
             text = f"Your message has {len(request.text):,} characters; the limit is {limit:,}. Please shorten it."
-            return AgentResult(text, text, error="message too long")
+            return AgentResult(answer=text, masked_answer=text, error="message too long")
         try:
             vault, masked_user, history = await asyncio.to_thread(self._begin, request)
         except DetectionError:
@@ -130,28 +117,30 @@ class Agent:
             text = ("I could not check your message for personal data, so I did not send it to the model. "
                     "Please try again; if it keeps happening, tell the bot's operator.")
             await self._audit.refused(request.user, request.conversation_id, "detection failed")
-            return AgentResult(text, text, error="detection failed")
+            return AgentResult(answer=text, masked_answer=text, error="detection failed")
         run = _Run(request, vault)
         system = prompts.SYSTEM.format(bot_name=self._bot_name, today=self._clock().date().isoformat(),
                                        user=request.user)
         messages = [Message("system", system), *(Message(t.role, t.content) for t in history),
                     Message("user", masked_user)]
         try:
-            final, stopped, error = await self._loop(run, messages, on_progress)
+            ending = await self._loop(run, messages, on_progress)
         except DetectionError:
             log.exception("personal-data detection failed on a tool result; the run was stopped")
-            final, stopped, error = None, None, "personal-data detection failed on a tool result"
-        if error is not None:
-            return AgentResult(f"Sorry, I could not answer: {error}.", "", tuple(run.proposals), tuple(run.citations),
-                               run.usage, run.steps, run.tool_calls, None, error)
-        masked_answer = final if stopped is None else prompts.stopped_answer(stopped, final)
+            ending = Failed("personal-data detection failed on a tool result")
+        match ending:
+            case Failed(error):
+                return _result(run, answer=f"Sorry, I could not answer: {error}.", masked_answer="", error=error)
+            case Answered(text):
+                masked_answer, stopped = text, None
+            case StoppedByBudget(budget, partial):
+                masked_answer, stopped = prompts.stopped_answer(budget, partial), budget
         await asyncio.to_thread(self._history.append, request.conversation_id, [
             HistoryTurn("user", masked_user, estimate_tokens(masked_user)),
             HistoryTurn("assistant", masked_answer, estimate_tokens(masked_answer)),
         ])
         answer = self._gateway.unmask_text(vault, masked_answer)
-        return AgentResult(answer, masked_answer, tuple(run.proposals), tuple(dict.fromkeys(run.citations)),
-                           run.usage, run.steps, run.tool_calls, stopped)
+        return _result(run, answer=answer, masked_answer=masked_answer, stopped=stopped)
 
     # Blocking steps are grouped so that a turn makes few thread hops: under load each hop costs
     # more than the sub-millisecond database work it carries (the worker and the event loop pass
@@ -174,63 +163,67 @@ class Agent:
                                                           token_budget=self._settings.history_tokens)
         return vault, masked, history
 
-    async def _loop(self, run: _Run, messages: list[Message],
-                    on_progress: Progress | None) -> tuple[str | None, str | None, str | None]:
-        """(final or partial masked text, budget that stopped the run, model error)."""
-        settings = self._settings
-        deadline = time.monotonic() + settings.max_seconds
-        schemas = self._registry.schemas()
-        partial: str | None = None
+    async def _loop(self, run: _Run, messages: list[Message], on_progress: Progress | None) -> Ending:
+        """Model step, then the tool calls it asked for, then the next model step..., until the model
+        answers, a budget runs out (checked before every step) or the model fails."""
+        budget, schemas = self._budget, self._registry.schemas()
+        run.started = budget.clock()
+        partial: str | None = None  # the text the model wrote beside its latest tool calls
+        asked: ModelReply | None = None  # a reply whose tool calls have not run yet
         sent = 0  # messages already audited
         while True:
-            remaining = deadline - time.monotonic()
-            stop = ("steps" if run.steps >= settings.max_steps else
-                    "tokens" if run.usage.total_tokens >= settings.max_tokens else
-                    "time" if remaining <= 0 else None)
+            run.pending = len(asked.tool_calls) if asked is not None else 0
+            stop = budget.exceeded(run)
             if stop:
-                return partial, stop, None
+                return StoppedByBudget(stop, partial)
+            if asked is not None:
+                await self._run_tools(run, asked, messages, on_progress)
+                asked = None
+                continue
+            remaining = budget.remaining(run)
             started = time.perf_counter()
             try:
                 reply = await asyncio.wait_for(self._model.complete(messages, schemas, timeout=remaining), remaining)
             except (TimeoutError, asyncio.TimeoutError):
-                return partial, "time", None
+                return StoppedByBudget("time", partial)
             except ModelError as exc:
                 await self._audit.model_call(run.request.user, run.request.conversation_id, messages[sent:], None,
                                              str(exc), started)
-                return None, None, str(exc)
+                return Failed(str(exc))
             run.steps += 1
             run.usage += reply.usage
             await self._audit.model_call(run.request.user, run.request.conversation_id, messages[sent:], reply,
                                          None, started)
             sent = len(messages)
             if not reply.tool_calls:
-                return (reply.content or "").strip() or "(no answer)", None, None
+                return Answered((reply.content or "").strip() or "(no answer)")
             if reply.content and reply.content.strip():
                 partial = reply.content.strip()
-            if run.tool_calls + len(reply.tool_calls) > settings.max_tool_calls:
-                return partial, "tool_calls", None
-            run.tool_calls += len(reply.tool_calls)
-            if on_progress is not None:
-                await on_progress(", ".join(dict.fromkeys(c.name for c in reply.tool_calls)))
-            outcomes = await asyncio.gather(*(self._call(run, c) for c in reply.tool_calls))
-            messages.append(Message("assistant", reply.content, reply.tool_calls))
-            for tool_call, outcome in zip(reply.tool_calls, outcomes, strict=True):
-                messages.append(Message("tool", outcome.text, tool_call_id=tool_call.id))
-                run.errors += outcome.invalid
-                run.citations.extend(outcome.citations)
-                if outcome.proposal is not None:
-                    run.proposals.append(outcome.proposal)
-            if run.errors > settings.max_errors:
-                return partial, "errors", None
+            asked = reply
 
-    async def _call(self, run: _Run, call: ToolCall) -> _Outcome:
+    async def _run_tools(self, run: _Run, reply: ModelReply, messages: list[Message],
+                         on_progress: Progress | None) -> None:
+        """Run one reply's tool calls concurrently; their observations join the conversation."""
+        run.tool_calls += len(reply.tool_calls)
+        if on_progress is not None:
+            await on_progress(", ".join(dict.fromkeys(c.name for c in reply.tool_calls)))
+        results = await asyncio.gather(*(self._call(run, c) for c in reply.tool_calls))
+        messages.append(Message("assistant", reply.content, reply.tool_calls))
+        for tool_call, result in zip(reply.tool_calls, results, strict=True):
+            messages.append(Message("tool", result.text, tool_call_id=tool_call.id))
+            run.errors += result.invalid
+            run.citations.extend(result.citations)
+            if result.proposal is not None:
+                run.proposals.append(result.proposal)
+
+    async def _call(self, run: _Run, call: ToolCall) -> _ToolResult:
         started = time.perf_counter()
-        outcome = await self._dispatch(run, call)
+        result = await self._dispatch(run, call)
         await self._audit.tool_call(run.request.user, run.request.conversation_id, call, started=started,
-                                    error=outcome.text if outcome.invalid or outcome.failed else None)
-        return outcome
+                                    error=result.text if result.invalid or result.failed else None)
+        return result
 
-    async def _dispatch(self, run: _Run, call: ToolCall) -> _Outcome:
+    async def _dispatch(self, run: _Run, call: ToolCall) -> _ToolResult:
         tool = self._registry.get(call.name)
         if tool is None:
             return _invalid(f"unknown tool {call.name!r}; use one of: {', '.join(self._registry.names())}")
@@ -250,21 +243,21 @@ class Agent:
             problem = await self._mask(run, describe_error(exc))  # it may quote the (real) value
             return _invalid(f"invalid arguments for {call.name}: {problem}")
         try:
-            if tool.kind == "read":
+            if not tool.needs_approval:
                 masked, citations = await asyncio.to_thread(self._read, run, tool, args)
-                return _Outcome(self._observation({"result": masked}), citations=citations)
-            proposal, summary = await asyncio.to_thread(self._propose, run, tool, args)
+                return _ToolResult(self._observation({"result": masked}), citations=citations)
+            proposal, summary = await asyncio.to_thread(self._propose, run, tool, real)
             text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
                                       "note": "Nothing has changed yet: a person must approve this proposal."})
-            return _Outcome(text, proposal=proposal)
+            return _ToolResult(text, proposal=proposal)
         except (PlanError, CrmError) as exc:
-            return _Outcome(self._observation({"error": await self._mask(run, str(exc))}), failed=True)
+            return _ToolResult(self._observation({"error": await self._mask(run, str(exc))}), failed=True)
         except DetectionError:
             raise  # fail closed: nothing of this result may reach the model
         except Exception as exc:  # noqa: BLE001 - a failing tool is an observation, not a crash
             log.exception("tool %s failed", call.name)
-            return _Outcome(self._observation({"error": f"{call.name} failed ({type(exc).__name__}); try another way"}),
-                            failed=True)
+            problem = f"{call.name} failed ({type(exc).__name__}); try another way"
+            return _ToolResult(self._observation({"error": problem}), failed=True)
 
     def _read(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, tuple[str, ...]]:
         """A read tool's result, masked (raises DetectionError), and its citations."""
@@ -272,13 +265,12 @@ class Agent:
         output = tool.run(args)
         return self._gateway.mask_value(run.vault, output.value), output.citations
 
-    def _propose(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, str]:
-        """A write tool's proposal, stored for approval, and its summary masked."""
-        assert tool.operation is not None
-        draft = tool.operation.plan(self._targets, args)
-        proposal = self._proposals.propose(draft, requester=run.request.user,
-                                           conversation_id=run.request.conversation_id, channel=run.request.channel)
-        return proposal, self._gateway.mask_text(run.vault, draft.summary).text
+    def _propose(self, run: _Run, tool: Tool, real: Mapping[str, Any]) -> tuple[ProposalView, str]:
+        """A write tool's call (real values) stored as a proposal for approval, and its summary masked."""
+        proposal = self._proposals.propose_call(tool.name, real, requester=run.request.user,
+                                                conversation_id=run.request.conversation_id,
+                                                channel=run.request.channel)
+        return proposal, self._gateway.mask_text(run.vault, proposal.summary).text
 
     async def _mask(self, run: _Run, text: str) -> str:
         # Detection is CPU work and may write the vault: off the event loop.
@@ -292,5 +284,12 @@ class Agent:
         return text
 
 
-def _invalid(message: str) -> _Outcome:
-    return _Outcome(json.dumps({"error": message}, ensure_ascii=False), invalid=True)
+def _invalid(message: str) -> _ToolResult:
+    return _ToolResult(json.dumps({"error": message}, ensure_ascii=False), invalid=True)
+
+
+def _result(run: _Run, *, answer: str, masked_answer: str, stopped: BudgetName | None = None,
+            error: str | None = None) -> AgentResult:
+    return AgentResult(answer=answer, masked_answer=masked_answer, proposals=tuple(run.proposals),
+                       citations=tuple(dict.fromkeys(run.citations)), usage=run.usage, steps=run.steps,
+                       tool_calls=run.tool_calls, stopped=stopped, error=error)

@@ -1,18 +1,19 @@
 """The tool registry: what the model may call, with the JSON schema it sees.
 
 A tool has a name, a description written for the model, a pydantic argument model, a kind
-(read: runs at once; write: only ever becomes a proposal), a risk level and a handler.
+(read: runs at once; write: needs approval, so it only ever becomes a proposal), a risk level and,
+for a read tool, a handler. How a write is planned and executed is the approval service's business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from bot.actions.operations import Operation
+Risk = Literal["low", "medium", "high"]
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,13 @@ class Tool:
     description: str
     args: type[BaseModel]
     kind: Literal["read", "write"]
-    risk: Literal["low", "medium", "high"]
+    risk: Risk
     run: Callable[[BaseModel], ToolOutput] | None = None  # read tools
-    operation: Operation | None = field(default=None, repr=False)  # write tools
+
+    @property
+    def needs_approval(self) -> bool:
+        """A write tool's call becomes a proposal that a person must approve; it never runs here."""
+        return self.kind == "write"
 
     def schema(self) -> dict[str, Any]:
         """The Chat Completions tool definition (titles dropped: they cost tokens, say nothing)."""
@@ -75,6 +80,22 @@ class ToolRegistry:
         return self._schemas
 
 
-def write_tools(operations: Mapping[str, Operation]) -> list[Tool]:
-    """Write tools from the approval service's operations: the model can only propose them."""
-    return [Tool(op.name, op.description, op.args, "write", op.risk, operation=op) for op in operations.values()]
+class WriteSpec(Protocol):
+    """What the model is told of a write: its name, description, arguments and risk."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def args(self) -> type[BaseModel]: ...
+
+    @property
+    def risk(self) -> Risk: ...
+
+
+def write_tools(specs: Iterable[WriteSpec]) -> list[Tool]:
+    """Write tools as the model sees them; the model can only propose them."""
+    return [Tool(spec.name, spec.description, spec.args, "write", spec.risk) for spec in specs]

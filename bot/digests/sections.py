@@ -27,7 +27,7 @@ from adapters.crm.base import (
     TicketFilter,
 )
 from bot.config import DigestSectionsSection
-from bot.digests.model import Line, Section
+from bot.records import Line, Section
 from bot.scoring import CHURN_LOST_DAYS, churn_risk, lead_score
 
 ESCALATED = ("high", "urgent")

@@ -14,12 +14,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.config import DigestConfig, SchedulerSection
 from bot.digests import schedule
-from bot.digests.model import Digest, RunView, Subscription
 from bot.digests.sections import Scope, SectionBuilder
+from bot.records import Digest, RunStatus, RunView, Subscription
 from bot.store.digests import SqlDigests
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,12 @@ class Summarizer(Protocol):
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What one run of a digest came to."""
+class RunOutcome:
+    """What one run of a digest came to: posted or failed, else why it did not run here."""
 
     name: str
     slot: datetime | None
-    status: str  # posted, failed, claimed_elsewhere, unknown
+    status: RunStatus | Literal["claimed_elsewhere", "unknown"]
     message: str
     attempts: int = 0
     message_ts: str | None = None
@@ -104,7 +104,7 @@ class DigestService:
 
     # -- scheduled runs -----------------------------------------------------------------------
 
-    async def run_due(self) -> list[Outcome]:
+    async def run_due(self) -> list[RunOutcome]:
         """Post every digest whose slot has come (one run per digest, coalescing missed slots)."""
         now = self._clock()
         subscriptions = await asyncio.to_thread(self.store.subscriptions, enabled_only=True)
@@ -119,7 +119,7 @@ class DigestService:
                 outcomes.append(outcome)
         return outcomes
 
-    async def _run_if_due(self, sub: Subscription, now: datetime) -> Outcome | None:
+    async def _run_if_due(self, sub: Subscription, now: datetime) -> RunOutcome | None:
         cutoff = now - timedelta(minutes=self._settings.lease_minutes)
         last = await asyncio.to_thread(self.store.last_run, sub.name)
         after = last.scheduled_for if last else (sub.created_at or now)
@@ -127,8 +127,9 @@ class DigestService:
         if due is None:
             # The newest slot may be claimed by a process that died before posting: after the
             # lease, one survivor takes it over (a conditional update) and posts it late.
-            if last is not None and last.status == "claimed" and last.claimed_at < cutoff and await asyncio.to_thread(
-                    self.store.take_over, last.id, by=self._instance, claimed_before=cutoff, now=now):
+            if (last is not None and last.status == RunStatus.CLAIMED and last.claimed_at < cutoff
+                    and await asyncio.to_thread(self.store.take_over, last.id, by=self._instance,
+                                                claimed_before=cutoff, now=now)):
                 log.warning("digest %s: taking over the slot %s left claimed by %s", sub.name, last.scheduled_for,
                             last.claimed_by)
                 return await self._post(sub, replace(last, claimed_by=self._instance, catching_up=True),
@@ -142,22 +143,22 @@ class DigestService:
         run = await asyncio.to_thread(self.store.claim, sub.name, due.slot, by=self._instance,
                                       catching_up=missed > 0 or late, now=now)
         if run is None:
-            return Outcome(sub.name, due.slot, "claimed_elsewhere", "another process has this slot")
+            return RunOutcome(sub.name, due.slot, "claimed_elsewhere", "another process has this slot")
         return await self._post(sub, run, missed=missed, now=now)
 
     # -- on demand ----------------------------------------------------------------------------
 
-    async def run_now(self, name: str) -> Outcome:
+    async def run_now(self, name: str) -> RunOutcome:
         """Post a digest now, outside its schedule (its own slot: the current second)."""
         sub = await asyncio.to_thread(self.subscription, name)
         if sub is None:
-            return Outcome(name, None, "unknown", f'no digest named "{name}"')
+            return RunOutcome(name, None, "unknown", f'no digest named "{name}"')
         now = self._clock()
         slot = now.astimezone(timezone.utc).replace(microsecond=0)
         # Marked manual: it is not a slot of the schedule, so the next scheduled slot still posts.
         run = await asyncio.to_thread(self.store.claim, name, slot, by=self._instance, manual=True, now=now)
         if run is None:
-            return Outcome(name, slot, "claimed_elsewhere", "a run for this very second exists; try again")
+            return RunOutcome(name, slot, "claimed_elsewhere", "a run for this very second exists; try again")
         return await self._post(sub, run, missed=0, now=now)
 
     async def preview(self, name: str) -> Digest | None:
@@ -194,16 +195,17 @@ class DigestService:
         previous = schedule.previous_slot(sub.cron, sub.timezone, before=slot)
         return previous or slot - timedelta(days=1)
 
-    async def _post(self, sub: Subscription, run: RunView, *, missed: int, now: datetime) -> Outcome:
+    async def _post(self, sub: Subscription, run: RunView, *, missed: int, now: datetime) -> RunOutcome:
         slot = run.scheduled_for
         try:
             digest = await asyncio.to_thread(self.build, sub, slot, now, missed=missed, catching_up=run.catching_up)
             digest = await self._with_summary(sub, digest)
         except Exception as exc:  # noqa: BLE001 - recorded, not lost
             log.exception("digest %s: building the slot %s failed", sub.name, slot)
-            return await self._finish(run, "failed", 0, f"could not build the digest ({type(exc).__name__}: {exc})")
+            return await self._finish(run, RunStatus.FAILED, 0,
+                                      f"could not build the digest ({type(exc).__name__}: {exc})")
         if self.publisher is None:
-            return await self._finish(run, "failed", 0, "no Slack connection in this process")
+            return await self._finish(run, RunStatus.FAILED, 0, "no Slack connection in this process")
         attempts, wait = 0, self._settings.retry_seconds
         while True:
             attempts += 1
@@ -212,12 +214,12 @@ class DigestService:
             except PublishError as exc:
                 if not exc.transient or attempts >= self._settings.post_attempts:
                     log.error("digest %s: posting slot %s failed after %d tries: %s", sub.name, slot, attempts, exc)
-                    return await self._finish(run, "failed", attempts, str(exc))
+                    return await self._finish(run, RunStatus.FAILED, attempts, str(exc))
                 log.warning("digest %s: posting failed (%s); trying again in %.1f s", sub.name, exc, wait)
                 await self._sleep(wait)
                 wait *= 2
                 continue
-            return await self._finish(run, "posted", attempts, problem, ts)
+            return await self._finish(run, RunStatus.POSTED, attempts, problem, ts)
 
     async def _with_summary(self, sub: Subscription, digest: Digest) -> Digest:
         if not sub.filters.get("summary") or self._summarizer is None or digest.empty:
@@ -229,14 +231,14 @@ class DigestService:
             return digest
         return replace(digest, summary=text)
 
-    async def _finish(self, run: RunView, status: str, attempts: int, error: str | None,
-                      message_ts: str | None = None) -> Outcome:
+    async def _finish(self, run: RunView, status: RunStatus, attempts: int, error: str | None,
+                      message_ts: str | None = None) -> RunOutcome:
         held = await asyncio.to_thread(self.store.finish, run.id, by=self._instance, status=status, attempts=attempts,
                                        error=error, message_ts=message_ts, now=self._clock())
         if not held:  # this process outlived its lease and another took the run over
             log.warning("digest %s: the run for %s was taken over by another process while this one posted it",
                         run.digest_name, run.scheduled_for)
-        message = "posted" if status == "posted" else f"failed: {error}"
-        if status == "posted" and error:
+        message = "posted" if status == RunStatus.POSTED else f"failed: {error}"
+        if status == RunStatus.POSTED and error:
             message += f" ({error})"
-        return Outcome(run.digest_name, run.scheduled_for, status, message, attempts, message_ts)
+        return RunOutcome(run.digest_name, run.scheduled_for, status, message, attempts, message_ts)

@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import Callable
 
 from bot.agent.model import Message, Model
-from bot.digests.model import Digest
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
+from bot.records import Digest
 
 PROMPT = ("You summarise a CRM digest for a sales team in two or three short sentences: what matters most "
           "today and what to do first. Use only the facts given; keep placeholders such as <PERSON_1> exactly "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.digests.model import Digest
+from bot.records import Digest
 
 
 def as_text(digest: Digest, *, lines_per_section: int) -> str:

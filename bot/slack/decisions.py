@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.actions.service import Approvals, Decision
+from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.messages import plain
@@ -22,7 +23,6 @@ from bot.slack.members import Members
 from bot.slack.mrkdwn import escape
 from bot.slack.poster import Poster
 from bot.slack.types import Respond
-from bot.store.proposals import ProposalView
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class CardDecisions:
     async def refresh(self, proposal_id: str, respond: Respond | None = None) -> None:
         """Redraw the card from the database (skipped while executing: the executor will redraw it)."""
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
-        if proposal is None or proposal.status == "executing":
+        if proposal is None or proposal.status == ProposalStatus.EXECUTING:
             return
         text, blocks = proposal_card(proposal, self._links)
         if proposal.channel and proposal.message_ts:
@@ -106,11 +106,11 @@ class CardDecisions:
 
 def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[str, str]]:
     """(name, hint) of the arguments an edit may change: all but the id of the record being updated."""
-    operation = approvals.operations.get(proposal.tool)
-    if operation is None:
+    args = approvals.argument_model(proposal.tool)
+    if args is None:
         return []
     fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
-    return [(name, info.description or "") for name, info in operation.args.model_fields.items() if name != fixed]
+    return [(name, info.description or "") for name, info in args.model_fields.items() if name != fixed]
 
 
 def _for_clicker(decision: Decision) -> str:

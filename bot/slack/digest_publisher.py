@@ -8,8 +8,8 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.digests.model import Digest
 from bot.digests.service import PublishError
+from bot.records import Digest
 from bot.slack.blocks.digest import render
 from bot.slack.blocks.links import Links
 

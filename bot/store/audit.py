@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, or_, select
 from sqlmodel import Session
 
-from bot.store.models import AuditEvent, Proposal, utcnow
+from bot.store.tables import AuditEvent, Proposal, utcnow
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.digests.model import RunView, Subscription
-from bot.store.models import DigestRun, DigestSubscription, utcnow
+from bot.records import RunStatus, RunView, Subscription
+from bot.store.tables import DigestRun, DigestSubscription, utcnow
 
 
 class DuplicateName(Exception):
@@ -24,8 +24,8 @@ def _subscription(row: DigestSubscription) -> Subscription:
 
 
 def _run(row: DigestRun) -> RunView:
-    return RunView(row.id or 0, row.digest_name, row.scheduled_for, row.status, row.catching_up, row.claimed_by,
-                   row.claimed_at, row.finished_at, row.attempts, row.error, row.message_ts, row.manual)
+    return RunView(row.id or 0, row.digest_name, row.scheduled_for, RunStatus(row.status), row.catching_up,
+                   row.claimed_by, row.claimed_at, row.finished_at, row.attempts, row.error, row.message_ts, row.manual)
 
 
 class SqlDigests:
@@ -102,7 +102,7 @@ class SqlDigests:
     def claim(self, name: str, slot: datetime, *, by: str, catching_up: bool = False, manual: bool = False,
               now: datetime | None = None) -> RunView | None:
         """Claim one slot of a digest; None when another process (or an earlier run) has it."""
-        row = DigestRun(digest_name=name, scheduled_for=slot, status="claimed", catching_up=catching_up,
+        row = DigestRun(digest_name=name, scheduled_for=slot, status=RunStatus.CLAIMED, catching_up=catching_up,
                         manual=manual, claimed_by=by, claimed_at=now or utcnow())
         try:
             with Session(self._engine) as session, session.begin():
@@ -117,7 +117,7 @@ class SqlDigests:
         The run is marked as catching up: it posts late."""
         with self._engine.begin() as conn:
             result = conn.execute(update(DigestRun).where(
-                DigestRun.id == run_id, DigestRun.status == "claimed",  # type: ignore[arg-type]
+                DigestRun.id == run_id, DigestRun.status == RunStatus.CLAIMED,  # type: ignore[arg-type]
                 DigestRun.claimed_at < claimed_before,  # type: ignore[arg-type]
             ).values(claimed_by=by, claimed_at=now or utcnow(), catching_up=True))
             return result.rowcount == 1
@@ -127,14 +127,14 @@ class SqlDigests:
         stopped before posting); returns how many. A newer slot's run covers their period."""
         with self._engine.begin() as conn:
             result = conn.execute(update(DigestRun).where(
-                DigestRun.digest_name == name, DigestRun.status == "claimed",  # type: ignore[arg-type]
+                DigestRun.digest_name == name, DigestRun.status == RunStatus.CLAIMED,  # type: ignore[arg-type]
                 DigestRun.claimed_at < claimed_before,  # type: ignore[arg-type]
-            ).values(status="failed", finished_at=now or utcnow(),
+            ).values(status=RunStatus.FAILED, finished_at=now or utcnow(),
                      error="abandoned: the process that claimed it stopped before posting; "
                            "the next run covers its period"))
             return int(result.rowcount or 0)
 
-    def finish(self, run_id: int, *, by: str, status: str, attempts: int, error: str | None = None,
+    def finish(self, run_id: int, *, by: str, status: RunStatus, attempts: int, error: str | None = None,
                message_ts: str | None = None, now: datetime | None = None) -> bool:
         """Record the outcome of a run this process holds; False when another process took it over."""
         with self._engine.begin() as conn:
@@ -151,7 +151,7 @@ class SqlDigests:
 
     def last_posted(self, name: str) -> RunView | None:
         """The newest posted run, scheduled or on demand: where "since the last digest" starts."""
-        return self._newest(name, statuses=("posted",), scheduled_only=False)
+        return self._newest(name, statuses=(RunStatus.POSTED,), scheduled_only=False)
 
     def runs(self, name: str, *, limit: int = 10) -> list[RunView]:
         """The newest runs of a digest, newest first."""
@@ -160,7 +160,7 @@ class SqlDigests:
                                 .order_by(DigestRun.scheduled_for.desc()).limit(limit))  # type: ignore[attr-defined]
             return [_run(r) for r in rows]
 
-    def _newest(self, name: str, *, statuses: tuple[str, ...] | None, scheduled_only: bool) -> RunView | None:
+    def _newest(self, name: str, *, statuses: tuple[RunStatus, ...] | None, scheduled_only: bool) -> RunView | None:
         query = select(DigestRun).where(DigestRun.digest_name == name)
         if scheduled_only:
             query = query.where(DigestRun.manual.is_(False))  # type: ignore[attr-defined]

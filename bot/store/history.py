@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.engine import is_sqlite
-from bot.store.models import Conversation, Turn, utcnow
+from bot.store.tables import Conversation, Turn, utcnow
 
 
 @dataclass(frozen=True)

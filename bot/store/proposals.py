@@ -4,52 +4,22 @@ whether this caller won; that, not a read-then-write, is what makes approval exa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from bot.store.models import Proposal
-
-PENDING, EXECUTING = "pending", "executing"
-
-
-@dataclass(frozen=True)
-class ProposalView:
-    """A proposal as read from the database."""
-
-    id: str
-    conversation_id: str | None
-    tool: str
-    args: dict[str, Any]
-    payload_hash: str
-    summary: str
-    diff: list[dict[str, Any]]
-    risk: str
-    requester: str
-    record_kind: str | None
-    record_id: int | None
-    record_version: int | None
-    status: str
-    created_at: datetime
-    expires_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    reason: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    supersedes_id: str | None
-    channel: str | None
-    message_ts: str | None
-
+from bot.records import ProposalStatus, ProposalView
+from bot.store.tables import Proposal
 
 _COLUMNS = [f.name for f in fields(ProposalView)]
 
 
 def _view(row: Proposal) -> ProposalView:
-    return ProposalView(**{name: getattr(row, name) for name in _COLUMNS})
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    return ProposalView(**{**values, "status": ProposalStatus(values["status"])})
 
 
 class SqlProposals:
@@ -67,7 +37,7 @@ class SqlProposals:
             row = session.get(Proposal, proposal_id)
             return _view(row) if row is not None else None
 
-    def transition(self, proposal_id: str, *, from_statuses: Sequence[str], to: str,
+    def transition(self, proposal_id: str, *, from_statuses: Sequence[ProposalStatus], to: ProposalStatus,
                    not_expired_at: datetime | None = None, **values: Any) -> bool:
         """Move the proposal to `to` only if it is in one of from_statuses (and, when given, has not
         expired at that time). True if this call made the change."""
@@ -87,7 +57,7 @@ class SqlProposals:
             session.execute(update(Proposal).where(Proposal.id == proposal_id)
                             .values(channel=channel, message_ts=message_ts))
 
-    def list(self, *, statuses: Sequence[str] = (PENDING,), requester: str | None = None,
+    def list(self, *, statuses: Sequence[ProposalStatus] = (ProposalStatus.PENDING,), requester: str | None = None,
              conversation_id: str | None = None, expired_before: datetime | None = None,
              limit: int = 100) -> list[ProposalView]:
         query = select(Proposal).where(Proposal.status.in_(tuple(statuses)))  # type: ignore[attr-defined]

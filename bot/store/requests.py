@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.store.models import SlackRequest, utcnow
+from bot.store.tables import SlackRequest, utcnow
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def target_metadata() -> MetaData:
     import adapters.crm.local.tables  # noqa: F401  (registers the CRM tables)
     import adapters.email.outbox  # noqa: F401
     import adapters.kb.tables  # noqa: F401
-    import bot.store.models  # noqa: F401
+    import bot.store.tables  # noqa: F401
 
     return SQLModel.metadata
 

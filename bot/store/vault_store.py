@@ -8,7 +8,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.privacy.vault import VaultEntry
-from bot.store.models import VaultRow
+from bot.store.tables import VaultRow
 
 
 class SqlVaultStore:

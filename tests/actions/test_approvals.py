@@ -11,10 +11,10 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from adapters.email.outbox import EmailOutboxRow
-from bot.actions.operations import PlanError
 from bot.actions.service import Approvals
 from bot.agent.scripted import ScriptedModel
-from bot.store.models import Proposal
+from bot.records import PlanError, ProposalStatus
+from bot.store.tables import Proposal
 from tests.world import World, make_world
 
 
@@ -25,9 +25,8 @@ def world(sqlite_engine: Engine, tmp_path: Path) -> World:
 
 def propose(world: World, tool: str, args: dict[str, Any], *, requester: str = "U02BOB",
             channel: str | None = "C1") -> Any:
-    operation = world.services.approvals.operations[tool]
-    draft = operation.plan(world.services.approvals.targets, operation.parse(args))
-    return world.services.approvals.propose(draft, requester=requester, conversation_id=None, channel=channel)
+    return world.services.approvals.propose_call(tool, args, requester=requester, conversation_id=None,
+                                                 channel=channel)
 
 
 def stage_move(world: World, stage: str = "negotiation", **kw: Any) -> Any:
@@ -125,9 +124,10 @@ def test_recovery_finishes_a_crashed_execution_without_writing_twice(world: Worl
     approvals = world.services.approvals
     proposal = stage_move(world)
     # The crash: the proposal was claimed and the write committed, but the outcome was never recorded.
-    approvals._proposals.transition(proposal.id, from_statuses=("pending",), to="executing", decided_by="U02BOB")
-    approvals.operations["update_deal"].execute(approvals.targets, proposal.args, proposal.record_id,
-                                                 proposal.record_version, proposal.id)
+    approvals._proposals.transition(proposal.id, from_statuses=(ProposalStatus.PENDING,),
+                                    to=ProposalStatus.EXECUTING, decided_by="U02BOB")
+    approvals._operations["update_deal"].execute(approvals._targets, proposal.args, proposal.record_id,
+                                                  proposal.record_version, proposal.id)
     [decision] = approvals.recover()
     assert decision.outcome == "executed" and decision.proposal.result["replayed"] is True
     assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
@@ -153,8 +153,8 @@ def test_a_transient_failure_can_be_retried(world: World, monkeypatch: pytest.Mo
 def test_send_email_goes_to_the_outbox_once(world: World) -> None:
     proposal = propose(world, "send_email", {"to": "zoe@example.org", "subject": "Renewal", "body": "Hello"})
     assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
-    recovered = world.services.approvals.operations["send_email"].execute(
-        world.services.approvals.targets, proposal.args, None, None, proposal.id)
+    recovered = world.services.approvals._operations["send_email"].execute(
+        world.services.approvals._targets, proposal.args, None, None, proposal.id)
     assert recovered["replayed"] is True
     with Session(world.engine) as session:
         rows = session.scalars(select(EmailOutboxRow)).all()
@@ -200,6 +200,6 @@ def test_activities_logged_on_a_deal_are_linked_to_its_company(world: World) -> 
 
 
 def test_an_email_that_cannot_be_sent_is_refused_when_proposed(world: World) -> None:
-    operation = world.services.approvals.operations["send_email"]
     with pytest.raises(PlanError, match="subject"):
-        operation.parse({"to": "a@example.com", "subject": "Hi\nBcc: x@evil.example", "body": "b"})
+        propose(world, "send_email", {"to": "a@example.com", "subject": "Hi\nBcc: x@evil.example", "body": "b"})
+    assert world.services.approvals.pending() == []

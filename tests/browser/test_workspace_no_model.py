@@ -61,9 +61,8 @@ def test_a_question_says_which_variable_to_set(stack: Stack, page: Any) -> None:
 def test_an_existing_proposal_is_approved_from_the_app_home(stack: Stack, page: Any) -> None:
     settings = load_settings(ROOT / "app.toml", env={"DATABASE_URL": str(stack.engine.url)})
     approvals = build_approvals(build(settings, stack.engine))
-    operation = approvals.operations["update_deal"]
-    draft = operation.plan(approvals.targets, operation.parse({"deal_id": stack.ids["deal"], "stage": "qualified"}))
-    proposal = approvals.propose(draft, requester="U02BOB", conversation_id=None, channel="C0SALES")
+    proposal = approvals.propose_call("update_deal", {"deal_id": stack.ids["deal"], "stage": "qualified"},
+                                      requester="U02BOB", conversation_id=None, channel="C0SALES")
 
     ws = Workspace(page, stack.dev.url)
     ws.open("alice")

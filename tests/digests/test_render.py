@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.digests.model import Digest, Line, Section
+from bot.records import Digest, Line, Section
 from bot.slack.blocks.digest import FOLLOW_UP, MAX_BLOCKS, SNOOZE, parse_action_value, render
 from bot.slack.blocks.links import Links
 from tests.digests.world import utc

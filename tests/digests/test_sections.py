@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from adapters.crm.local.adapter import LocalCrm
 from bot.config import DigestSectionsSection
 from bot.digests.sections import Scope, SectionBuilder
-from bot.store.models import utcnow
+from bot.store.tables import utcnow
 from tests.digests.world import add
 
 

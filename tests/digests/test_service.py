@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from adapters.crm.local.adapter import LocalCrm
-from bot.digests.model import Subscription
 from bot.digests.service import PublishError
+from bot.records import Subscription
 from bot.store.engine import make_engine
 from tests.digests.world import Clock, Publisher, Sleeps, service, stale_deals, utc
 

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from bot.agent.model import Message, ModelError, ModelReply, Usage
 from bot.agent.scripted import ScriptedModel
-from bot.digests.model import Subscription
-from bot.store.models import utcnow
+from bot.records import Subscription
+from bot.store.tables import utcnow
 from bot.wiring import build_digests
 from tests.world import Clock, make_world
 

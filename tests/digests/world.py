@@ -10,9 +10,9 @@ from typing import Any
 
 from adapters.crm.local.adapter import LocalCrm
 from bot.config import DigestSectionsSection, SchedulerSection
-from bot.digests.model import Digest
 from bot.digests.sections import SectionBuilder
 from bot.digests.service import DigestService, PublishError
+from bot.records import Digest
 from bot.store.digests import SqlDigests
 
 _keys: Iterator[int] = itertools.count()

@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.slack.blocks.cards import APPROVE
 from bot.slack.blocks.digest import FOLLOW_UP
-from bot.store.models import utcnow
+from bot.store.tables import utcnow
 from bot.wiring import build_checked, build_digests, build_services, run_slack
 from slack_emulator import EmulatorThread
 from slack_emulator.records import PostedMessage

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot.records import ProposalView
 from bot.slack.blocks import messages
 from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY, approve_all_message, proposal_card
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.modals import changed_fields, edit_modal, reject_modal, submitted
-from bot.store.proposals import ProposalView
 from bot.store.requests import RequestView
 
 def dumps(value: Any) -> str:

@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
+from bot.records import ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
 from bot.store.history import SqlHistory, StoredTurn
-from bot.store.models import Conversation
-from bot.store.proposals import PENDING, ProposalView, SqlProposals
+from bot.store.proposals import SqlProposals
+from bot.store.tables import Conversation
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -73,7 +74,7 @@ def proposal(proposal_id: str, conversation_id: str | None) -> ProposalView:
     return ProposalView(
         id=proposal_id, conversation_id=conversation_id, tool="update_deal", args={"stage": "won"},
         payload_hash="h" * 64, summary="Move the deal", diff=[], risk="low", requester="U01ALICE",
-        record_kind="deal", record_id=1, record_version=1, status=PENDING, created_at=NOW,
+        record_kind="deal", record_id=1, record_version=1, status=ProposalStatus.PENDING, created_at=NOW,
         expires_at=NOW + timedelta(days=1), decided_by=None, decided_at=None, reason=None, result=None,
         error=None, supersedes_id=None, channel=None, message_ts=None,
     )

@@ -10,13 +10,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
-from bot.store.proposals import ProposalView
 
 APPROVE, REJECT, EDIT, RETRY, APPROVE_ALL = (
     "proposal_approve", "proposal_reject", "proposal_edit", "proposal_retry", "proposal_approve_all")
-FINAL = ("executed", "rejected", "expired", "stale", "failed", "superseded")
 _RISK = {"low": "🟢 low", "medium": "🟡 medium", "high": "🔴 high"}
 _MAX_DIFF_LINES = 25
 
@@ -64,22 +63,22 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
     who = f" by <@{proposal.decided_by}>" if proposal.decided_by and proposal.decided_by != "recovery" else ""
     at = f" at {when(proposal.decided_at)}" if proposal.decided_at else ""
     result = proposal.result or {}
-    if proposal.status == "executing":
+    if proposal.status == ProposalStatus.EXECUTING:
         return f"⏳ Executing (approved{who}{at})…"
-    if proposal.status == "executed":
+    if proposal.status == ProposalStatus.EXECUTED:
         record = f" · {links.record_ref(result['record'])}" if result.get("record") else ""
         return f"✅ *Executed*{who}{at}{record}"
-    if proposal.status == "rejected":
+    if proposal.status == ProposalStatus.REJECTED:
         reason = f": {escape_fit(proposal.reason, 300)}" if proposal.reason else ""
         return f"🚫 *Rejected*{who}{at}{reason}"
-    if proposal.status == "expired":
+    if proposal.status == ProposalStatus.EXPIRED:
         return f"⌛ *Expired*{at}: nobody decided in time. Ask again for a fresh proposal."
-    if proposal.status == "superseded":
+    if proposal.status == ProposalStatus.SUPERSEDED:
         return f"✏️ *Edited*{who}{at}: replaced by the new version posted below."
-    if proposal.status == "stale":
+    if proposal.status == ProposalStatus.STALE:
         return (f"⚠️ *Not applied*: the record changed since this was proposed, so nothing was written"
                 f" (tried{who}{at}). Current values are shown above; ask again to propose from them.")
-    if proposal.status == "failed":
+    if proposal.status == ProposalStatus.FAILED:
         hint = " It may work if you retry." if result.get("retryable") else ""
         return f"❌ *Failed*{who}{at}: {escape_fit(proposal.error or 'unknown error', 500)}.{hint}"
     return escape(proposal.status)
@@ -95,7 +94,7 @@ def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[
         {"type": "mrkdwn", "text": f"*Requested by*\n<@{proposal.requester}>"},
         {"type": "mrkdwn", "text": f"*Expires*\n{when(proposal.expires_at)}"},
     ]
-    current = (proposal.result or {}).get("current") if proposal.status == "stale" else None
+    current = (proposal.result or {}).get("current") if proposal.status == ProposalStatus.STALE else None
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(f"Proposal: {proposal.tool}", 150)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": escape_fit(proposal.summary, SECTION_LIMIT)},
@@ -104,7 +103,7 @@ def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[
     if proposal.diff:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": diff_lines(proposal.diff, current)}})
     block_id = f"proposal:{proposal.id}"
-    if proposal.status == "pending":
+    if proposal.status == ProposalStatus.PENDING:
         approve_confirm = _high_risk_confirm(proposal) if proposal.risk == "high" else None
         blocks.append({"type": "actions", "block_id": block_id, "elements": [
             button("Approve", APPROVE, proposal.id, "primary", approve_confirm),
@@ -113,7 +112,7 @@ def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[
         ]})
     else:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _outcome(proposal, links)}]})
-        if proposal.status == "failed" and (proposal.result or {}).get("retryable"):
+        if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
             blocks.append({"type": "actions", "block_id": block_id,
                            "elements": [button("Retry", RETRY, proposal.id, "primary")]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Proposal `{proposal.id}`"}]})
@@ -123,7 +122,7 @@ def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[
 
 def approve_all_message(proposals: Sequence[ProposalView]) -> tuple[str, list[dict[str, Any]]] | None:
     """One button approving every low and medium risk proposal of an answer (each checked on its own)."""
-    eligible = [p for p in proposals if p.risk in ("low", "medium") and p.status == "pending"]
+    eligible = [p for p in proposals if p.risk in ("low", "medium") and p.status == ProposalStatus.PENDING]
     if len(eligible) < 2:
         return None
     value = ",".join(p.id for p in eligible)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.digests.model import Digest, Line, RunView, Section, Subscription
+from bot.records import Digest, Line, RunView, Section, Subscription
 from bot.slack.blocks.cards import button
 from bot.slack.blocks.links import Links, when
 from bot.slack.blocks.messages import context, section

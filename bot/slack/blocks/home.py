@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.records import ProposalView
 from bot.slack.blocks.cards import APPROVE, REJECT, button
 from bot.slack.blocks.digest import subscription_text
 from bot.slack.blocks.links import Links, when
 from bot.slack.blocks.messages import HELP, context, section
 from bot.slack.mrkdwn import escape, escape_fit, truncate
-from bot.store.proposals import ProposalView
 from bot.store.requests import RequestView
 
 MAX_BLOCKS = 100  # Slack's limit for a Home view

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.crm.base import SearchHit
+from bot.records import ProposalView
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, split, truncate
 from bot.slack.types import SlackMessage
-from bot.store.proposals import ProposalView
 
 SECTIONS_PER_MESSAGE = 10  # keeps each message well under Slack's 40,000 characters and 50 blocks
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.records import ProposalView
 from bot.slack.mrkdwn import escape_fit, truncate
-from bot.store.proposals import ProposalView
 
 REJECT_VIEW, EDIT_VIEW = "proposal_reject_view", "proposal_edit_view"
 VALUE = "value"  # the action_id of every input, so a submission reads state.values[field]["value"]

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
+from bot.records import ProposalStatus
 from bot.slack.blocks.modals import changed_fields, edit_modal, reject_modal, submitted
 from bot.slack.decisions import editable_fields
 from bot.slack.deps import SlackDeps, deps_of
@@ -56,7 +57,7 @@ async def on_reject(ack: Ack, body: dict[str, Any], client: Any, respond: Respon
     deps = deps_of(context)
     proposal_id, _user, from_home = _clicked(body)
     proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
-    if proposal is None or proposal.status != "pending":
+    if proposal is None or proposal.status != ProposalStatus.PENDING:
         await deps.decisions.refresh(proposal_id, None if from_home else respond)
         return
     await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal))
@@ -68,7 +69,7 @@ async def on_edit(ack: Ack, body: dict[str, Any], client: Any, respond: Respond,
     deps = deps_of(context)
     proposal_id, _user, from_home = _clicked(body)
     proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
-    if proposal is None or proposal.status != "pending":
+    if proposal is None or proposal.status != ProposalStatus.PENDING:
         await deps.decisions.refresh(proposal_id, None if from_home else respond)
         return
     fields = editable_fields(deps.approvals, proposal)

@@ -14,10 +14,9 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from bot.actions.operations import PlanError
 from bot.config import DIGEST_SECTIONS
 from bot.digests import schedule
-from bot.digests.model import Subscription
+from bot.records import PlanError, Subscription
 from bot.slack.blocks import digest as digest_blocks
 from bot.slack.blocks.links import when
 from bot.slack.blocks.messages import section
@@ -205,18 +204,16 @@ async def _propose(deps: SlackDeps, user: str, channel: str, thread: str | None,
     if record is None:
         await deps.poster.ephemeral(channel, user, ("gone", [section(f"{kind} {record_id} no longer exists.")]))
         return
-    today = approvals.targets.clock().date()
+    today = approvals.now().date()
     label = getattr(record, "name", f"{kind} {record_id}")
     due = today + timedelta(days=7) if snooze else _next_working_day(today)
     subject = f"Check {label} again (snoozed from the digest)" if snooze else f"Follow up on {label}"
-    operation = approvals.operations["create_task"]
+    args = {f"{kind}_id": record_id, "subject": subject, "due_date": due.isoformat(), "owner": user}
     try:
-        args = operation.parse({f"{kind}_id": record_id, "subject": subject, "due_date": due.isoformat(), "owner": user})
-        draft = await asyncio.to_thread(operation.plan, approvals.targets, args)
+        proposal = await asyncio.to_thread(approvals.propose_call, "create_task", args, requester=user, channel=channel)
     except PlanError as exc:
         await deps.poster.ephemeral(channel, user, ("refused", [section(escape(str(exc)))]))
         return
-    proposal = await asyncio.to_thread(approvals.propose, draft, requester=user, channel=channel)
     await deps.decisions.post_cards(channel, thread, [proposal])
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
+from bot.records import ProposalStatus, RunStatus
+
 
 def utcnow() -> datetime:
     """Current time as an aware UTC datetime, the form every timestamp column takes."""
@@ -64,7 +66,7 @@ class Proposal(SQLModel, table=True):
     record_kind: str | None = Field(default=None, max_length=16)
     record_id: int | None = None
     record_version: int | None = None
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=ProposalStatus.PENDING, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     decided_by: str | None = Field(default=None, max_length=64)
@@ -148,7 +150,7 @@ class DigestRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     digest_name: str = Field(max_length=64)
     scheduled_for: datetime
-    status: str = Field(default="claimed", max_length=16)
+    status: str = Field(default=RunStatus.CLAIMED, max_length=16)
     catching_up: bool = False
     manual: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # posted on demand
     claimed_by: str | None = Field(default=None, max_length=128)

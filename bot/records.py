@@ -1,10 +1,75 @@
-"""What a digest is made of: plain data, built from the CRM and rendered by the Slack layer."""
+"""The records every layer passes around: proposals, digest subscriptions, digests and their runs.
+
+A leaf module: plain frozen dataclasses, status enums and the one error of proposing, importing
+only the standard library, so the store, the services, the agent and the Slack layer can all name
+the same types. Statuses are `StrEnum`s: they compare equal to, and are stored as, the plain strings.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
+
+
+class PlanError(Exception):
+    """A write cannot be proposed (unknown tool, invalid arguments, missing record...); the message
+    says why, for the model or the person who asked."""
+
+
+class ProposalStatus(StrEnum):
+    """Where a proposal stands. Pending and executing are open; every other status is final,
+    except a failed proposal whose failure was transient, which may be approved again."""
+
+    PENDING = "pending"
+    EXECUTING = "executing"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    STALE = "stale"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+class RunStatus(StrEnum):
+    """Where one claimed slot of a digest stands."""
+
+    CLAIMED = "claimed"
+    POSTED = "posted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A proposal as stored: a write waiting for (or past) a person's decision."""
+
+    id: str
+    conversation_id: str | None
+    tool: str
+    args: dict[str, Any]
+    payload_hash: str
+    summary: str
+    diff: list[dict[str, Any]]
+    risk: str
+    requester: str
+    record_kind: str | None
+    record_id: int | None
+    record_version: int | None
+    status: ProposalStatus
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    supersedes_id: str | None
+    channel: str | None
+    message_ts: str | None
+
+
+# -- digests ------------------------------------------------------------------------------------
 
 ActionKind = Literal["follow_up", "snooze"]
 ACTION_KINDS: tuple[ActionKind, ...] = ("follow_up", "snooze")
@@ -49,6 +114,8 @@ class Section:
 
 @dataclass(frozen=True)
 class Digest:
+    """What is posted for one slot of a subscription: plain data, built from the CRM."""
+
     name: str
     channel: str
     slot: datetime  # the scheduled time this digest is for (UTC)
@@ -70,7 +137,7 @@ class RunView:
     id: int
     digest_name: str
     scheduled_for: datetime
-    status: str  # claimed, posted, failed
+    status: RunStatus
     catching_up: bool
     claimed_by: str | None
     claimed_at: datetime
