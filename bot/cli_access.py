@@ -21,13 +21,8 @@ def cmd_access(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wiring import build_access, build_checked
 
     components = build_checked(settings)
-    users, close = _slack_users(settings)
-    try:
-        access = build_access(settings, components.crm, users)
-        result = asyncio.run(access.admit(args.user))
-    finally:
-        if close is not None:
-            asyncio.run(close())
+    access = build_access(settings, components.crm, slack_users(settings))
+    result = asyncio.run(access.admit(args.user))
     print(f"user: {args.user}")
     if not isinstance(result, Admitted):
         print(f"refused at the door: {result.reason}")
@@ -50,18 +45,18 @@ def _no_owner(settings: Settings, email: str | None) -> str:
     if email:
         return f"none (no CRM owner has the e-mail {email})"
     if settings.secrets.slack_bot_token is None:
-        return "unknown (set SLACK_BOT_TOKEN to read the person's e-mail from Slack)"
+        return "unknown (no e-mail in [people.emails]; or set SLACK_BOT_TOKEN to ask Slack)"
     return "none (Slack shows no e-mail: add the users:read.email scope)"
 
 
-def _slack_users(settings: Settings) -> tuple[Any, Any]:
-    token = settings.secrets.slack_bot_token
-    if token is None:
-        return None, None
+def slack_users(settings: Settings) -> Any:
+    """Slack as the source of who people are when SLACK_BOT_TOKEN is set; else None ([people.emails])."""
+    if settings.secrets.slack_bot_token is None:
+        return None
     from bot.slack.people import SlackUsers
     from bot.wiring import slack_client
 
-    return SlackUsers(slack_client(settings)), None
+    return SlackUsers(slack_client(settings))
 
 
 COMMANDS = {"access": cmd_access}

@@ -10,13 +10,11 @@ from typing import Any
 
 from bot.config import Settings
 
-TERMINAL_USER = "TERMINAL"
-
-
 def add_parsers(sub: Any) -> None:
     ask = sub.add_parser("ask", help="ask the agent one question and print the answer and proposals")
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--user", default=TERMINAL_USER, help=f"who is asking, a Slack user id (default {TERMINAL_USER})")
+    ask.add_argument("--user", required=True, help="who is asking, a Slack user id: the answer uses only the records "
+                                                  "they may see, and proposals need their role's right to propose")
     ask.add_argument("--conversation", help="continue this conversation (printed by an earlier ask)")
     ask.add_argument("--json", action="store_true", help="print the result as JSON")
     for verb in ("approve", "reject"):
@@ -27,6 +25,7 @@ def add_parsers(sub: Any) -> None:
             cmd.add_argument("--reason", help="why (optional)")
     audit = sub.add_parser("audit", help="show the audit trail of a conversation or a proposal")
     audit.add_argument("ref", help="conversation id or proposal id")
+    audit.add_argument("--user", required=True, help="who reads it, a Slack user id whose role has the audit right")
     audit.add_argument("--json", action="store_true", help="print JSON lines")
 
 
@@ -36,14 +35,36 @@ def _services(settings: Settings) -> Any:
     return build_services(settings, build_checked(settings))
 
 
+def _admit(settings: Settings, crm: Any, user: str) -> Any:
+    """The person behind --user, through the same door as in Slack; None (and a line) when refused."""
+    from bot.access.service import Admitted
+    from bot.cli_access import slack_users
+    from bot.wiring import build_access
+
+    users = slack_users(settings)
+    admitted = asyncio.run(build_access(settings, crm, users).admit(user))
+    if not isinstance(admitted, Admitted):
+        print(f"refused: {user} may not use the bot ({admitted.reason})")
+        return None
+    return admitted
+
+
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.access.scoped_crm import ScopedCrm
     from bot.agent.loop import Request
 
     services = _services(settings)
+    crm = services.components.crm
+    admitted = _admit(settings, crm, args.user)
+    if admitted is None:
+        return 1
     conversation = args.conversation or f"terminal-{secrets.token_hex(4)}"
+
     async def one_turn() -> Any:
         try:
-            return await services.agent.run(Request(conversation, args.user, args.question))
+            return await services.agent.run(Request(conversation, args.user, args.question,
+                                                    reader=ScopedCrm(crm, admitted.scope),
+                                                    may_propose=admitted.grant.propose))
         finally:
             await services.model.aclose()
 
@@ -72,12 +93,20 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_decide(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wiring import build_approvals, build_checked
 
+    from bot.actions.service import Actor
+
     # Deciding needs neither the detector nor the model: no Presidio start-up here.
-    approvals = build_approvals(build_checked(settings))
+    components = build_checked(settings)
+    approvals = build_approvals(components)
+    admitted = _admit(settings, components.crm, args.user)
+    if admitted is None:
+        return 1
+    person = admitted.person
+    actor = Actor(person.groups, person.owner.id if person.owner else None, admitted.scope)
     if args.command == "approve":
-        decision = approvals.approve(args.proposal, user=args.user)
+        decision = approvals.approve(args.proposal, user=args.user, actor=actor)
     else:
-        decision = approvals.reject(args.proposal, user=args.user, reason=args.reason)
+        decision = approvals.reject(args.proposal, user=args.user, reason=args.reason, actor=actor)
     print(f"{decision.outcome}: {decision.message}")
     if decision.proposal is not None and decision.proposal.result and decision.outcome == "executed":
         print(json.dumps(decision.proposal.result))
@@ -88,7 +117,14 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store.audit import SqlAuditLog
     from bot.wiring import build_checked
 
-    trail = SqlAuditLog(build_checked(settings).engine).trail(args.ref)
+    components = build_checked(settings)
+    admitted = _admit(settings, components.crm, args.user)
+    if admitted is None:
+        return 1
+    if not admitted.grant.audit:
+        print(f"refused: the {admitted.grant.role} role may not read audit trails")
+        return 1
+    trail = SqlAuditLog(components.engine).trail(args.ref)
     if not trail:
         print(f"no audit events for {args.ref}")
         return 1

@@ -22,7 +22,7 @@ from adapters.email.outbox import OutboxSender
 from adapters.email.smtp import SmtpDelivery
 from adapters.kb.base import KnowledgeBase
 from adapters.kb.local import LocalKnowledgeBase
-from bot.access.people import FixedUsers, People, UserSource
+from bot.access.people import FixedUsers, People, Profile, UserSource
 from bot.access.service import Access
 from bot.actions.operations import Targets, operations
 from bot.actions.policy import ApprovalPolicy
@@ -148,7 +148,7 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
                       clock=clock)
     return Approvals(SqlProposals(engine), SqlAuditLog(engine), operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
-                     clock=clock, on_executed=on_executed)
+                     clock=clock, on_executed=on_executed, groups=settings.groups)
 
 
 def build_services(settings: Settings, components: Components | None = None, *, model: Model | None = None,
@@ -166,10 +166,10 @@ def build_services(settings: Settings, components: Components | None = None, *, 
     approvals = build_approvals(components, clock=clock, on_executed=after_execute)
     vault_store = SqlVaultStore(engine)
     # The model is told of the same writes the approval service plans and executes.
-    registry = ToolRegistry([*read_tools(crm, components.kb, clock=clock), *write_tools(operations().values())])
+    registry = ToolRegistry([*read_tools(components.kb, clock=clock), *write_tools(operations().values())])
     model = model or build_model(settings)
     agent = Agent(model=model, gateway=gateway, vaults=lambda cid: Vault(cid, vault_store), registry=registry,
-                  history=SqlHistory(engine), audit=approvals.audit, proposals=approvals,
+                  history=SqlHistory(engine), audit=approvals.audit, proposals=approvals, crm=crm,
                   settings=settings.agent, bot_name=settings.bot.name, clock=clock)
     return Services(components, gateway, known, approvals, agent, approvals.audit, model)
 
@@ -279,8 +279,11 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
 def build_access(settings: Settings, crm: CrmAdapter, users: UserSource | None = None, *,
                  home_teams: tuple[str, ...] = ()) -> Access:
     """The door, roles and scopes. Without a Slack user source (the terminal with no token), a user
-    id is taken as a workspace member with the groups of app.toml and no CRM owner (no e-mail)."""
-    people = People(users or FixedUsers(unknown_is_member=True), crm.owners, groups=settings.groups,
+    id is taken as a workspace member with the groups and the e-mail ([people.emails]) of app.toml."""
+    if users is None:
+        users = FixedUsers([Profile(user, user, email) for user, email in settings.people.emails.items()],
+                           unknown_is_member=True)
+    people = People(users, crm.owners, groups=settings.groups,
                     slack_groups=settings.people.slack_user_groups, ttl=settings.people.cache_seconds)
     return Access(people, settings.access, home_teams=(*home_teams, *settings.access.allowed_teams)
                   if home_teams else (), ttl=settings.people.cache_seconds)

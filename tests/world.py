@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
 from adapters.crm.local.adapter import LocalCrm
+from adapters.crm.local.tables import OwnerRow
 from adapters.kb.local import LocalKnowledgeBase
 from bot.agent.model import Model
 from bot.config import Settings, load_settings
@@ -56,7 +57,15 @@ class World:
     ids: dict[str, int]
 
 
+# The world's CRM owners: their ids look like Slack user ids, but people are matched to them by e-mail.
+OWNERS = [{"id": "U01ALICE", "name": "Alice Archer", "email": "alice@example.com", "team": "sales"},
+          {"id": "U02BOB", "name": "Bob Baker", "email": "bob@example.com", "team": "sales"}]
+
+
 def seed(crm: LocalCrm) -> dict[str, int]:
+    with crm._engine.begin() as conn:  # seeding twice (several worlds on one database) adds them once
+        if not conn.execute(select(OwnerRow.id)).first():
+            conn.execute(insert(OwnerRow), OWNERS)
     acme = crm.create("company", {"name": "Acme Logistics GmbH", "domain": "acme-logistics.de",
                                   "employees": 250, "owner": "U01ALICE"}, idempotency_key="s-c1").record
     globex = crm.create("company", {"name": "Globex Retail", "domain": "globex.com"}, idempotency_key="s-c2").record

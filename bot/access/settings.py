@@ -39,6 +39,17 @@ class PeopleSection(_Section):
     groups: dict[str, tuple[str, ...]] = {}
     # group name -> Slack user group handle (read with usergroups.users.list, needs usergroups:read)
     slack_user_groups: dict[str, str] = {}
+    # Slack user id -> e-mail, for the terminal when Slack cannot be asked (no SLACK_BOT_TOKEN);
+    # with Slack, users.info is asked instead.
+    emails: dict[str, str] = {}
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: dict[str, str]) -> dict[str, str]:
+        for user, email in value.items():
+            if not USER_ID.fullmatch(user) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+                raise ValueError(f'expected U0123ABCD = "name@example.com", got {user} = "{email}"')
+        return value
 
     @field_validator("groups")
     @classmethod

@@ -23,10 +23,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from adapters.crm.base import ConflictError, CrmError
+from adapters.crm.base import ConflictError, CrmAdapter, CrmError, RecordKind
 from adapters.email.base import EmailError
 from bot.actions.operations import Draft, Operation, Targets, json_value
-from bot.actions.policy import ApprovalPolicy, ChannelMembers
+from bot.access.scope import Scope
+from bot.access.scoped_crm import ScopedCrm
+from bot.actions.policy import ApprovalPolicy, Approver, ChannelMembers, Verdict
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
 from bot.store.proposals import SqlProposals
@@ -55,29 +57,53 @@ def payload_hash(tool: str, args: Mapping[str, Any], record_kind: str | None, re
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Actor:
+    """A person deciding on a proposal, as the trust model knows them: their groups, their CRM owner
+    identity and the records they may see (None: every record)."""
+
+    groups: frozenset[str] = frozenset()
+    owner_id: str | None = None
+    scope: Scope | None = None
+
+
+def _target(proposal: ProposalView) -> tuple[RecordKind, int] | None:
+    if proposal.record_kind and proposal.record_id is not None:
+        return proposal.record_kind, proposal.record_id  # type: ignore[return-value]
+    for kind in ("deal", "contact", "company"):
+        value = proposal.args.get(f"{kind}_id")
+        if isinstance(value, int):
+            return kind, value  # type: ignore[return-value]
+    return None
+
+
 class Approvals:
     """Proposes, approves, rejects, edits, expires and recovers proposals."""
 
     def __init__(self, proposals: SqlProposals, audit: SqlAuditLog, operations: Mapping[str, Operation],
                  targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
                  clock: Callable[[], datetime] = utcnow,
-                 on_executed: Callable[[ProposalView], None] | None = None) -> None:
+                 on_executed: Callable[[ProposalView], None] | None = None,
+                 groups: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
         self.audit, self._operations, self._targets = audit, operations, targets
         self._on_executed = on_executed
+        self._groups = dict(groups or {})  # [people.groups]: the groups of a decider given without an Actor
 
     # -- creating ---------------------------------------------------------------------------
 
     def propose_call(self, tool: str, raw_args: Mapping[str, Any], *, requester: str,
                      conversation_id: str | None = None, channel: str | None = None,
-                     supersedes: str | None = None) -> ProposalView:
+                     supersedes: str | None = None, reader: CrmAdapter | None = None) -> ProposalView:
         """Plan a write tool's call and store it as a pending proposal (audited); nothing executes.
 
+        reader is the CRM as the requester may see it: the plan reads the target record through it,
+        so a record they may not see cannot be proposed on (it is "not found" for them too).
         Raises PlanError for an unknown tool, invalid arguments or a write that cannot be planned,
         and CrmError when the CRM cannot be read.
         """
-        return self._store(self._plan(tool, raw_args), requester=requester, conversation_id=conversation_id,
-                           channel=channel, supersedes=supersedes)
+        return self._store(self._plan(tool, raw_args, reader), requester=requester,
+                           conversation_id=conversation_id, channel=channel, supersedes=supersedes)
 
     def argument_model(self, tool: str) -> type[BaseModel] | None:
         """The arguments a write tool takes (what an edit may change), or None for an unknown tool."""
@@ -88,11 +114,12 @@ class Approvals:
         """The service's clock: what dates plans and expiries."""
         return self._clock()
 
-    def _plan(self, tool: str, raw_args: Mapping[str, Any]) -> Draft:
+    def _plan(self, tool: str, raw_args: Mapping[str, Any], reader: CrmAdapter | None = None) -> Draft:
         operation = self._operations.get(tool)
         if operation is None:
             raise PlanError(f"unknown write tool {tool!r}; use one of: {', '.join(self._operations)}")
-        return operation.plan(self._targets, operation.parse(raw_args))
+        targets = self._targets if reader is None else replace(self._targets, crm=reader)
+        return operation.plan(targets, operation.parse(raw_args))
 
     def _store(self, draft: Draft, *, requester: str, conversation_id: str | None,
                channel: str | None, supersedes: str | None) -> ProposalView:
@@ -112,7 +139,8 @@ class Approvals:
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def approve(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None) -> Decision:
+    def approve(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
+                actor: Actor | None = None) -> Decision:
         """Authorise, claim atomically, execute once. Safe to call any number of times, concurrently."""
         proposal = self._proposals.get(proposal_id)
         if proposal is None:
@@ -123,8 +151,7 @@ class Approvals:
         now = self._clock()
         if proposal.status == ProposalStatus.PENDING and proposal.expires_at <= now:
             return self._expire(proposal, now)
-        verdict = self._policy.check(risk=proposal.risk, requester=proposal.requester, user=user,
-                                     channel=proposal.channel, channel_members=channel_members)
+        verdict = self._verdict(proposal, user, actor, channel_members)
         if not verdict.allowed:
             self._record(proposal, user, proposal.status, None, {"refused": verdict.reason}, kind="approval.refused")
             return Decision("refused", verdict.reason, proposal)
@@ -139,9 +166,9 @@ class Approvals:
         return self._execute(replace(proposal, status=ProposalStatus.EXECUTING, decided_by=user, decided_at=now), user)
 
     def reject(self, proposal_id: str, *, user: str, reason: str | None = None,
-               channel_members: ChannelMembers | None = None) -> Decision:
+               channel_members: ChannelMembers | None = None, actor: Actor | None = None) -> Decision:
         """Reject a pending proposal: its requester or anyone who may approve it."""
-        proposal = self._pending_for(proposal_id, user, channel_members, "reject")
+        proposal = self._pending_for(proposal_id, user, channel_members, "reject", actor)
         if isinstance(proposal, Decision):
             return proposal
         now = self._clock()
@@ -155,13 +182,13 @@ class Approvals:
         return Decision("rejected", f"by {user}" + (f" ({reason})" if reason else ""), self._proposals.get(proposal_id))
 
     def edit(self, proposal_id: str, *, user: str, changes: Mapping[str, Any],
-             channel_members: ChannelMembers | None = None) -> Decision:
+             channel_members: ChannelMembers | None = None, actor: Actor | None = None) -> Decision:
         """Replace a pending proposal by a new version with some arguments changed.
 
         The editor becomes the new version's requester (so a high-risk edit needs yet another
         person to approve it); the old version can no longer be approved.
         """
-        proposal = self._pending_for(proposal_id, user, channel_members, "edit")
+        proposal = self._pending_for(proposal_id, user, channel_members, "edit", actor)
         if isinstance(proposal, Decision):
             return proposal
         # propose_call's two halves, with the old version superseded in between: planned first, so
@@ -201,10 +228,11 @@ class Approvals:
         return self._proposals.list(statuses=(ProposalStatus.PENDING,), requester=requester,
                                     conversation_id=conversation_id)
 
-    def actionable_by(self, user: str, channel_members: ChannelMembers | None = None) -> list[ProposalView]:
+    def actionable_by(self, user: str, channel_members: ChannelMembers | None = None,
+                      actor: Actor | None = None) -> list[ProposalView]:
         """Pending proposals this user may approve."""
         return [p for p in self._proposals.list(statuses=(ProposalStatus.PENDING,), limit=500)
-                if self._may_approve(p, user, channel_members)]
+                if self._verdict(p, user, actor, channel_members).allowed]
 
     def get(self, proposal_id: str) -> ProposalView | None:
         return self._proposals.get(proposal_id)
@@ -216,22 +244,42 @@ class Approvals:
     # -- internals --------------------------------------------------------------------------
 
     def _pending_for(self, proposal_id: str, user: str, channel_members: ChannelMembers | None,
-                     verb: str) -> ProposalView | Decision:
+                     verb: str, actor: Actor | None) -> ProposalView | Decision:
         """The proposal if it is pending and user is its requester or may approve it; else why not."""
         proposal = self._proposals.get(proposal_id)
         if proposal is None:
             return Decision("not_found", f"proposal {proposal_id} does not exist")
         if proposal.status != ProposalStatus.PENDING:
             return self._already(proposal)
-        if user != proposal.requester and not self._may_approve(proposal, user, channel_members):
+        if user != proposal.requester and not self._verdict(proposal, user, actor, channel_members).allowed:
             self._record(proposal, user, ProposalStatus.PENDING, None, {"refused": verb}, kind="approval.refused")
             return Decision("refused", f"only the requester or someone who may approve it can {verb} this proposal",
                             proposal)
         return proposal
 
-    def _may_approve(self, proposal: ProposalView, user: str, channel_members: ChannelMembers | None) -> bool:
-        return self._policy.check(risk=proposal.risk, requester=proposal.requester, user=user,
-                                  channel=proposal.channel, channel_members=channel_members).allowed
+    def _verdict(self, proposal: ProposalView, user: str, actor: Actor | None,
+                 channel_members: ChannelMembers | None) -> Verdict:
+        """The policy's answer for this person, with the record's owner read now (it may have changed)."""
+        owner = self._record_owner(proposal)
+        if actor is None:  # no trust model in front (tests, tools): the configured groups, sees everything
+            approver = Approver(user, self._groups_of(user))
+        else:
+            approver = Approver(user, actor.groups, actor.owner_id,
+                                may_see_record=actor.scope is None or actor.scope.sees(owner))
+        return self._policy.check(risk=proposal.risk, requester=proposal.requester, approver=approver,
+                                  channel=proposal.channel, channel_members=channel_members, record_owner=owner)
+
+    def _record_owner(self, proposal: ProposalView) -> str | None:
+        """The effective owner of the record the proposal changes (or, for a create, the record it is
+        made for: its deal, contact or company)."""
+        target = _target(proposal)
+        if target is None:
+            return None
+        record = self._targets.crm.get(*target)
+        return ScopedCrm(self._targets.crm, Scope.everything()).owner_of(record) if record is not None else None
+
+    def _groups_of(self, user: str) -> frozenset[str]:
+        return frozenset(name for name, members in self._groups.items() if user in members)
 
     def _execute(self, proposal: ProposalView, user: str) -> Decision:
         expected = payload_hash(proposal.tool, proposal.args, proposal.record_kind, proposal.record_id,

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.crm.base import CrmError
+from adapters.crm.base import CrmAdapter, CrmError
 from adapters.crm.fields import describe_error
 from bot.agent import prompts
 from bot.agent.audit_trail import AgentAudit, AuditLog
@@ -45,6 +45,10 @@ class Request:
     text: str
     channel: str | None = None
     thread_ts: str | None = None
+    # The CRM as the asker may see it: every read tool and every plan of a write reads through it.
+    # None only for callers that speak for the whole CRM (the agent then reads its own CRM).
+    reader: CrmAdapter | None = None
+    may_propose: bool = True  # False: write tools answer that the asker's role may not propose changes
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class _Run:
 
     request: Request
     vault: Vault
+    reader: CrmAdapter
     started: float = 0.0
     usage: Usage = Usage()
     steps: int = 0
@@ -96,9 +101,10 @@ def estimate_tokens(text: str) -> int:
 
 class Agent:
     def __init__(self, *, model: Model, gateway: Gateway, vaults: Callable[[str], Vault], registry: ToolRegistry,
-                 history: History, audit: AuditLog, proposals: ProposalSink, settings: AgentSection, bot_name: str,
-                 clock: Callable[[], datetime]) -> None:
+                 history: History, audit: AuditLog, proposals: ProposalSink, crm: CrmAdapter, settings: AgentSection,
+                 bot_name: str, clock: Callable[[], datetime]) -> None:
         self._model, self._gateway, self._vaults, self._registry = model, gateway, vaults, registry
+        self._crm = crm
         self._history, self._proposals = history, proposals
         self._settings, self._bot_name, self._clock = settings, bot_name, clock
         self._budget = Budget.from_settings(settings)
@@ -118,7 +124,7 @@ class Agent:
                     "Please try again; if it keeps happening, tell the bot's operator.")
             await self._audit.refused(request.user, request.conversation_id, "detection failed")
             return AgentResult(answer=text, masked_answer=text, error="detection failed")
-        run = _Run(request, vault)
+        run = _Run(request, vault, request.reader if request.reader is not None else self._crm)
         system = prompts.SYSTEM.format(bot_name=self._bot_name, today=self._clock().date().isoformat(),
                                        user=request.user)
         messages = [Message("system", system), *(Message(t.role, t.content) for t in history),
@@ -242,6 +248,9 @@ class Agent:
         except ValidationError as exc:
             problem = await self._mask(run, describe_error(exc))  # it may quote the (real) value
             return _invalid(f"invalid arguments for {call.name}: {problem}")
+        if tool.needs_approval and not run.request.may_propose:
+            return _ToolResult(self._observation({"error": "the asker's role may not propose changes; say so and "
+                                                           "suggest asking someone who may"}), failed=True)
         try:
             if not tool.needs_approval:
                 masked, citations = await asyncio.to_thread(self._read, run, tool, args)
@@ -262,14 +271,14 @@ class Agent:
     def _read(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, tuple[str, ...]]:
         """A read tool's result, masked (raises DetectionError), and its citations."""
         assert tool.run is not None
-        output = tool.run(args)
+        output = tool.run(args, run.reader)
         return self._gateway.mask_value(run.vault, output.value), output.citations
 
     def _propose(self, run: _Run, tool: Tool, real: Mapping[str, Any]) -> tuple[ProposalView, str]:
         """A write tool's call (real values) stored as a proposal for approval, and its summary masked."""
         proposal = self._proposals.propose_call(tool.name, real, requester=run.request.user,
                                                 conversation_id=run.request.conversation_id,
-                                                channel=run.request.channel)
+                                                channel=run.request.channel, reader=run.reader)
         return proposal, self._gateway.mask_text(run.vault, proposal.summary).text
 
     async def _mask(self, run: _Run, text: str) -> str:

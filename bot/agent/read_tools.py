@@ -93,28 +93,29 @@ class SearchKbArgs(_Args):
     limit: int = Field(5, ge=1, le=20)
 
 
-def read_tools(crm: CrmAdapter, kb: KnowledgeBase, *, clock: Callable[[], datetime]) -> list[Tool]:
-    """Every read tool over one CRM and one knowledge base."""
+def read_tools(kb: KnowledgeBase, *, clock: Callable[[], datetime]) -> list[Tool]:
+    """Every read tool over one knowledge base; CRM tools read through the CRM view each run hands
+    them (the records the asker may see), never through a CRM of their own."""
 
-    def search_contacts(a: SearchArgs) -> ToolOutput:
+    def search_contacts(a: SearchArgs, crm: CrmAdapter) -> ToolOutput:
         return ToolOutput(plain(crm.search_contacts(a.text, limit=a.limit)))
 
-    def search_companies(a: SearchArgs) -> ToolOutput:
+    def search_companies(a: SearchArgs, crm: CrmAdapter) -> ToolOutput:
         return ToolOutput(plain(crm.search_companies(a.text, limit=a.limit)))
 
-    def get_contact(a: ContactId) -> ToolOutput:
+    def get_contact(a: ContactId, crm: CrmAdapter) -> ToolOutput:
         detail = crm.get_contact(a.contact_id)
         return ToolOutput(plain(detail), (f"contact:{a.contact_id}",)) if detail else _missing("contact", a.contact_id)
 
-    def get_company(a: CompanyId) -> ToolOutput:
+    def get_company(a: CompanyId, crm: CrmAdapter) -> ToolOutput:
         detail = crm.get_company(a.company_id)
         return ToolOutput(plain(detail), (f"company:{a.company_id}",)) if detail else _missing("company", a.company_id)
 
-    def get_deal(a: DealId) -> ToolOutput:
+    def get_deal(a: DealId, crm: CrmAdapter) -> ToolOutput:
         detail = crm.get_deal(a.deal_id)
         return ToolOutput(plain(detail), (f"deal:{a.deal_id}",)) if detail else _missing("deal", a.deal_id)
 
-    def list_deals(a: ListDealsArgs) -> ToolOutput:
+    def list_deals(a: ListDealsArgs, crm: CrmAdapter) -> ToolOutput:
         now = clock()
         closing_to = now.date() + timedelta(days=a.closing_within_days) if a.closing_within_days is not None else None
         filters = DealFilter(
@@ -124,30 +125,30 @@ def read_tools(crm: CrmAdapter, kb: KnowledgeBase, *, clock: Callable[[], dateti
         )
         return ToolOutput(plain(crm.list_deals(filters, limit=a.limit)))
 
-    def list_activities(a: ListActivitiesArgs) -> ToolOutput:
+    def list_activities(a: ListActivitiesArgs, crm: CrmAdapter) -> ToolOutput:
         filters = ActivityFilter(company_id=a.company_id, contact_id=a.contact_id, deal_id=a.deal_id,
                                  kinds=tuple(a.kinds) if a.kinds else None,
                                  since=clock() - timedelta(days=a.since_days) if a.since_days else None)
         return ToolOutput(plain(crm.list_activities(filters, limit=a.limit)))
 
-    def list_tickets(a: ListTicketsArgs) -> ToolOutput:
+    def list_tickets(a: ListTicketsArgs, crm: CrmAdapter) -> ToolOutput:
         filters = TicketFilter(statuses=tuple(a.statuses) if a.statuses else None,
                                priorities=tuple(a.priorities) if a.priorities else None, company_id=a.company_id,
                                sla_breached_at=clock() if a.sla_breached else None)
         return ToolOutput(plain(crm.list_tickets(filters, limit=a.limit)))
 
-    def search_kb(a: SearchKbArgs) -> ToolOutput:
+    def search_kb(a: SearchKbArgs, crm: CrmAdapter) -> ToolOutput:
         hits = kb.search(a.query, limit=a.limit)
         value = [{"title": h.title, "section": h.heading, "snippet": h.snippet, "cite": h.citation} for h in hits]
         return ToolOutput(value, tuple(h.citation for h in hits))
 
-    def lead_score(a: ContactId) -> ToolOutput:
+    def lead_score(a: ContactId, crm: CrmAdapter) -> ToolOutput:
         return ToolOutput(scoring.lead_score(crm, a.contact_id, now=clock()).to_dict(), (f"contact:{a.contact_id}",))
 
-    def churn_risk(a: CompanyId) -> ToolOutput:
+    def churn_risk(a: CompanyId, crm: CrmAdapter) -> ToolOutput:
         return ToolOutput(scoring.churn_risk(crm, a.company_id, now=clock()).to_dict(), (f"company:{a.company_id}",))
 
-    def tool(name: str, description: str, args: type[BaseModel], run: Callable[[Any], ToolOutput]) -> Tool:
+    def tool(name: str, description: str, args: type[BaseModel], run: Callable[[Any, CrmAdapter], ToolOutput]) -> Tool:
         return Tool(name, description, args, "read", "low", run=run)
 
     return [
@@ -172,4 +173,5 @@ def read_tools(crm: CrmAdapter, kb: KnowledgeBase, *, clock: Callable[[], dateti
 
 
 def _missing(kind: str, record_id: int) -> ToolOutput:
-    return ToolOutput({"error": f"{kind} {record_id} does not exist"})
+    # The same words for a record that does not exist and one the asker may not see: no existence leak.
+    return ToolOutput({"error": f"{kind} {record_id} was not found or is not visible to you"})

@@ -31,7 +31,7 @@ class Tool:
     args: type[BaseModel]
     kind: Literal["read", "write"]
     risk: Risk
-    run: Callable[[BaseModel], ToolOutput] | None = None  # read tools
+    run: Callable[[BaseModel, Any], ToolOutput] | None = None  # read tools: (arguments, the run's CRM view)
 
     @property
     def needs_approval(self) -> bool:

@@ -36,12 +36,12 @@ def stage_move(world: World, stage: str = "negotiation", **kw: Any) -> Any:
 def test_an_authorised_approval_executes_once_and_repeats_report_who_did(world: World) -> None:
     approvals: Approvals = world.services.approvals
     proposal = stage_move(world)
-    first = approvals.approve(proposal.id, user="U03CAROL")  # in group:sales, medium risk
+    first = approvals.approve(proposal.id, user="U01ALICE")  # a manager: medium risk
     assert first.outcome == "executed" and first.proposal.result["record"] == f"deal:{world.ids['deal']}"
     deal = world.crm.get("deal", world.ids["deal"])
     assert (deal.stage, deal.version) == ("negotiation", 2)  # type: ignore[union-attr]
-    again = approvals.approve(proposal.id, user="U01ALICE")
-    assert again.outcome == "already_decided" and "already executed by U03CAROL" in again.message
+    again = approvals.approve(proposal.id, user="U03CAROL")
+    assert again.outcome == "already_decided" and "already executed by U01ALICE" in again.message
     assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
 
 
@@ -52,7 +52,11 @@ def test_an_authorised_approval_executes_once_and_repeats_report_who_did(world: 
         ("log_activity", {"kind": "call", "subject": "Intro", "deal_id": 1}, "U02BOB", "U77OUT", {"U77OUT"}, True),
         ("log_activity", {"kind": "call", "subject": "Intro", "deal_id": 1}, "U02BOB", "U77OUT", set(), False),
         ("update_deal", {"deal_id": 1, "stage": "lead"}, "U02BOB", "U77OUT", {"U77OUT"}, False),
-        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U77OUT", "U77OUT", None, True),  # the requester
+        # four eyes: nobody approves their own medium-risk change, not even a manager
+        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U77OUT", "U77OUT", None, False),
+        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U01ALICE", "U01ALICE", None, False),
+        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U77OUT", "U03CAROL", {"U03CAROL"}, False),
+        ("update_deal", {"deal_id": 1, "stage": "lead"}, "U77OUT", "U01ALICE", None, True),
         ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U01ALICE", "U01ALICE", None, False),
         ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U02BOB", "U02BOB", None, False),
         ("send_email", {"to": "a@example.com", "subject": "s", "body": "b"}, "U02BOB", "U03CAROL", None, False),
@@ -74,7 +78,7 @@ def test_the_policy_decides_who_may_approve(world: World, tool: str, args: dict[
 def test_a_record_changed_since_the_proposal_makes_it_stale_and_writes_nothing(world: World) -> None:
     proposal = stage_move(world)
     world.crm.update("deal", world.ids["deal"], {"stage": "qualified"}, expected_version=1, idempotency_key="other")
-    decision = world.services.approvals.approve(proposal.id, user="U02BOB")
+    decision = world.services.approvals.approve(proposal.id, user="U01ALICE")
     assert decision.outcome == "stale"
     assert decision.proposal.result == {"current": {"stage": "qualified"}, "current_version": 2}
     assert world.crm.get("deal", world.ids["deal"]).stage == "qualified"  # type: ignore[union-attr]
@@ -85,7 +89,7 @@ def test_what_executes_is_what_was_approved(world: World) -> None:
     with Session(world.engine) as session, session.begin():  # someone edits the stored payload
         session.execute(update(Proposal).where(Proposal.id == proposal.id)
                         .values(args={"deal_id": world.ids["deal"], "stage": "closed_lost"}))
-    decision = world.services.approvals.approve(proposal.id, user="U02BOB")
+    decision = world.services.approvals.approve(proposal.id, user="U01ALICE")
     assert decision.outcome == "failed" and "does not match" in decision.message
     assert world.crm.get("deal", world.ids["deal"]).stage == "proposal"  # type: ignore[union-attr]
 
@@ -110,14 +114,16 @@ def test_reject_with_a_reason_and_only_by_someone_entitled(world: World) -> None
 
 def test_edit_replaces_the_proposal_and_retires_the_old_one(world: World) -> None:
     old = stage_move(world)
-    decision = world.services.approvals.edit(old.id, user="U03CAROL", changes={"stage": "closed_won"})
+    # someone who may neither approve it nor asked for it cannot edit it
+    assert world.services.approvals.edit(old.id, user="U03CAROL", changes={"stage": "lead"}).outcome == "refused"
+    decision = world.services.approvals.edit(old.id, user="U01ALICE", changes={"stage": "qualified"})
     new = decision.proposal
-    assert decision.outcome == "edited" and new.supersedes_id == old.id and new.requester == "U03CAROL"
-    assert new.diff == [{"field": "stage", "before": "proposal", "after": "closed_won"}]
+    assert decision.outcome == "edited" and new.supersedes_id == old.id and new.requester == "U01ALICE"
+    assert new.diff == [{"field": "stage", "before": "proposal", "after": "qualified"}]
     assert world.services.approvals.approve(old.id, user="U02BOB").outcome == "already_decided"
-    assert world.services.approvals.edit(new.id, user="U03CAROL", changes={"stage": "nope"}).outcome == "invalid"
-    assert world.services.approvals.approve(new.id, user="U02BOB").outcome == "executed"
-    assert world.crm.get("deal", world.ids["deal"]).stage == "closed_won"  # type: ignore[union-attr]
+    assert world.services.approvals.edit(new.id, user="U01ALICE", changes={"stage": "nope"}).outcome == "invalid"
+    # the editor is the new requester: their own medium-risk change needs another approver
+    assert world.services.approvals.approve(new.id, user="U01ALICE").outcome == "refused"
 
 
 def test_recovery_finishes_a_crashed_execution_without_writing_twice(world: World) -> None:
@@ -145,9 +151,9 @@ def test_a_transient_failure_can_be_retried(world: World, monkeypatch: pytest.Mo
         return real(*args, **kwargs)
 
     monkeypatch.setattr(world.crm, "update", flaky)
-    failed = world.services.approvals.approve(proposal.id, user="U02BOB")
+    failed = world.services.approvals.approve(proposal.id, user="U01ALICE")
     assert failed.outcome == "failed" and failed.proposal.result == {"retryable": True}
-    assert world.services.approvals.approve(proposal.id, user="U02BOB").outcome == "executed"
+    assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
 
 
 def test_send_email_goes_to_the_outbox_once(world: World) -> None:
@@ -163,7 +169,7 @@ def test_send_email_goes_to_the_outbox_once(world: World) -> None:
 
 def test_every_transition_is_audited_with_the_payload_hash(world: World) -> None:
     proposal = stage_move(world)
-    world.services.approvals.approve(proposal.id, user="U02BOB")
+    world.services.approvals.approve(proposal.id, user="U01ALICE")
     trail = world.services.audit.trail(proposal.id)
     assert [(e.from_status, e.to_status) for e in trail] == [(None, "pending"), ("pending", "executing"),
                                                              ("executing", "executed")]
@@ -178,7 +184,7 @@ def test_ten_simultaneous_approvals_execute_once(engine: Engine, tmp_path: Path)
 
     def click() -> None:
         barrier.wait()
-        outcomes.append(world.services.approvals.approve(proposal.id, user="U02BOB").outcome)
+        outcomes.append(world.services.approvals.approve(proposal.id, user="U01ALICE").outcome)
 
     threads = [threading.Thread(target=click) for _ in range(10)]
     for t in threads:

@@ -142,11 +142,11 @@ def test_tool_calls_of_one_turn_run_concurrently_and_a_raising_tool_is_an_observ
     class NoArgs(BaseModel):
         pass
 
-    def meet(_: BaseModel) -> ToolOutput:
+    def meet(_: BaseModel, crm: object) -> ToolOutput:
         barrier.wait()  # both calls must be running at the same time to get past this
         return ToolOutput({"met": True})
 
-    def explode(_: BaseModel) -> ToolOutput:
+    def explode(_: BaseModel, crm: object) -> ToolOutput:
         raise RuntimeError("disk on fire")
 
     world, model = world_with(sqlite_engine, tmp_path, [
