@@ -222,6 +222,7 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
                      digests: DigestService, home_team: str = "") -> SlackDeps:
     """What every Slack listener shares, complete: the bot's id and the digest service included.
     home_team is the workspace the bot is installed in: the door lets its members in."""
+    from bot.slack.audience import Audience
     from bot.slack.blocks.links import Links
     from bot.slack.conversations import Conversations
     from bot.slack.decisions import CardDecisions
@@ -237,14 +238,14 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     poster, members, requests = Poster(client), Members(client), SqlRequests(engine)
     runner = Runner(slack.max_concurrent_runs)
     vault_store = SqlVaultStore(engine)
-    conversations = Conversations(agent=services.agent, gateway=services.gateway,
-                                  vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
-                                  links=links)
     access = build_access(settings, services.components.crm, SlackUsers(client),
                           home_teams=(home_team,) if home_team else ())
+    conversations = Conversations(agent=services.agent, gateway=services.gateway,
+                                  vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
+                                  links=links, crm=services.components.crm, audience=Audience(access, members))
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
-                     decisions=CardDecisions(services.approvals, poster, members, links), members=members,
+                     decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,
                      poster=poster, requests=requests, runner=runner, links=links)
 
 

@@ -30,6 +30,17 @@ def conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {"channel": channel_info(ws, conversation(ws, args, need_bot=False))}
 
 
+def conversations_open(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """The bot's DM with one person (`users`); group DMs are not emulated."""
+    users = [u for u in str(args.get("users") or "").split(",") if u]
+    if len(users) != 1 or ws.users.get(users[0]) is None:
+        raise ApiError("user_not_found" if len(users) == 1 else "not_implemented")
+    dm = ws.dm_of(users[0])
+    if dm is None:
+        raise ApiError("channel_not_found")
+    return {"channel": {"id": dm.id}, "no_op": True, "already_open": True}
+
+
 def conversations_members(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     channel = conversation(ws, args, need_bot=False)
     members, meta = page(list(channel.members), args)
@@ -107,6 +118,7 @@ METHODS = {
     "apps.connections.open": connections_open,
     "conversations.info": conversations_info,
     "conversations.members": conversations_members,
+    "conversations.open": conversations_open,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,

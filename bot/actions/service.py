@@ -191,6 +191,9 @@ class Approvals:
         proposal = self._pending_for(proposal_id, user, channel_members, "edit", actor)
         if isinstance(proposal, Decision):
             return proposal
+        fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
+        if fixed in changes and str(changes[fixed]) != str(proposal.args.get(fixed)):
+            return Decision("invalid", f"an edit cannot change which record the proposal is for ({fixed})", proposal)
         # propose_call's two halves, with the old version superseded in between: planned first, so
         # an invalid edit leaves it pending; stored only once this edit has won it.
         try:

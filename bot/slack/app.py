@@ -17,6 +17,7 @@ from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
 from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW
 from bot.slack.deps import SlackDeps
+from bot.slack.door import door
 from bot.slack.listeners import actions, commands, digests, events
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     """The global middleware, then every listener."""
     app.use(middleware.provide(deps))
     app.use(middleware.only_people)
+    app.use(door)  # who may use the bot at all: before every listener, for every kind of request
 
     app.event("app_mention")(events.on_mention)
     app.event("message")(events.on_message)
     app.event("app_home_opened")(events.on_home_opened)
+    app.event("member_joined_channel")(events.on_membership_changed)
+    app.event("member_left_channel")(events.on_membership_changed)
+    app.event("user_change")(events.on_user_changed)
 
     app.command("/crm")(commands.on_crm)
 

@@ -14,9 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from adapters.crm.base import CrmAdapter
+from bot.access.scope import Scope
+from bot.access.scoped_crm import ScopedCrm
+from bot.access.service import Admitted
 from bot.agent.loop import Agent, AgentResult, Request
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
+from bot.slack.audience import Audience
 from bot.slack.blocks import messages
 from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.links import Links
@@ -28,6 +33,8 @@ from bot.slack.types import Respond, SlackMessage
 from bot.store.requests import SqlRequests
 
 log = logging.getLogger(__name__)
+PRIVATE_NOTE = ("🔒 <@{user}>, I sent you my answer privately: it uses CRM records that not everyone "
+                "in this channel may see.")
 PROGRESS_INTERVAL_S = 1.0  # chat.update allows about 50 calls a minute; one a second per run is plenty
 
 
@@ -41,10 +48,15 @@ class Incoming:
     conversation_id: str
     thread_ts: str | None = None
     event_id: str | None = None
+    asker: Admitted | None = None  # who passed the door: their role and the records they may see
 
 
 class Destination(Protocol):
     async def status(self, text: str) -> None: ...
+
+    async def privately(self, user: str, note: str) -> Destination:
+        """Where to deliver instead when not everyone here may read the answer (the note stays here)."""
+        ...
 
     async def progress(self, text: str) -> None: ...
 
@@ -98,6 +110,12 @@ class ThreadDestination:
     async def cards(self, result: AgentResult) -> None:
         await self._decisions.post_cards(self.channel, self.thread_ts, result.proposals)
 
+    async def privately(self, user: str, note: str) -> Destination:
+        """The thread gets the note (in place of the status message); the answer goes to the asker's DM."""
+        await self.answer([messages.plain(note)])
+        opened = await self._poster.client.conversations_open(users=user)
+        return ThreadDestination(self._poster, self._decisions, opened["channel"]["id"], None, False)
+
 
 class EphemeralDestination:
     """Only the caller sees it: everything goes through the command's response_url."""
@@ -111,6 +129,9 @@ class EphemeralDestination:
 
     async def progress(self, text: str) -> None:
         return None  # each response_url allows only five messages: keep them for the answer
+
+    async def privately(self, user: str, note: str) -> Destination:
+        return self  # only the caller sees what goes through the response_url
 
     async def answer(self, parts: list[SlackMessage]) -> None:
         for text, blocks in parts[:3]:
@@ -127,9 +148,10 @@ class EphemeralDestination:
 
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
-                 runner: Runner, links: Links) -> None:
+                 runner: Runner, links: Links, crm: CrmAdapter, audience: Audience) -> None:
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
         self._requests, self._runner, self._links = requests, runner, links
+        self._crm, self._audience = crm, audience
 
     async def accept(self, incoming: Incoming, destination: Destination) -> bool:
         """Claim the request and start it; False when it was already claimed (a duplicate)."""
@@ -151,10 +173,17 @@ class Conversations:
             ahead = self._runner.waiting
             await destination.status("Working on it…" if not self._runner.full else
                                       f"Queued: {ahead + 1} request{'s' if ahead else ''} ahead of yours…")
+            # Without an admitted asker (no door in front) the run may read no CRM record at all.
+            scope = incoming.asker.scope if incoming.asker else Scope(frozenset(), unowned=False)
+            reader = ScopedCrm(self._crm, scope)
             async with self._runner.slot():
                 result = await self._agent.run(
                     Request(incoming.conversation_id, incoming.user, incoming.text, incoming.channel,
-                            incoming.thread_ts), on_progress=lambda names: destination.progress(f"Running {names}…"))
+                            incoming.thread_ts, reader=reader,
+                            may_propose=incoming.asker.grant.propose if incoming.asker else False),
+                    on_progress=lambda names: destination.progress(f"Running {names}…"))
+            if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
+                destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)
             await destination.answer(messages.answer(from_model(result.answer, self._links.allowed_hosts),
                                                      result.citations, self._links, note))

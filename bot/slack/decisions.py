@@ -13,7 +13,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from bot.actions.service import Approvals, Decision
+from bot.access.scope import Scope
+from bot.access.service import Access, Admitted
+from bot.actions.service import Actor, Approvals, Decision
 from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
 from bot.slack.blocks.links import Links
@@ -30,8 +32,57 @@ log = logging.getLogger(__name__)
 class CardDecisions:
     """Decides on a clicked proposal through the approval service and keeps its card in step."""
 
-    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links) -> None:
+    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access) -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
+        self._access = access
+
+    async def actor(self, user: str) -> Actor:
+        """The person deciding, as the approval policy needs them (groups, CRM owner, what they see).
+        Someone the door refuses sees no record, so may decide on nothing."""
+        admitted = await self._access.admit(user)
+        if not isinstance(admitted, Admitted):
+            return Actor(scope=Scope(frozenset(), unowned=False))
+        person = admitted.person
+        return Actor(person.groups, person.owner.id if person.owner else None, admitted.scope)
+
+    async def part_of(self, proposal: ProposalView, user: str) -> bool:
+        """Is the person part of the conversation the proposal was made in (membership read now)?
+        A proposal from a DM or the terminal belongs to its requester alone."""
+        if user == proposal.requester:
+            return True
+        if not proposal.channel or proposal.channel.startswith("D"):
+            return False
+        return user in await self._members.of(proposal.channel)
+
+    async def awaiting(self, user: str) -> list[ProposalView]:
+        """Pending proposals this person may decide on, from conversations they are part of."""
+        pending = await asyncio.to_thread(self.approvals.pending)
+        mine = [p for p in pending if await self.part_of(p, user)]
+        checker = await self._members.checker_for({p.channel for p in mine if p.channel})
+        actor = await self.actor(user)
+        allowed = await asyncio.to_thread(self.approvals.actionable_by, user, checker, actor)
+        ids = {p.id for p in mine}
+        return [p for p in allowed if p.id in ids]
+
+    async def edit(self, proposal: ProposalView, user: str, changes: dict[str, str]) -> Decision:
+        """An Edit submission: only the fields the form offered, never the record it targets."""
+        offered = {name for name, _ in editable_fields(self.approvals, proposal)}
+        extra = sorted(set(changes) - offered)
+        if extra:
+            return Decision("invalid", f"this form has no field {extra[0]}", proposal)
+        if not await self.part_of(proposal, user):
+            return Decision("refused", "only people in the conversation where it was proposed can edit it", proposal)
+        checker = await self._members.checker(proposal.channel)
+        return await asyncio.to_thread(self.approvals.edit, proposal.id, user=user, changes=changes,
+                                       channel_members=checker, actor=await self.actor(user))
+
+    async def _refuse_outsider(self, proposal: ProposalView | None, user: str) -> Decision | None:
+        if proposal is None or await self.part_of(proposal, user):
+            return None
+        await asyncio.to_thread(self.approvals.audit.record, "approval.refused", actor=user, proposal_id=proposal.id,
+                                data={"refused": "not part of the conversation"})
+        return Decision("refused", "only people in the conversation where it was proposed can decide on it",
+                        proposal)
 
     async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
         """A card per proposal in the thread, plus one "Approve all" when several qualify."""
@@ -46,16 +97,21 @@ class CardDecisions:
                       tell_clicker: bool = True) -> Decision:
         """Approve (or retry a transient failure); the clicker hears back only when nothing visible changed."""
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
-        checker = await self._members.checker(proposal.channel if proposal else None)
-        decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user, channel_members=checker)
+        decision = await self._refuse_outsider(proposal, user)
+        if decision is None:
+            checker = await self._members.checker(proposal.channel if proposal else None)
+            decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user, channel_members=checker,
+                                               actor=await self.actor(user))
         await self._after(decision, user, respond, tell_clicker=tell_clicker)
         return decision
 
     async def reject(self, proposal_id: str, user: str, reason: str | None, respond: Respond | None = None) -> Decision:
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
-        checker = await self._members.checker(proposal.channel if proposal else None)
-        decision = await asyncio.to_thread(self.approvals.reject, proposal_id, user=user, reason=reason,
-                                           channel_members=checker)
+        decision = await self._refuse_outsider(proposal, user)
+        if decision is None:
+            checker = await self._members.checker(proposal.channel if proposal else None)
+            decision = await asyncio.to_thread(self.approvals.reject, proposal_id, user=user, reason=reason,
+                                               channel_members=checker, actor=await self.actor(user))
         await self._after(decision, user, respond)
         return decision
 

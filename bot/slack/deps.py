@@ -48,9 +48,7 @@ class SlackDeps:
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
-        pending = await asyncio.to_thread(self.approvals.pending)
-        checker = await self.members.checker_for({p.channel for p in pending if p.channel})
-        awaiting = await asyncio.to_thread(self.approvals.actionable_by, user, checker)
+        awaiting = await self.decisions.awaiting(user)
         recent = await asyncio.to_thread(self.requests.recent, user, limit=15)
         shown = [replace(r, summary=await asyncio.to_thread(self.conversations.shown, r.conversation_id, r.summary))
                  for r in recent]

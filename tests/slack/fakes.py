@@ -20,6 +20,8 @@ from bot.actions.service import Decision
 from bot.config import load_settings
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Incoming
+from bot.access.people import FixedUsers, People
+from bot.access.service import Access
 from bot.slack.deps import SlackDeps
 from bot.slack.members import Members
 from bot.slack.poster import Poster
@@ -92,6 +94,13 @@ class FakeRunner:
 @dataclass
 class FakeDecisions:
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+    approvals: Any = None  # edits and lists go to the (fake) approval service, as the real ones do
+
+    async def edit(self, proposal: ProposalView, user: str, changes: dict[str, str]) -> Decision:
+        return self.approvals.edit(proposal.id, user=user, changes=changes, channel_members=None)
+
+    async def awaiting(self, user: str) -> list[ProposalView]:
+        return self.approvals.actionable_by(user, None)
 
     async def approve(self, proposal_id: str, user: str, respond: Any = None) -> None:
         self.calls.append(("approve", proposal_id, user, respond))
@@ -177,8 +186,12 @@ def make_bench() -> Bench:
     """SlackDeps of fakes around a FakeSlack client, with one pending proposal (p1, by U02BOB)."""
     slack, runner, decisions = FakeSlack({"C0SALES": ["U01ALICE", "U02BOB"]}), FakeRunner(), FakeDecisions()
     approvals, conversations = FakeApprovals(), FakeConversations()
+    decisions.approvals = approvals
     settings = load_settings(ROOT / "app.toml", env={})
-    deps = SlackDeps(settings=settings, bot_user_id=BOT_USER_ID, approvals=approvals, crm=None,  # type: ignore[arg-type]
+    # Everyone is a member of the workspace here; the door itself is tested in tests/slack/test_door.py.
+    access = Access(People(FixedUsers(unknown_is_member=True), list, groups=settings.groups), settings.access)
+    deps = SlackDeps(settings=settings, bot_user_id=BOT_USER_ID, access=access, approvals=approvals,
+                     crm=None,  # type: ignore[arg-type]
                      digests=NoDigests(), conversations=conversations, decisions=decisions,  # type: ignore[arg-type]
                      members=Members(slack), poster=Poster(slack), requests=NoRequests(),  # type: ignore[arg-type]
                      runner=runner, links=Links.from_settings("", "", ()))  # type: ignore[arg-type]

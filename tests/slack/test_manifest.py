@@ -24,11 +24,13 @@ def test_manifest_subscribes_to_what_the_listeners_handle() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     listened = _listened_events()
-    assert listened == {"app_mention", "message", "app_home_opened"}
-    assert {"app_mention", "message.im", "app_home_opened"} <= events
+    assert listened == {"app_mention", "message", "app_home_opened", "member_joined_channel", "member_left_channel",
+                        "user_change"}
+    assert {"app_mention", "message.im", "app_home_opened", "member_left_channel", "user_change"} <= events
     assert {e.split(".")[0] for e in events} == listened  # nothing subscribed that nobody handles
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "im:history", "chat:write", "commands", "channels:read"} <= scopes
+    assert {"app_mentions:read", "im:history", "chat:write", "commands", "channels:read", "users:read",
+            "users:read.email"} <= scopes
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/crm"]
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True

@@ -100,8 +100,7 @@ async def on_edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]
     if not changes:
         await ack(response_action="errors", errors={first: "Change at least one field, or cancel."})
         return
-    decision = await asyncio.to_thread(deps.approvals.edit, proposal_id, user=user, changes=changes,
-                                       channel_members=await deps.members.checker(proposal.channel))
+    decision = await deps.decisions.edit(proposal, user, changes)
     if decision.outcome in ("invalid", "refused", "already_decided", "not_found"):
         field = next((name for name in changes if name in decision.message), next(iter(changes)))
         await ack(response_action="errors", errors={field: decision.message[:150]})

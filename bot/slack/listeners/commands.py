@@ -8,9 +8,13 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.access.scope import Scope
+from bot.access.scoped_crm import ScopedCrm
+from bot.access.service import Admitted
 from bot.slack.blocks import messages
 from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
 from bot.slack.deps import SlackDeps, deps_of
+from bot.slack.door import asker_of
 from bot.slack.ids import conversation_id
 from bot.slack.listeners import digests
 from bot.slack.mrkdwn import escape_fit, incoming
@@ -32,37 +36,38 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
         await ack(text=unknown + messages.HELP, response_type="ephemeral")
         return
     await ack()
+    asker = asker_of(context)
     if sub == "find":
-        deps.runner.spawn(lambda: _find(deps, rest.strip(), respond), name="crm find")
+        deps.runner.spawn(lambda: _find(deps, rest.strip(), respond, asker), name="crm find")
     elif sub == "digest":
         deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
     elif sub == "pending":
         deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
     else:
-        deps.runner.spawn(lambda: _question(deps, command, text, respond), name="crm question")
+        deps.runner.spawn(lambda: _question(deps, command, text, respond, asker), name="crm question")
 
 
-async def _find(deps: SlackDeps, query: str, respond: Respond) -> None:
+async def _find(deps: SlackDeps, query: str, respond: Respond, asker: Admitted | None) -> None:
     if not query:
         await respond(text="Usage: `/crm find <name, e-mail or company>`", response_type="ephemeral")
         return
     limit = deps.settings.crm.search_limit
-    contacts = await asyncio.to_thread(deps.crm.search_contacts, query, limit=limit)
-    companies = await asyncio.to_thread(deps.crm.search_companies, query, limit=limit)
+    crm = ScopedCrm(deps.crm, asker.scope if asker else Scope(frozenset(), unowned=False))
+    contacts = await asyncio.to_thread(crm.search_contacts, query, limit=limit)
+    companies = await asyncio.to_thread(crm.search_companies, query, limit=limit)
     hits = sorted([*contacts, *companies], key=lambda h: -h.score)[:limit]
     text, blocks = messages.find_results(query, hits, deps.links)
     await respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
 async def _pending(deps: SlackDeps, user: str, respond: Respond) -> None:
-    pending = await asyncio.to_thread(deps.approvals.pending)
-    checker = await deps.members.checker_for({p.channel for p in pending if p.channel})
-    mine = await asyncio.to_thread(deps.approvals.actionable_by, user, checker)
+    mine = await deps.decisions.awaiting(user)
     text, blocks = messages.pending_list(mine, deps.links)
     await respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
-async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond) -> None:
+async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond,
+                    asker: Admitted | None) -> None:
     """In the channel: a thread starting with the question; else (or if the bot may not post there)
     only the caller sees the answer."""
     user, channel, trigger = command["user_id"], command["channel_id"], command.get("trigger_id", "")
@@ -73,10 +78,11 @@ async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond
             log.info("cannot post in %s (%s); answering /crm privately", channel, exc.response.get("error"))
         else:
             request = Incoming(key=f"command:{trigger or root}", kind="command", user=user, channel=channel,
-                               text=text, conversation_id=conversation_id(channel, root), thread_ts=root)
+                               text=text, conversation_id=conversation_id(channel, root), thread_ts=root,
+                               asker=asker)
             await deps.conversations.accept(request, ThreadDestination(
                 deps.poster, deps.decisions, channel, root, deps.settings.slack.progress_updates))
             return
     request = Incoming(key=f"command:{trigger}", kind="command", user=user, channel=channel, text=text,
-                       conversation_id=f"command:{channel}:{trigger}")
+                       conversation_id=f"command:{channel}:{trigger}", asker=asker)
     await deps.conversations.accept(request, EphemeralDestination(respond, deps.links))

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.config import DIGEST_SECTIONS
 from bot.digests import schedule
+from bot.access.service import Admitted
 from bot.records import PlanError, Subscription
 from bot.slack.blocks import digest as digest_blocks
 from bot.slack.blocks.links import when
@@ -65,12 +66,28 @@ async def command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Res
                            "operator. Try again, or `/crm digest list`.", response_type="ephemeral")
 
 
+async def _may_manage(deps: SlackDeps, body: dict[str, Any]) -> str | None:
+    """Why this person may not subscribe, unsubscribe or run digests here (None: they may)."""
+    admitted = await deps.access.admit(str(body.get("user_id", "")))
+    if not isinstance(admitted, Admitted) or not admitted.grant.digests:
+        role = admitted.grant.role if isinstance(admitted, Admitted) else "guest"
+        return f"Managing digests needs a role with the digests right; yours is {role}. Ask a manager."
+    if await deps.members.is_shared(body.get("channel_id")):
+        return "Digests are not posted in channels shared with other organisations."
+    return None
+
+
 async def _command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Respond) -> None:
     service = deps.digests
     verb, _, rest = text.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
     if verb == "run":
         rest = re.sub(r"^now\b\s*", "", rest, flags=re.IGNORECASE)
+    if verb in ("subscribe", "unsubscribe", "run"):
+        refusal = await _may_manage(deps, body)
+        if refusal:
+            await respond(text=refusal, response_type="ephemeral")
+            return
     if verb == "subscribe":
         await _subscribe(deps, body, rest, respond)
         return
