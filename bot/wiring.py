@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -145,7 +146,7 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
     """The approval service alone: all that deciding on a proposal needs (no detector, no model)."""
     settings, engine = components.settings, components.engine
     targets = Targets(crm=components.crm, email=build_email(settings, engine), email_sender=settings.email.sender,
-                      clock=clock)
+                      clock=clock, amount_threshold=Decimal(str(settings.approvals.amount_threshold)))
     return Approvals(SqlProposals(engine), SqlAuditLog(engine), operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
                      clock=clock, on_executed=on_executed, groups=settings.groups)

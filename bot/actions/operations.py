@@ -55,6 +55,7 @@ class Targets:
     email: EmailSender
     email_sender: str
     clock: Callable[[], datetime]
+    amount_threshold: Decimal = Decimal(10_000)  # a deal amount change above this is high risk
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,23 @@ def _update(name: str, kind: RecordKind, id_field: str, args: type[_Args], risk:
             raise PlanError(f"{_label(record)} already has these values; nothing to change")
         changes = ", ".join(f"{d['field']} {d['before']} -> {d['after']}" for d in diff)
         return Draft(name, {id_field: record_id, **{d["field"]: data[d["field"]] for d in diff}},
-                     f"Update {_label(record)}: {changes}", diff, risk, kind, record_id, record.version)
+                     f"Update {_label(record)}: {changes}", diff, _risk_of(record, values, risk, targets),
+                     kind, record_id, record.version)
 
     return Operation(name, description, args, risk, plan, partial(execute_update, kind, id_field))
+
+
+def _risk_of(record: Any, values: Mapping[str, Any], risk: Risk, targets: Targets) -> Risk:
+    """A change's risk: the operation's, raised to high for closing a deal (won or lost) and for a deal
+    amount change larger than `approvals.amount_threshold` in the deal's currency."""
+    if record is None or not hasattr(record, "amount"):
+        return risk
+    if values.get("stage") in ("closed_won", "closed_lost") and values.get("stage") != record.stage:
+        return "high"
+    amount = values.get("amount")
+    if amount is not None and abs(Decimal(str(amount)) - record.amount) > targets.amount_threshold:
+        return "high"
+    return risk
 
 
 def execute_update(kind: RecordKind, id_field: str, targets: Targets, raw: Mapping[str, Any], record_id: int | None,

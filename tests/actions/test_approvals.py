@@ -209,3 +209,20 @@ def test_an_email_that_cannot_be_sent_is_refused_when_proposed(world: World) -> 
     with pytest.raises(PlanError, match="subject"):
         propose(world, "send_email", {"to": "a@example.com", "subject": "Hi\nBcc: x@evil.example", "body": "b"})
     assert world.services.approvals.pending() == []
+
+
+@pytest.mark.parametrize(("changes", "risk"), [
+    ({"stage": "negotiation"}, "medium"),
+    ({"stage": "closed_won"}, "high"),
+    ({"stage": "closed_lost"}, "high"),
+    ({"amount": "58500.00"}, "medium"),  # +10,000: not more than the threshold
+    ({"amount": "58500.01"}, "high"),
+    ({"amount": "38000"}, "high"),  # -10,500
+])
+def test_closing_a_deal_or_a_large_amount_change_is_high_risk(world: World, changes: dict[str, str],
+                                                              risk: str) -> None:
+    proposal = propose(world, "update_deal", {"deal_id": world.ids["deal"], **changes}, requester="U77OUT")
+    assert proposal.risk == risk
+    if risk == "high":  # managers only
+        assert world.services.approvals.approve(proposal.id, user="U03CAROL").outcome == "refused"
+        assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
