@@ -243,7 +243,7 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
                           home_teams=(home_team,) if home_team else ())
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
-                                  links=links, crm=services.components.crm, audience=Audience(access, members))
+                                  links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id))
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,

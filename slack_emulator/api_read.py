@@ -68,6 +68,11 @@ def conversations_replies(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
 
 
 def users_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("user") == ws.config.bot_user_id:  # the app's own bot user
+        cfg = ws.config
+        return {"user": {"id": cfg.bot_user_id, "team_id": cfg.team_id, "name": cfg.bot_name, "deleted": False,
+                         "is_bot": True, "is_app_user": False, "profile": {"bot_id": cfg.bot_id,
+                                                                           "real_name": cfg.bot_name}}}
     user = ws.users.get(args.get("user") or "")
     if user is None:
         raise ApiError("user_not_found")

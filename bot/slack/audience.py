@@ -13,8 +13,8 @@ from bot.slack.members import Members
 
 
 class Audience:
-    def __init__(self, access: Access, members: Members) -> None:
-        self._access, self._members = access, members
+    def __init__(self, access: Access, members: Members, *, bot_user_id: str) -> None:
+        self._access, self._members, self._bot = access, members, bot_user_id
 
     async def everyone_may_read(self, channel: str, owners: Collection[str | None]) -> bool:
         """May every human member of the channel read records of these (effective) owners?"""
@@ -23,4 +23,4 @@ class Audience:
         members = await self._members.of(channel)
         if not members:
             return False  # unknown: fail closed
-        return await self._access.everyone_sees(members, owners)
+        return await self._access.everyone_sees(members - {self._bot}, owners)

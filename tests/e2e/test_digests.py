@@ -53,7 +53,9 @@ def digests(emulator: EmulatorThread, name: str) -> list[PostedMessage]:
 def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, emulator: EmulatorThread) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine, _crm, _ids = prepare_database(url, tmp_path / "kb")
-    (tmp_path / "app.toml").write_text("", encoding="utf-8")  # defaults: no [[digests]] of its own
+    # Defaults (no [[digests]] of its own), and Alice a manager: managing digests is a manager's right.
+    (tmp_path / "app.toml").write_text('[people.groups]\nmanagers = ["U01ALICE"]\n\n'
+                                       '[access.members]\nmanager = ["group:managers"]\n', encoding="utf-8")
     settings = load_settings(tmp_path / "app.toml", env={
         "DATABASE_URL": url, "BOT_KB__PATH": str(tmp_path / "kb"), "SLACK_BOT_TOKEN": emulator.config.bot_token,
         "SLACK_APP_TOKEN": emulator.config.app_token, "SLACK_API_URL": emulator.api_url,
@@ -70,6 +72,11 @@ def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, 
         try:
             await asyncio.to_thread(emulator.wait_for, lambda e: len(e.connections()) > connections, 30,
                                     what="the bot to connect")
+            # a rep may not subscribe a channel to digests
+            await asyncio.to_thread(emulator.slash_command, "U02BOB", "C0SALES", "digest subscribe all hourly")
+            await asyncio.to_thread(emulator.wait_for, lambda e: any(
+                "needs a role with the digests right" in json.dumps(x.blocks or x.text) for x in e.ephemerals("U02BOB")),
+                20, what="a rep's subscription refused")
             await asyncio.to_thread(emulator.slash_command, "U01ALICE", "C0SALES",
                                     "digest subscribe stale daily 09:00 UTC")
             await asyncio.to_thread(emulator.wait_for, lambda e: any(
