@@ -1,8 +1,10 @@
 """The workspace `python -m bot dev` serves: three people, three channels, a DM with the bot each.
 
-The people's ids are the ones app.toml's approval groups name, so the approval policy can be
-seen at work by switching between them: Alice is in `sales` and `managers` (she may approve
-high-risk actions), Bob is in `sales`, and Zed, from support, is in neither group.
+The people's ids and e-mails are the ones app.toml's groups and the demo CRM's owners use, so the
+trust model can be seen at work by switching between them: Alice is a sales manager (she sees
+everything and approves medium- and high-risk changes), Bob a sales rep who owns deals, and Zed,
+from support, a viewer who sees no rep's deals. #sales is the sales team's channel; Zed is in
+#support and #general, where an answer about a deal goes to the asker privately.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ DEMO_USERS: tuple[User, ...] = (
 
 
 def demo_channels(bot_user_id: str) -> tuple[Channel, ...]:
-    """#sales, #support and #general, each with every demo person and the bot."""
+    """#sales (Alice and Bob), #support and #general (everyone), each with the bot."""
     everyone = (*(u.id for u in DEMO_USERS), bot_user_id)
     return (
-        Channel("C0SALES", "sales", everyone),
+        Channel("C0SALES", "sales", ("U01ALICE", "U02BOB", bot_user_id)),
         Channel("C0SUPPORT", "support", everyone),
         Channel("C0GENERAL", "general", everyone),
     )

@@ -59,9 +59,8 @@ def test_ask_propose_refuse_approve_executed(stack: Stack, page: Any) -> None:
     expect(ws.button(card, APPROVE)).to_have_class("bk-button bk-primary")
     screenshot(page, "agent-2-proposal")
 
-    ws.switch_to("zed")  # support: not in the sales group, so may not approve a medium-risk change
-    ws.button(ws.cards(), APPROVE).click()
-    ws.whisper("may not approve")
+    ws.button(ws.cards(), APPROVE).click()  # Bob asked for it: a medium-risk change needs a second person
+    ws.whisper("someone other than its requester")
     assert stack.crm.get("deal", deal.id).stage == "proposal"
     screenshot(page, "agent-3-refused")
 
