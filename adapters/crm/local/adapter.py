@@ -22,6 +22,7 @@ from adapters.crm.base import (
     ContactFilter,
     DirectoryEntry,
     Deal,
+    Owner,
     DealDetail,
     DealFilter,
     Record,
@@ -114,6 +115,18 @@ class LocalCrm:
                 )
             for cid, name, phone in conn.execution_options(yield_per=2000).execute(companies):
                 yield DirectoryEntry("company", cid, (name,), (), (phone,) if phone else ())
+
+    def owners(self) -> list[Owner]:
+        # The embedded CRM keeps no user table: its owners are the distinct owner values (Slack
+        # user ids), each its own name, with no e-mail and no team.
+        with self._reader.connect() as conn:
+            found: set[str] = set()
+            for model in (CompanyRow, ContactRow, DealRow, ActivityRow, TicketRow):
+                found.update(conn.scalars(select(model.owner).where(model.owner.is_not(None)).distinct()))
+        return [Owner(id=owner, name=owner) for owner in sorted(found)]
+
+    def record_url(self, kind: RecordKind, record_id: int) -> str | None:
+        return None  # records live in the bot's database; slack.record_url may point at a page
 
     @staticmethod
     def _ranked(conn: Connection, index: fulltext.FtsIndex, text: str, limit: int) -> list[tuple[int, float]]:
