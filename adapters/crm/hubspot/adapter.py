@@ -9,7 +9,8 @@ directory and the owners in directory.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -75,10 +76,12 @@ class HubSpotCrm:
 
     @classmethod
     def connect(cls, access_token: str, base_url: str | None = None, *, limits: Limits = Limits(),
-                stages: Stages | None = None, portal_id: int | None = None) -> HubSpotCrm:
+                stages: Stages | None = None, portal_id: int | None = None,
+                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> HubSpotCrm:
         """The adapter on the SDK, pointed at base_url (default https://api.hubapi.com)."""
         stages = stages or Stages(deal=DEFAULT_DEAL_STAGES, ticket=DEFAULT_TICKET_STAGES)
-        return cls(Transport(build_apis(access_token, base_url), limits), stages, portal_id=portal_id)
+        transport = Transport(build_apis(access_token, base_url), limits, clock=clock, sleep=sleep)
+        return cls(transport, stages, portal_id=portal_id)
 
     # -- search -------------------------------------------------------------------------------
 
