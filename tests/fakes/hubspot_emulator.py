@@ -83,6 +83,7 @@ class HubSpotEmulator:
             for object_type in TYPES:
                 for name in _CUSTOM:
                     self.store.custom[object_type][name] = name == "crm_copilot_key"
+        self.groups: dict[str, set[str]] = {}
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self._burst = burst
@@ -325,12 +326,20 @@ class HubSpotEmulator:
 
     def _properties(self, method: str, object_type: str, name: str | None, body: Any) -> tuple[int, Any]:
         custom = self.store.custom[object_type]
+        if name == "groups" and method == "POST":
+            groups = self.groups.setdefault(object_type, set())
+            if body["name"] in groups:
+                raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A group named '{body['name']}' already exists.")
+            groups.add(body["name"])
+            return 201, {"name": body["name"], "label": body.get("label", ""), "displayOrder": -1, "archived": False}
         if method == "GET" and name:
             if name not in custom:
                 raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find property {name} for {object_type}")
             return 200, _property(name, custom[name])
         if method == "POST" and name is None:
             new = body["name"]
+            if body.get("groupName") not in self.groups.get(object_type, set()) | {"contactinformation"}:
+                raise HubSpotError(400, "VALIDATION_ERROR", f"Property group {body.get('groupName')} does not exist.")
             if new in custom:
                 raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A property named '{new}' already exists.")
             custom[new] = bool(body.get("hasUniqueValue"))
@@ -386,6 +395,8 @@ def _scope(method: str, path: str) -> str | None:
     object_type = _type(parts[3])
     reading = method == "GET" or parts[-1] in ("search", "read")
     if parts[2] == "properties":
+        if object_type == "tickets":
+            return "tickets"
         base = "contacts" if object_type in ENGAGEMENTS else object_type
         return f"crm.schemas.{base}.{'read' if method == 'GET' else 'write'}"
     if object_type == "tickets":

@@ -71,6 +71,7 @@ class Apis:
     association_batch: Any
     owners: Any
     properties: Any
+    property_groups: Any
 
 
 def build_apis(access_token: str, base_url: str | None) -> Apis:
@@ -87,6 +88,7 @@ def build_apis(access_token: str, base_url: str | None) -> Apis:
         association_batch=crm.associations.v4.batch_api,
         owners=crm.owners.owners_api,
         properties=crm.properties.core_api,
+        property_groups=crm.properties.groups_api,
     )
 
 
@@ -109,6 +111,8 @@ class Transport:
         self.search_limiter = RateLimiter(max(1, int(limits.search_requests_per_second)), 1.0, clock=clock, sleep=sleep)
         self.requests: Counter[str] = Counter()
         self._auth_reported = False
+        self.denied_scopes: list[str] = []  # every scope a 403 named, for `hubspot setup`
+        self.token_refused = False
         self._lock = threading.Lock()
 
     def call(self, name: str, kind: CallKind, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -153,6 +157,8 @@ class Transport:
 
     def _report_auth(self, status: int, body: dict[str, Any]) -> None:
         with self._lock:
+            self.token_refused = self.token_refused or status == 401
+            self.denied_scopes += [s for s in _missing_scopes(body) if s not in self.denied_scopes]
             if self._auth_reported:
                 return
             self._auth_reported = True
