@@ -269,3 +269,39 @@ def test_close_dates_are_days(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
     assert crm.get("deal", deal.id).close_date == date(2026, 3, 1)  # type: ignore[union-attr]
     assert [d.name for d in crm.list_deals(DealFilter(closing_from=date(2026, 3, 1),
                                                       closing_to=date(2026, 3, 1) + timedelta(days=0)))] == ["Dated"]
+
+
+def test_the_directory_refreshes_by_modification_date_and_rereads_everything_now_and_then(
+        crm: HubSpotCrm, hub: HubSpotEmulator, sleeps: Sleeps) -> None:
+    acme = hub.store.create("companies", {"name": "Acme"})
+    hub.store.create("contacts", {"firstname": "Zoe", "lastname": "Muller"})
+    assert len(list(crm.directory())) == 2
+    listed = hub.count("GET", "/crm/v3/objects/")
+    hub.store.create("contacts", {"firstname": "Nia", "lastname": "New", "email": "nia@example.com"})
+    hub.store.update("companies", acme.id, {"name": "Acme AG"})
+    before = len(hub.requests)
+    names = {e.names[0] for e in crm.directory()}
+    assert names == {"Acme AG", "Zoe Muller", "Nia New"}
+    assert [r.path for r in hub.requests[before:]] == ["/crm/v3/objects/contacts/search",
+                                                       "/crm/v3/objects/companies/search"]
+    assert hub.count("GET", "/crm/v3/objects/") == listed
+    sleeps.now += 6 * 3600  # a full read now and then drops what was deleted
+    del hub.store.objects["contacts"][min(hub.store.objects["contacts"])]
+    assert {e.names[0] for e in crm.directory()} == {"Acme AG", "Nia New"}
+    assert hub.count("GET", "/crm/v3/objects/") == 2 * listed
+
+
+def test_wiring_selects_hubspot_only_when_configured(hub: HubSpotEmulator, tmp_path, sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    from adapters.crm.local.adapter import LocalCrm
+    from bot.config import load_settings
+    from bot.wiring import build
+
+    config = tmp_path / "app.toml"
+    config.write_text("[hubspot]\nportal_id = 4242\nsearch_requests_per_second = 2\n", encoding="utf-8")
+    assert isinstance(build(load_settings(config, env={}), sqlite_engine).crm, LocalCrm)
+    env = {"BOT_CRM__ADAPTER": "hubspot", "HUBSPOT_ACCESS_TOKEN": hub.token, "HUBSPOT_API_URL": hub.base_url}
+    crm = build(load_settings(config, env=env), sqlite_engine).crm
+    assert isinstance(crm, HubSpotCrm) and crm.record_url("company", 5) is not None
+    assert crm.transport.limits.search_requests_per_second == 2
+    hub.store.create("companies", {"name": "Acme"})
+    assert [h.title for h in crm.search_companies("acme")] == ["Acme"]

@@ -66,13 +66,14 @@ _LOOKUP_PROPERTY = {"external_id": EXTERNAL_ID, "domain": "domain", "name": None
 class HubSpotCrm:
     """CRM on HubSpot; every method is a few blocking HTTP requests (run it in a thread)."""
 
-    def __init__(self, transport: Transport, stages: Stages, *, portal_id: int | None = None) -> None:
+    def __init__(self, transport: Transport, stages: Stages, *, portal_id: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.transport = transport
         self.calls = Calls(transport)
         self.stages = stages
         self.portal_id = portal_id
         self._writes = Writes(self.calls, stages, self.get)
-        self._directory = directory.Directory(self.calls)
+        self._directory = directory.Directory(self.calls, clock=clock)
 
     @classmethod
     def connect(cls, access_token: str, base_url: str | None = None, *, limits: Limits = Limits(),
@@ -81,7 +82,7 @@ class HubSpotCrm:
         """The adapter on the SDK, pointed at base_url (default https://api.hubapi.com)."""
         stages = stages or Stages(deal=DEFAULT_DEAL_STAGES, ticket=DEFAULT_TICKET_STAGES)
         transport = Transport(build_apis(access_token, base_url), limits, clock=clock, sleep=sleep)
-        return cls(transport, stages, portal_id=portal_id)
+        return cls(transport, stages, portal_id=portal_id, clock=clock)
 
     # -- search -------------------------------------------------------------------------------
 
