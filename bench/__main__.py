@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import agent, digests, foundation, privacy, report, slack
+from bench import agent, digests, foundation, hubspot, privacy, report, slack
 from bench.common import RESULTS_DIR, log
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
@@ -25,6 +25,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "agent": agent.run,
     "slack": slack.run,
     "digests": digests.run,
+    "hubspot": hubspot.run,
 }
 
 
