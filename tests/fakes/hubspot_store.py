@@ -75,6 +75,7 @@ class Store:
     links: dict[tuple[str, int], dict[tuple[str, int], set[int]]] = field(default_factory=dict)
     custom: dict[str, dict[str, bool]] = field(default_factory=lambda: {t: {} for t in TYPES})  # name -> unique
     owners: list[dict[str, Any]] = field(default_factory=list)
+    taken: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (type, unique property, value) -> id
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: Any = field(default_factory=lambda: itertools.count(1001))
     _last: int = 0
@@ -98,6 +99,7 @@ class Store:
                 self._get(_to_type(object_type, a), int(a["to"]["id"]), for_association=True)
             now = self.tick()
             obj = Obj(object_type, next(self._ids), {}, now, now)
+            self._index(obj, props)
             obj.properties = {k: v for k, v in props.items() if v != ""}
             if object_type == "deals" and "dealstage" in props:
                 obj.properties["hs_v2_date_entered_current_stage"] = iso(now)
@@ -113,6 +115,7 @@ class Store:
             obj = self._get(object_type, obj_id)
             props = self._checked(object_type, properties, obj_id)
             now = self.tick()
+            self._index(obj, props)
             if object_type == "deals" and props.get("dealstage") not in (None, obj.properties.get("dealstage")):
                 obj.properties["hs_v2_date_entered_current_stage"] = iso(now)
             for name, value in props.items():
@@ -133,18 +136,28 @@ class Store:
             if value is not None and not isinstance(value, str):
                 value = str(value).lower() if isinstance(value, bool) else str(value)
             props[name] = value or ""
-        unique = [n for n, u in self.custom[object_type].items() if u] + (["email"] if object_type == "contacts" else [])
-        for name in unique:
+        for name in self._unique(object_type):
             value = props.get(name)
-            if not value:
-                continue
-            for other in self.objects[object_type].values():
-                if other.id != own_id and (other.properties.get(name) or "").lower() == value.lower():
-                    if name == "email":
-                        raise HubSpotError(409, "CONFLICT", f"Contact already exists. Existing ID: {other.id}")
-                    raise HubSpotError(409, "CONFLICT", f"A {SINGULAR[object_type]} with the value '{value}' for "
-                                       f"the unique property '{name}' already exists: {other.id}")
+            other = self.taken.get((object_type, name, value.lower())) if value else None
+            if other is not None and other != own_id:
+                if name == "email":
+                    raise HubSpotError(409, "CONFLICT", f"Contact already exists. Existing ID: {other}")
+                raise HubSpotError(409, "CONFLICT", f"A {SINGULAR[object_type]} with the value '{value}' for "
+                                   f"the unique property '{name}' already exists: {other}")
         return props
+
+    def _unique(self, object_type: str) -> list[str]:
+        return [n for n, u in self.custom[object_type].items() if u] + (["email"] if object_type == "contacts" else [])
+
+    def _index(self, obj: Obj, props: dict[str, str]) -> None:
+        """Keep the unique values' index current for the properties just written."""
+        for name in self._unique(obj.type):
+            if name in props:
+                old = obj.properties.get(name)
+                if old:
+                    self.taken.pop((obj.type, name, old.lower()), None)
+                if props[name]:
+                    self.taken[(obj.type, name, props[name].lower())] = obj.id
 
     def _get(self, object_type: str, obj_id: int, *, for_association: bool = False) -> Obj:
         obj = self.objects.get(object_type, {}).get(obj_id)
@@ -159,10 +172,12 @@ class Store:
         with self.lock:
             if not id_property or id_property == "hs_object_id":
                 return self._get(object_type, int(key) if key.isdigit() else -1)
-            for obj in self.objects[object_type].values():
-                if (obj.properties.get(id_property) or "").lower() == key.lower():
-                    return obj
-            raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.")
+            if id_property not in self._unique(object_type):
+                raise HubSpotError(400, "VALIDATION_ERROR", f"{id_property} is not a unique property")
+            found = self.taken.get((object_type, id_property, key.lower()))
+            if found is None:
+                raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.")
+            return self.objects[object_type][found]
 
     # -- associations -------------------------------------------------------------------------
 

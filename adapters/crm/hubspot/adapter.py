@@ -21,7 +21,6 @@ from adapters.crm.base import (
     OPEN_TICKET_STATUSES,
     Activity,
     ActivityFilter,
-    Company,
     CompanyDetail,
     Contact,
     ContactDetail,
@@ -47,12 +46,15 @@ from adapters.crm.hubspot.mapping import (
     EXTERNAL_ID,
     OBJECT_TYPES,
     READ_PROPERTIES,
+    SLA_PROPERTY,
     HsObject,
     Stages,
     split_activity_id,
+    to_millis,
     to_record,
 )
 from adapters.crm.hubspot.writes import Writes
+from adapters.fulltext import fold, words
 
 DEFAULT_DEAL_STAGES = {"appointmentscheduled": "lead", "qualifiedtobuy": "qualified",
                        "presentationscheduled": "proposal", "decisionmakerboughtin": "negotiation",
@@ -236,7 +238,8 @@ class HubSpotCrm:
         except filters.NothingMatches:
             return []
         objects = self._search_list("deals", groups, "closedate", "ASCENDING", _clamp(limit))
-        objects.sort(key=lambda o: (o.properties.get("closedate") is None, _ms(o.properties.get("closedate")), o.id))
+        # ISO 8601 times in one format sort as text; deals without a close date go last.
+        objects.sort(key=lambda o: (not o.properties.get("closedate"), o.properties.get("closedate") or "", o.id))
         return self._with_links("deal", objects, ("companies", "contacts"))  # type: ignore[return-value]
 
     def count_deals(self, filters_: DealFilter) -> int:
@@ -275,7 +278,7 @@ class HubSpotCrm:
             groups = filters.ticket_groups(filters_, self.stages)
         except filters.NothingMatches:
             return []
-        objects = self._search_list("tickets", groups, "hs_time_to_close_sla_due_date", "ASCENDING", _clamp(limit))
+        objects = self._search_list("tickets", groups, SLA_PROPERTY, "ASCENDING", _clamp(limit))
         return self._with_links("ticket", objects, ("companies", "contacts"))  # type: ignore[return-value]
 
     def list_activities(self, filters_: ActivityFilter, *, limit: int = 50) -> list[Activity]:
@@ -289,7 +292,7 @@ class HubSpotCrm:
                 base.append(flt(prop, "EQ", value))
                 known[name] = value
         if filters_.since:
-            base.append(flt("hs_timestamp", "GTE", _iso_ms(filters_.since)))
+            base.append(flt("hs_timestamp", "GTE", to_millis(filters_.since)))
         found: list[Activity] = []
         for kind in kinds:
             object_type = ACTIVITY_TYPES[kind]
@@ -354,8 +357,6 @@ def _open_tickets(tickets: list[Record]) -> tuple[Ticket, ...]:
 
 def _score(query: str, name: str, aliases: str = "") -> float:
     """Name matches weigh ten times what other matches weigh, as in the local CRM's index."""
-    from adapters.fulltext import fold, words
-
     terms = words(query)
     names = set(fold(f"{name} {aliases}").replace(";", " ").split())
     in_name = sum(1 for t in terms if any(n.startswith(t) for n in names))
@@ -368,16 +369,6 @@ def _ranked(hits: list[SearchHit], limit: int) -> list[SearchHit]:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
-
-
-def _ms(value: str | None) -> str:
-    return value or ""
-
-
-def _iso_ms(moment: Any) -> str:
-    from adapters.crm.hubspot.mapping import to_millis
-
-    return to_millis(moment)
 
 
 def _clamp(limit: int) -> int:
