@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from adapters.crm.base import DEAL_STAGES, TICKET_STATUSES
+
 DEFAULT_CONFIG = "app.toml"
 ENV_PREFIX = "BOT_"
 # Environment variables that are not key overrides although they start with BOT_.
@@ -77,8 +79,6 @@ HUBSPOT_DEAL_STAGES = {
     "closedlost": "closed_lost",
 }
 HUBSPOT_TICKET_STAGES = {"1": "open", "2": "pending", "3": "open", "4": "closed"}
-_BOT_DEAL_STAGES = ("lead", "qualified", "proposal", "negotiation", "closed_won", "closed_lost")
-_BOT_TICKET_STATUSES = ("open", "pending", "solved", "closed")
 
 
 class HubSpotSection(_Section):
@@ -99,7 +99,7 @@ class HubSpotSection(_Section):
     @field_validator("deal_stages", "ticket_stages")
     @classmethod
     def _known_targets(cls, value: dict[str, str], info: Any) -> dict[str, str]:
-        allowed = _BOT_DEAL_STAGES if info.field_name == "deal_stages" else _BOT_TICKET_STATUSES
+        allowed = DEAL_STAGES if info.field_name == "deal_stages" else TICKET_STATUSES
         for stage_id, target in value.items():
             if target not in allowed:
                 raise ValueError(f'"{stage_id}" maps to "{target}"; expected one of {", ".join(allowed)}')
