@@ -93,6 +93,9 @@ def test_lists_cost_one_search_and_one_association_batch_per_linked_type(crm: Hu
     assert deals[0].company_id and deals[0].contact_id
     before = len(hub.requests)
     assert crm.count_deals(DealFilter(open_only=True)) == 1 and len(hub.requests) - before == 1
+    before = len(hub.requests)
+    assert crm.list_deals(DealFilter(company_id=deals[0].company_id))[0].company_id == deals[0].company_id
+    assert len(hub.requests) - before == 2  # the company is the filter's: only contacts are asked
 
 
 def test_a_search_sends_hubspots_documented_body(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +77,7 @@ class HubSpotCrm:
         self.portal_id = portal_id
         self._writes = Writes(self.calls, stages, self.get)
         self._directory = directory.Directory(self.calls, clock=clock)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hubspot")  # related reads at once
 
     @classmethod
     def connect(cls, access_token: str, base_url: str | None = None, *, limits: Limits = Limits(),
@@ -167,10 +169,14 @@ class HubSpotCrm:
         if obj is None:
             return None
         contact: Contact = to_record("contact", obj, self.stages)  # type: ignore[assignment]
-        rel = self._related(obj, ("companies", "deals", "tickets"), {"contacts": contact_id})
+        read = self._read_related(obj, ("companies", "deals", "tickets"))
+        # Deals and tickets of the contact: their company is taken to be the contact's.
+        company_id = contact.company_id
+        rel = self._records(read, ("companies", "deals", "tickets"),
+                            {"contacts": contact_id, **({"companies": company_id} if company_id else {})})
         company = next((c for c in rel["companies"] if c.id == contact.company_id), None)
         return ContactDetail(contact=contact, company=company,  # type: ignore[arg-type]
-                             open_deals=_open_deals(rel["deals"]), recent_activities=self._activities(obj),
+                             open_deals=_open_deals(rel["deals"]), recent_activities=self._activities(obj, read),
                              open_tickets=_open_tickets(rel["tickets"]))
 
     def get_company(self, company_id: int) -> CompanyDetail | None:
@@ -178,10 +184,11 @@ class HubSpotCrm:
         obj = self.calls.get("companies", company_id, READ_PROPERTIES["companies"], types)
         if obj is None:
             return None
-        rel = self._related(obj, ("contacts", "deals", "tickets"), {"companies": company_id}, contacts_limit=50)
+        read = self._read_related(obj, ("contacts", "deals", "tickets"), contacts_limit=50)
+        rel = self._records(read, ("contacts", "deals", "tickets"), {"companies": company_id})
         return CompanyDetail(company=to_record("company", obj, self.stages),  # type: ignore[arg-type]
                              contacts=tuple(sorted(rel["contacts"], key=lambda c: c.id)),  # type: ignore[arg-type]
-                             open_deals=_open_deals(rel["deals"]), recent_activities=self._activities(obj),
+                             open_deals=_open_deals(rel["deals"]), recent_activities=self._activities(obj, read),
                              open_tickets=_open_tickets(rel["tickets"]))
 
     def get_deal(self, deal_id: int) -> DealDetail | None:
@@ -190,45 +197,40 @@ class HubSpotCrm:
         if obj is None:
             return None
         deal: Deal = to_record("deal", obj, self.stages)  # type: ignore[assignment]
-        rel = self._related(obj, ("companies", "contacts"), {})
+        read = self._read_related(obj, ("companies", "contacts"))
+        rel = self._records(read, ("companies", "contacts"), {})
         company = next((c for c in rel["companies"] if c.id == deal.company_id), None)
         contact = next((c for c in rel["contacts"] if c.id == deal.contact_id), None)
         return DealDetail(deal=deal, company=company, contact=contact,  # type: ignore[arg-type]
-                          recent_activities=self._activities(obj))
+                          recent_activities=self._activities(obj, read))
 
-    def _related(self, obj: HsObject, types: tuple[str, ...], known: dict[str, int], *,
-                 contacts_limit: int | None = None) -> dict[str, list[Record]]:
-        """One batch read per related type present. Deals and tickets read here take their
-        company and contact from the record we came from when it is one of them."""
-        found: dict[str, list[Record]] = {t: [] for t in types}
+    def _read_related(self, obj: HsObject, types: tuple[str, ...], *,
+                      contacts_limit: int | None = None) -> dict[str, list[HsObject]]:
+        """One batch read per related type present (activities included), all at once: the
+        requests overlap, so the wait is about one round trip however many types there are."""
+        wanted: dict[str, list[int]] = {}
         for object_type in types:
             ids = list(obj.associations.get(object_type, ()))
-            if contacts_limit and object_type == "contacts":
-                ids = sorted(ids)[:contacts_limit]
-            if not ids:
-                continue
-            kind = _kind(object_type)
-            for o in self.calls.batch_read(object_type, ids, READ_PROPERTIES[object_type]):
-                related = dict(known)
-                if obj.type == "contacts" and kind in ("deal", "ticket"):
-                    related = {**related, **({"companies": c} if (c := _first(obj, "companies")) else {})}
-                if obj.type == "companies" and kind in ("deal", "ticket"):
-                    related = {"companies": obj.id}
-                found[object_type].append(to_record(kind, o, self.stages, related=related))
-        return found
-
-    def _activities(self, obj: HsObject) -> tuple[Activity, ...]:
-        key = {"contacts": "contacts", "companies": "companies", "deals": "deals"}[obj.type]
-        activities: list[Activity] = []
+            wanted[object_type] = sorted(ids)[:contacts_limit] if contacts_limit and object_type == "contacts" else ids
         for object_type in ACTIVITY_TYPES.values():
-            ids = obj.associations.get(object_type, ())
-            if ids:
-                # The newest ids are the most recent activities, as a rule; read a bounded number.
-                chosen = sorted(ids, reverse=True)[:RECENT_ACTIVITIES * 3]
-                for o in self.calls.batch_read(object_type, chosen, READ_PROPERTIES[object_type]):
-                    activities.append(to_record("activity", o, self.stages, related={key: obj.id}))  # type: ignore[arg-type]
-        activities.sort(key=lambda a: (a.occurred_at, a.id), reverse=True)
-        return tuple(activities[:RECENT_ACTIVITIES])
+            # The newest ids are the most recent activities, as a rule; read a bounded number.
+            wanted[object_type] = sorted(obj.associations.get(object_type, ()), reverse=True)[:RECENT_ACTIVITIES * 3]
+        futures = {t: self._pool.submit(self.calls.batch_read, t, ids, READ_PROPERTIES[t])
+                   for t, ids in wanted.items() if ids}
+        return {t: futures[t].result() if t in futures else [] for t in wanted}
+
+    def _records(self, read: dict[str, list[HsObject]], types: tuple[str, ...],
+                 known: dict[str, int]) -> dict[str, list[Record]]:
+        """Records of the related objects; a deal's or ticket's company and contact are taken from
+        `known` (the record they were reached from), which saves an association request each."""
+        return {t: [to_record(_kind(t), o, self.stages, related=known if _kind(t) in ("deal", "ticket") else None)
+                    for o in read.get(t, ())] for t in types}
+
+    def _activities(self, obj: HsObject, read: dict[str, list[HsObject]]) -> tuple[Activity, ...]:
+        activities = [to_record("activity", o, self.stages, related={obj.type: obj.id})
+                      for t in ACTIVITY_TYPES.values() for o in read.get(t, ())]
+        activities.sort(key=lambda a: (a.occurred_at, a.id), reverse=True)  # type: ignore[union-attr]
+        return tuple(activities[:RECENT_ACTIVITIES])  # type: ignore[arg-type]
 
     # -- lists --------------------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ class HubSpotCrm:
         objects = self._search_list("deals", groups, "closedate", "ASCENDING", _clamp(limit))
         # ISO 8601 times in one format sort as text; deals without a close date go last.
         objects.sort(key=lambda o: (not o.properties.get("closedate"), o.properties.get("closedate") or "", o.id))
-        return self._with_links("deal", objects, ("companies", "contacts"))  # type: ignore[return-value]
+        return self._with_links("deal", objects, ("companies", "contacts"), filters_.company_id)  # type: ignore[return-value]
 
     def count_deals(self, filters_: DealFilter) -> int:
         try:
@@ -279,7 +281,7 @@ class HubSpotCrm:
         except filters.NothingMatches:
             return []
         objects = self._search_list("tickets", groups, SLA_PROPERTY, "ASCENDING", _clamp(limit))
-        return self._with_links("ticket", objects, ("companies", "contacts"))  # type: ignore[return-value]
+        return self._with_links("ticket", objects, ("companies", "contacts"), filters_.company_id)  # type: ignore[return-value]
 
     def list_activities(self, filters_: ActivityFilter, *, limit: int = 50) -> list[Activity]:
         kinds = filters_.kinds or tuple(ACTIVITY_TYPES)
@@ -312,13 +314,20 @@ class HubSpotCrm:
             found += objects
         return found[:limit]
 
-    def _with_links(self, kind: RecordKind, objects: list[HsObject], types: tuple[str, ...]) -> list[Record]:
-        """Records with their company and contact ids: one association batch per related type."""
+    def _with_links(self, kind: RecordKind, objects: list[HsObject], types: tuple[str, ...],
+                    company_id: int | None = None) -> list[Record]:
+        """Records with their company and contact ids: one association batch per related type,
+        none for the company when the filter named it."""
         if not objects:
             return []
-        links = {t: self.calls.associated(OBJECT_TYPES[kind], t, [o.id for o in objects]) for t in types}
+        asked = tuple(t for t in types if not (t == "companies" and company_id))
+        futures = {t: self._pool.submit(self.calls.associated, OBJECT_TYPES[kind], t, [o.id for o in objects])
+                   for t in asked}
+        links = {t: f.result() for t, f in futures.items()}
+        known = {"companies": company_id} if company_id else {}
         return [to_record(kind, o, self.stages,
-                          related={t: ids[0] for t in types if (ids := links[t].get(o.id))}) for o in objects]
+                          related={**known, **{t: ids[0] for t in asked if (ids := links[t].get(o.id))}})
+                for o in objects]
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -339,11 +348,6 @@ class HubSpotCrm:
 
 def _kind(object_type: str) -> RecordKind:
     return next(k for k, t in OBJECT_TYPES.items() if t == object_type)  # type: ignore[return-value]
-
-
-def _first(obj: HsObject, object_type: str) -> int | None:
-    ids = obj.associations.get(object_type, ())
-    return ids[0] if ids else None
 
 
 def _open_deals(deals: list[Record]) -> tuple[Deal, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from adapters.crm.hubspot.client import ApiError, Transport
-from adapters.crm.hubspot.mapping import HsObject, from_sdk
+from adapters.crm.hubspot.mapping import HsObject, from_json
 
 SEARCH_PAGE = 200  # HubSpot's largest search page
 SEARCH_CAP = 10_000  # HubSpot answers no search page beyond this many results
@@ -47,7 +47,7 @@ class Calls:
             if exc.status == 404:
                 return None
             raise
-        return from_sdk(object_type, obj)
+        return from_json(object_type, obj)
 
     def get_by_key(self, object_type: str, prop: str, value: str, properties: Sequence[str]) -> HsObject | None:
         """The object whose unique property `prop` is value (one GET with idProperty)."""
@@ -58,7 +58,7 @@ class Calls:
             if exc.status == 404:
                 return None
             raise
-        return from_sdk(object_type, obj)
+        return from_json(object_type, obj)
 
     def batch_read(self, object_type: str, ids: Sequence[int], properties: Sequence[str]) -> list[HsObject]:
         found: list[HsObject] = []
@@ -67,7 +67,7 @@ class Calls:
             body = {"inputs": [{"id": str(i)} for i in unique[start:start + BATCH]], "properties": list(properties),
                     "propertiesWithHistory": []}
             answer = self.t.call(f"batch read {object_type}", "read", self.apis.batch.read, object_type, body)
-            found += [from_sdk(object_type, o) for o in answer.results]  # missing ids are in answer.errors (207)
+            found += [from_json(object_type, o) for o in answer["results"]]  # missing ids are in "errors" (207)
         return found
 
     def search(self, object_type: str, groups: list[list[Filter]], properties: Sequence[str], *,
@@ -80,8 +80,8 @@ class Calls:
         if query:
             body["query"] = query
         answer = self.t.call(f"search {object_type}", "search", self.apis.search.do_search, object_type, body)
-        nxt = answer.paging.next.after if answer.paging and answer.paging.next else None
-        return [from_sdk(object_type, o) for o in answer.results], int(answer.total or 0), \
+        nxt = _next(answer)
+        return [from_json(object_type, o) for o in answer["results"]], int(answer.get("total") or 0), \
             int(nxt) if nxt is not None else None
 
     def count(self, object_type: str, groups: list[list[Filter]]) -> int:
@@ -110,8 +110,7 @@ class Calls:
         """One page of the list endpoint (no cap, no search limit)."""
         answer = self.t.call(f"list {object_type}", "read", self.apis.objects.get_page, object_type, limit=LIST_PAGE,
                              after=after, properties=list(properties), archived=False)
-        nxt = answer.paging.next.after if answer.paging and answer.paging.next else None
-        return [from_sdk(object_type, o) for o in answer.results], nxt
+        return [from_json(object_type, o) for o in answer["results"]], _next(answer)
 
     def associated(self, from_type: str, to_type: str, ids: Sequence[int]) -> dict[int, list[int]]:
         """Association ids from each of ids to to_type, by one batch request per 100 ids (v4)."""
@@ -121,8 +120,8 @@ class Calls:
             body = {"inputs": [{"id": str(i)} for i in unique[start:start + BATCH]]}
             answer = self.t.call(f"associations {from_type}->{to_type}", "read", self.apis.association_batch.get_page,
                                  from_type, to_type, body)
-            for item in answer.results:  # ids with no associations come back in errors (207)
-                result[int(item._from.id)] = [int(to.to_object_id) for to in item.to]
+            for item in answer["results"]:  # ids with no associations come back in "errors" (207)
+                result[int(item["from"]["id"])] = [int(to["toObjectId"]) for to in item["to"]]
         return result
 
     def associate(self, from_type: str, from_id: int, to_type: str, to_id: int, type_id: int) -> None:
@@ -134,11 +133,16 @@ class Calls:
         self.t.call(f"dissociate {from_type}->{to_type}", "safe_write", self.apis.associations.archive, from_type,
                     str(from_id), to_type, str(to_id))
 
-    def owners(self) -> Iterator[Any]:
+    def owners(self) -> Iterator[dict[str, Any]]:
         after = None
         while True:
             answer = self.t.call("owners", "read", self.apis.owners.get_page, limit=100, after=after, archived=False)
-            yield from answer.results
-            after = answer.paging.next.after if answer.paging and answer.paging.next else None
+            yield from answer["results"]
+            after = _next(answer)
             if after is None:
                 return
+
+
+def _next(answer: dict[str, Any]) -> str | None:
+    """The `after` cursor of the next page, or None on the last page."""
+    return ((answer.get("paging") or {}).get("next") or {}).get("after")

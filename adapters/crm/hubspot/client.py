@@ -11,7 +11,10 @@ Guarantees:
 
 The SDK's own urllib3 retry is switched off: it would retry a 429 on GET by itself (sleeping
 inside the HTTP layer, invisible to the limiter) but raise it on POST and PATCH, which carry
-search, create and batch reads. One retry layer here treats every method alike and counts attempts.
+search, create and batch reads. One retry layer here treats every method alike and counts attempts. The SDK builds and sends
+each request and raises its errors, but its response models are skipped (`_preload_content=False`,
+the JSON read here): building them costs about 40 ms per 100 records, seven times the rest of the
+request, which a 120,000-record directory read would feel.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from urllib3.exceptions import HTTPError as TransportError
 from urllib3.util.retry import Retry
@@ -36,7 +39,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.hubapi.com"
 CallKind = Literal["read", "search", "write", "safe_write"]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,9 @@ class Transport:
         self.token_refused = False
         self._lock = threading.Lock()
 
-    def call(self, name: str, kind: CallKind, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """fn(*args, **kwargs) with limits and retries; `name` labels it in the request counts."""
+    def call(self, name: str, kind: CallKind, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The JSON answer of fn(*args, **kwargs) (None when empty), with limits and retries; `name`
+        labels it in the request counts."""
         attempt = 0
         while True:
             if kind == "search":
@@ -125,7 +128,10 @@ class Transport:
             with self._lock:
                 self.requests[name] += 1
             try:
-                return fn(*args, _request_timeout=self.limits.timeout_seconds, **kwargs)
+                response = fn(*args, _request_timeout=self.limits.timeout_seconds, _preload_content=False, **kwargs)
+                data = response.data
+                response.release_conn()  # back to the pool: one connection serves many requests
+                return json.loads(data) if data else None
             except TransportError as exc:
                 if kind == "write" or attempt >= self.limits.max_retries:
                     log.warning("HubSpot %s failed: %s", name, type(exc).__name__)

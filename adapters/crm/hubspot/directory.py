@@ -91,9 +91,9 @@ class Directory:
     def owners(self) -> list[Owner]:
         found = []
         for o in self.calls.owners():
-            name = " ".join(p for p in (o.first_name, o.last_name) if p) or (o.email or str(o.id))
-            teams = tuple(t.name for t in (o.teams or ()) if t.name)
-            found.append(Owner(id=str(o.id), name=name, email=(o.email or None), teams=teams))
+            name = " ".join(p for p in (o.get("firstName"), o.get("lastName")) if p) or (o.get("email") or str(o["id"]))
+            teams = tuple(t["name"] for t in (o.get("teams") or ()) if t.get("name"))
+            found.append(Owner(id=str(o["id"]), name=name, email=o.get("email") or None, teams=teams))
         return found
 
 

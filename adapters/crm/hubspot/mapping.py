@@ -145,19 +145,18 @@ def to_version(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def from_sdk(object_type: str, obj: Any) -> HsObject:
-    """An HsObject from an SDK model (SimplePublicObject with or without associations)."""
+def from_json(object_type: str, obj: Mapping[str, Any]) -> HsObject:
+    """An HsObject from HubSpot's JSON for one object (with or without associations)."""
     associations: dict[str, tuple[int, ...]] = {}
-    for name, collection in (getattr(obj, "associations", None) or {}).items():
-        results = collection.results if hasattr(collection, "results") else collection.get("results", [])
-        ids = []
-        for item in results:  # several entries per record: one per association label
-            value = int(item.id if hasattr(item, "id") else item["id"])
+    for name, collection in (obj.get("associations") or {}).items():
+        ids: list[int] = []
+        for item in collection.get("results") or ():  # several entries per record: one per association label
+            value = int(item["id"])
             if value not in ids:
                 ids.append(value)
         associations[name] = tuple(ids)
-    return HsObject(object_type, int(obj.id), dict(obj.properties or {}), _aware(obj.created_at),
-                    _aware(obj.updated_at), associations)
+    return HsObject(object_type, int(obj["id"]), dict(obj.get("properties") or {}), _parse_time(obj["createdAt"]),
+                    _parse_time(obj["updatedAt"]), associations)
 
 
 def activity_id(object_type: str, hs_id: int) -> int:
@@ -340,6 +339,13 @@ def _time(value: str | None) -> datetime | None:
 def _date(value: str | None) -> date | None:
     moment = _time(value)
     return moment.date() if moment else None
+
+
+def _parse_time(value: str) -> datetime:
+    moment = _time(value)
+    if moment is None:
+        raise ValueError(f"not a time: {value!r}")
+    return moment
 
 
 def _aware(moment: datetime) -> datetime:

@@ -115,7 +115,7 @@ def _ensure_property(transport: Transport, report: SetupReport, object_type: str
     except CrmUnavailable:
         return
     if existing is not None:
-        if unique and not existing.has_unique_value:
+        if unique and not existing.get("hasUniqueValue"):
             report.problems.append(f"{where} exists without unique values: creates cannot be retried safely; "
                                    "delete it in HubSpot and run setup again")
         else:

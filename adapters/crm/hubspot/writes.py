@@ -39,7 +39,7 @@ from adapters.crm.hubspot.mapping import (
     REFERENCES,
     HsObject,
     Stages,
-    from_sdk,
+    from_json,
     split_activity_id,
     to_properties,
     to_record,
@@ -86,7 +86,7 @@ class Writes:
                 raise ValidationFailed(f"HubSpot refused the {kind}: {exc.body.get('message', 'a unique value is taken')}") from None
             record = to_record(kind, first, self.stages, related=refs)
             return WriteResult(record=record, created=True, replayed=True, changed_fields=tuple(sorted(values)))
-        obj = from_sdk(object_type, created)
+        obj = from_json(object_type, created)
         return WriteResult(record=to_record(kind, obj, self.stages, related=refs), created=True,
                            changed_fields=tuple(sorted(values)))
 
@@ -129,7 +129,7 @@ class Writes:
         # Setting the same values again is harmless, so a timeout may be retried.
         patched = self.calls.t.call(f"update {object_type}", "safe_write", api.update, object_type, str(hs_id),
                                     {"properties": props})
-        answer = from_sdk(object_type, patched)
+        answer = from_json(object_type, patched)
         # The answer carries only some properties: the record is the one read, with the change applied.
         merged = {**raw.properties, **props, **{k: v for k, v in answer.properties.items() if v is not None}}
         if kind == "contact" and "company_id" in changed and values["company_id"] is None:
