@@ -75,7 +75,7 @@ class HubSpotCrm:
         self.calls = Calls(transport)
         self.stages = stages
         self.portal_id = portal_id
-        self._writes = Writes(self.calls, stages, self.get)
+        self._writes = Writes(self.calls, stages)
         self._directory = directory.Directory(self.calls, clock=clock)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hubspot")  # related reads at once
 

@@ -14,14 +14,13 @@ from the record as a replay instead of being refused as stale by its own first a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from adapters.crm.base import (
     ConflictError,
     NotFoundError,
-    Record,
     RecordKind,
     ValidationFailed,
     WriteResult,
@@ -50,10 +49,9 @@ from adapters.crm.hubspot.mapping import (
 class Writes:
     """create() and update() of HubSpotCrm."""
 
-    def __init__(self, calls: Calls, stages: Stages, get: Callable[[RecordKind, int], Record | None]) -> None:
+    def __init__(self, calls: Calls, stages: Stages) -> None:
         self.calls = calls
         self.stages = stages
-        self._get = get
 
     def create(self, kind: RecordKind, fields: Mapping[str, Any], *, idempotency_key: str) -> WriteResult:
         values = validate_fields(kind, fields, create=True)
