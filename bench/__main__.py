@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import access, agent, digests, foundation, privacy, report, slack
+from bench import access, agent, digests, foundation, hubspot, privacy, report, slack
 from bench.common import RESULTS_DIR, log
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
@@ -26,6 +26,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "slack": slack.run,
     "digests": digests.run,
     "access": access.run,
+    "hubspot": hubspot.run,
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from adapters.crm.base import DEAL_STAGES, TICKET_STATUSES
 from bot.access.settings import AccessSection, PeopleSection, check_groups
 from bot.cron import validate_cron, validate_timezone
 
@@ -64,8 +65,52 @@ class DatabaseSection(_Section):
 
 
 class CrmSection(_Section):
-    adapter: Literal["local"] = "local"
+    adapter: Literal["local", "hubspot"] = "local"
     search_limit: int = Field(20, ge=1, le=200)
+
+
+# HubSpot's default sales pipeline and help-desk pipeline, mapped to the bot's stages and statuses.
+HUBSPOT_DEAL_STAGES = {
+    "appointmentscheduled": "lead",
+    "qualifiedtobuy": "qualified",
+    "presentationscheduled": "proposal",
+    "decisionmakerboughtin": "negotiation",
+    "contractsent": "negotiation",
+    "closedwon": "closed_won",
+    "closedlost": "closed_lost",
+}
+HUBSPOT_TICKET_STAGES = {"1": "open", "2": "pending", "3": "open", "4": "closed"}
+
+
+class HubSpotSection(_Section):
+    """How the HubSpot adapter reads the account (used when crm.adapter = "hubspot")."""
+
+    deal_pipelines: tuple[str, ...] = Field(("default",), min_length=1)
+    deal_pipeline: str = "default"  # where new deals are created
+    deal_stages: dict[str, str] = HUBSPOT_DEAL_STAGES
+    ticket_pipeline: str = "0"
+    ticket_stages: dict[str, str] = HUBSPOT_TICKET_STAGES
+    portal_id: int | None = Field(None, ge=1)
+    requests_per_window: int = Field(100, ge=1, le=10_000)
+    window_seconds: float = Field(10.0, gt=0, le=600)
+    search_requests_per_second: float = Field(4.0, gt=0, le=100)
+    max_retries: int = Field(3, ge=0, le=10)
+    timeout_seconds: float = Field(20.0, gt=0, le=300)
+
+    @field_validator("deal_stages", "ticket_stages")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str], info: Any) -> dict[str, str]:
+        allowed = DEAL_STAGES if info.field_name == "deal_stages" else TICKET_STATUSES
+        for stage_id, target in value.items():
+            if target not in allowed:
+                raise ValueError(f'"{stage_id}" maps to "{target}"; expected one of {", ".join(allowed)}')
+        return value
+
+    @model_validator(mode="after")
+    def _new_deals_have_a_pipeline(self) -> HubSpotSection:
+        if self.deal_pipeline not in self.deal_pipelines:
+            raise ValueError(f'deal_pipeline: "{self.deal_pipeline}" is not one of deal_pipelines')
+        return self
 
 
 class KbSection(_Section):
@@ -279,6 +324,8 @@ class Secrets(_Section):
     slack_api_url: str | None = Field(None, repr=False)
     database_url: SecretStr | None = None
     smtp_password: SecretStr | None = None
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: str | None = Field(None, repr=False)
 
 
 SECRET_ENV = {
@@ -290,6 +337,8 @@ SECRET_ENV = {
     "slack_api_url": "SLACK_API_URL",
     "database_url": "DATABASE_URL",
     "smtp_password": "SMTP_PASSWORD",
+    "hubspot_access_token": "HUBSPOT_ACCESS_TOKEN",
+    "hubspot_api_url": "HUBSPOT_API_URL",
 }
 
 
@@ -299,6 +348,7 @@ class Settings(_Section):
     bot: BotSection = BotSection()
     database: DatabaseSection = DatabaseSection()
     crm: CrmSection = CrmSection()
+    hubspot: HubSpotSection = HubSpotSection()
     kb: KbSection = KbSection()
     demo: DemoSection = DemoSection()
     privacy: PrivacySection = PrivacySection()
@@ -392,6 +442,9 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_path, origins)) from None
+    if settings.crm.adapter == "hubspot" and not settings.secrets.hubspot_access_token:
+        raise ConfigError('HUBSPOT_ACCESS_TOKEN: not set, but crm.adapter = "hubspot"; set it to the access token '
+                          "of a HubSpot private app (README, 'Connect HubSpot')")
     return settings
 
 
@@ -519,7 +572,7 @@ def redacted(settings: Settings) -> dict[str, Any]:
         var: ("set" if getattr(settings.secrets, field) else "not set")
         for field, var in SECRET_ENV.items()
     }
-    for field in ("openai_base_url", "slack_api_url"):
+    for field in ("openai_base_url", "slack_api_url", "hubspot_api_url"):
         value = getattr(settings.secrets, field)
         if value:
             data["secrets"][SECRET_ENV[field]] = redact_url(value)

@@ -92,7 +92,7 @@ def build_checked(settings: Settings) -> Components:
 def build(settings: Settings, engine: Engine | None = None) -> Components:
     """Create the engine (unless given), the CRM adapter and the knowledge base."""
     engine = engine or build_engine(settings)
-    crm = LocalCrm(engine)
+    crm: CrmAdapter = build_hubspot(settings) if settings.crm.adapter == "hubspot" else LocalCrm(engine)
     kb = LocalKnowledgeBase(
         engine,
         settings.kb_path,
@@ -100,6 +100,23 @@ def build(settings: Settings, engine: Engine | None = None) -> Components:
         max_file_bytes=settings.kb.max_file_bytes,
     )
     return Components(settings=settings, engine=engine, crm=crm, kb=kb)
+
+
+def build_hubspot(settings: Settings) -> CrmAdapter:
+    """The HubSpot adapter for [hubspot] and HUBSPOT_ACCESS_TOKEN (checked at load) / HUBSPOT_API_URL."""
+    from adapters.crm.hubspot.adapter import HubSpotCrm
+    from adapters.crm.hubspot.client import Limits
+    from adapters.crm.hubspot.mapping import Stages
+
+    hs, token = settings.hubspot, settings.secrets.hubspot_access_token
+    assert token is not None, "load_settings refuses hubspot without a token"
+    limits = Limits(requests_per_window=hs.requests_per_window, window_seconds=hs.window_seconds,
+                    search_requests_per_second=hs.search_requests_per_second, max_retries=hs.max_retries,
+                    timeout_seconds=hs.timeout_seconds)
+    stages = Stages(deal=hs.deal_stages, ticket=hs.ticket_stages, deal_pipelines=hs.deal_pipelines,
+                    deal_pipeline=hs.deal_pipeline, ticket_pipeline=hs.ticket_pipeline)
+    return HubSpotCrm.connect(token.get_secret_value(), settings.secrets.hubspot_api_url, limits=limits,
+                              stages=stages, portal_id=hs.portal_id)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,14 @@ def test_defaults_apply_when_the_file_is_empty(tmp_path: Path) -> None:
         ("[kb\npath = 1", "app.toml: not valid TOML:"),
         ("[email]\ntransport = 'smtp'\n", 'app.toml: email: smtp_host: required when transport = "smtp"'),
         ("[approvals]\nhigh = ['boss']\n", 'app.toml: approvals.high: unknown approver rule "boss"'),
+        ("[crm]\nadapter = 'hubspot'\n", 'HUBSPOT_ACCESS_TOKEN: not set, but crm.adapter = "hubspot"'),
+        ("[crm]\nadapter = 'salesforce'\n", "app.toml: crm.adapter: Input should be 'local' or 'hubspot'"),
+        ("[hubspot.deal_stages]\nclosedwon = 'won'\n",
+         'app.toml: hubspot.deal_stages: "closedwon" maps to "won"; expected one of lead, qualified'),
+        ("[hubspot.ticket_stages]\n'4' = 'done'\n", 'app.toml: hubspot.ticket_stages: "4" maps to "done"'),
+        ("[hubspot]\ndeal_pipeline = 'enterprise'\n",
+         'app.toml: hubspot: deal_pipeline: "enterprise" is not one of deal_pipelines'),
+        ("[hubspot]\nrequests_per_window = 0\n", "app.toml: hubspot.requests_per_window: Input should be greater"),
     ],
 )
 def test_bad_config_is_refused_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
@@ -142,3 +150,15 @@ def test_redacted_config_hides_every_secret(tmp_path: Path) -> None:
         assert secret not in shown
     assert redacted(settings)["database"]["effective_url"] == "postgresql+psycopg://bot:***@db.example/crm"
     assert redacted(settings)["secrets"]["SLACK_BOT_TOKEN"] == "set"
+
+
+def test_hubspot_selected_with_its_token_and_url(tmp_path: Path) -> None:
+    env = {"HUBSPOT_ACCESS_TOKEN": "pat-na1-secret", "HUBSPOT_API_URL": "https://user:hubpass@hub.example",
+           "BOT_CRM__ADAPTER": "hubspot", "BOT_HUBSPOT__PORTAL_ID": "4242"}
+    settings = load_settings(write(tmp_path, GOOD), env=env)
+    assert settings.crm.adapter == "hubspot" and settings.hubspot.portal_id == 4242
+    assert settings.hubspot.deal_stages["contractsent"] == "negotiation"
+    shown = repr(redacted(settings)) + repr(settings)
+    assert "pat-na1-secret" not in shown and "hubpass" not in shown
+    assert redacted(settings)["secrets"]["HUBSPOT_ACCESS_TOKEN"] == "set"
+    assert redacted(settings)["secrets"]["HUBSPOT_API_URL"] == "https://user:***@hub.example"

@@ -149,6 +149,16 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """A CRM user who owns records; `email` is how a Slack user is matched to it."""
+
+    id: str
+    name: str
+    email: str | None = None
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DirectoryEntry:
     """Identifying values of one contact or company: what must be recognised as personal data."""
 
@@ -251,6 +261,13 @@ class ValidationFailed(CrmError):
     """The fields given for a create or update are not acceptable; message says which."""
 
 
+class CrmUnavailable(CrmError):
+    """The CRM cannot be reached or refused the bot's credentials; the operator's log says why."""
+
+    def __init__(self, message: str = "the CRM is not reachable") -> None:
+        super().__init__(message)
+
+
 class ConflictError(CrmError):
     """The record changed since the expected version; carries the current record."""
 
@@ -286,6 +303,10 @@ class CrmAdapter(Protocol):
 
     def owners(self) -> list[Owner]:
         """Every CRM user who may own records, with their e-mail (how Slack users are mapped to them)."""
+        ...
+
+    def record_url(self, kind: RecordKind, record_id: int) -> str | None:
+        """The record's page in the CRM's own interface, when there is one."""
         ...
 
     def get(self, kind: RecordKind, record_id: int) -> Record | None: ...

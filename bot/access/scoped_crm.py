@@ -104,6 +104,9 @@ class ScopedCrm:
     def owners(self) -> list[Owner]:
         return self._crm.owners()
 
+    def record_url(self, kind: RecordKind, record_id: int) -> str | None:
+        return self._crm.record_url(kind, record_id)
+
     def get(self, kind: RecordKind, record_id: int) -> Record | None:
         record = self._crm.get(kind, record_id)
         return record if record is not None and self._keep(record) else None

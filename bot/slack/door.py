@@ -109,7 +109,7 @@ async def _tell(deps: SlackDeps, who: Asking, body: Mapping[str, Any], respond: 
     if who.kind == "app_home_opened":
         view = {"type": "home", "blocks": [section(verdict.message)]}
         await deps.poster.client.views_publish(user_id=who.user, view=view)
-    elif respond is not None:
+    elif respond is not None and body.get("response_url"):  # Bolt's respond() works only with a response_url
         await respond(text=verdict.message, response_type="ephemeral", replace_original=False)
     elif who.channel:
         event = body.get("event") or {}

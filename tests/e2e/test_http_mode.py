@@ -92,7 +92,7 @@ def test_two_replicas_on_postgresql_execute_simultaneous_approvals_once(
             emulator.click(user, channel=SALES, message_ts=card.ts, action_id=APPROVE, target=target)
 
         clicks = [threading.Thread(target=click, args=args)
-                  for args in (("U01ALICE", targets[0]), ("U02BOB", targets[1]))]
+                  for args in (("U01ALICE", targets[0]), ("U01ALICE", targets[1]))]
         for t in clicks:
             t.start()
         for t in clicks:
@@ -102,7 +102,7 @@ def test_two_replicas_on_postgresql_execute_simultaneous_approvals_once(
         assert [e.to_status for e in trail if e.kind == "proposal.transition"].count("executed") == 1
         deal = crm.get("deal", ids["deal"])
         assert deal is not None and deal.stage == "negotiation" and deal.version == 2
-        emulator.wait_for(lambda e: any("already" in x.text for u in ("U01ALICE", "U02BOB") for x in e.ephemerals(u)),
+        emulator.wait_for(lambda e: any("already" in x.text for u in ("U01ALICE",) for x in e.ephemerals(u)),
                           20, what="the losing clicker told who won")
         updates = [c for c in emulator.calls("chat.update") if c.args.get("ts") == card.ts]
         assert updates and all("Executed" in json.dumps(c.args.get("blocks"), ensure_ascii=False) for c in updates)

@@ -22,6 +22,7 @@ from adapters.crm.base import (
     ContactFilter,
     DirectoryEntry,
     Deal,
+    Owner,
     DealDetail,
     DealFilter,
     Record,
@@ -121,6 +122,9 @@ class LocalCrm:
                 )
             for cid, name, phone in conn.execution_options(yield_per=2000).execute(companies):
                 yield DirectoryEntry("company", cid, (name,), (), (phone,) if phone else ())
+
+    def record_url(self, kind: RecordKind, record_id: int) -> str | None:
+        return None  # records live in the bot's database; slack.record_url may point at a page
 
     @staticmethod
     def _ranked(conn: Connection, index: fulltext.FtsIndex, text: str, limit: int) -> list[tuple[int, float]]:

@@ -1,0 +1,1 @@
+"""The HubSpot CRM behind the CrmAdapter protocol, through HubSpot's official SDK."""
