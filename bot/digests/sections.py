@@ -121,7 +121,7 @@ class SectionBuilder:
                  - count(DealFilter(owners=owners, stages=OPEN_DEAL_STAGES, stage_changed_since=since,
                                     created_since=since)))
         changed = b.crm.deal_totals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
-                                                   stage_changed_since=since))
+                                               stage_changed_since=since))
         won = [t for t in changed if t.stage == "closed_won"]
         lost = [t for t in changed if t.stage == "closed_lost"]
         if not (created or moved or won or lost):
@@ -130,7 +130,7 @@ class SectionBuilder:
                  Line(f"{sum(t.count for t in won)} won ({_money(won) or 'nothing'})"),
                  Line(f"{sum(t.count for t in lost)} lost ({_money(lost) or 'nothing'})")]
         closed = b.crm.list_deals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
-                                                 stage_changed_since=since), limit=self._settings.thread_lines)
+                                             stage_changed_since=since), limit=self._settings.thread_lines)
         lines += [b.deal_line(d, "won: " if d.stage == "closed_won" else "lost: ") for d in closed]
         pipeline = b.crm.deal_totals(DealFilter(owners=owners, open_only=True))
         stages = {t.stage: [u for u in pipeline if u.stage == t.stage] for t in pipeline}
@@ -167,8 +167,8 @@ class SectionBuilder:
 
     def _new_leads(self, b: _Build) -> Section | None:
         contacts = b.crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=b.scope.owners,
-                                                         created_since=b.since),
-                                           limit=self._settings.scored_candidates)
+                                                     created_since=b.since),
+                                       limit=self._settings.scored_candidates)
         scored = []
         for contact in contacts:
             try:
@@ -207,7 +207,7 @@ class SectionBuilder:
             for ticket in tickets:
                 signals[ticket.company_id] += weight
         lost = b.crm.list_deals(DealFilter(stages=("closed_lost",),
-                                               closing_from=b.now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
+                                           closing_from=b.now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
         for deal in lost:
             signals[deal.company_id] += 1
         ranked = sorted(signals.items(), key=lambda item: (-item[1], item[0]))
