@@ -98,7 +98,7 @@ class Line:
     text: str
     record: tuple[str, int] | None = None
     actions: tuple[ActionKind, ...] = ()
-    owner: str | None = None  # a Slack user id, shown as a mention
+    owner: str | None = None  # the record owner's name, as people know them
 
 
 @dataclass(frozen=True)

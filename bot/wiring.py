@@ -49,7 +49,8 @@ from bot.store.vault_store import SqlVaultStore
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.digests.service import DigestService, Publisher
+    from bot.access.scope import Scope
+    from bot.digests.service import Audience, DigestService, Publisher
     from bot.privacy.detector import Detector
     from bot.slack.deps import SlackDeps
 
@@ -194,9 +195,11 @@ def build_services(settings: Settings, components: Components | None = None, *, 
 
 def build_digests(settings: Settings, components: Components, approvals: Approvals, *,
                   clock: Callable[[], datetime] = utcnow, publisher: Publisher | None = None,
-                  summarizer_parts: tuple[Model, Gateway] | None = None) -> DigestService:
+                  summarizer_parts: tuple[Model, Gateway] | None = None,
+                  audience: Audience | None = None) -> DigestService:
     """The digest service: sections over the CRM and the pending proposals, claims in the database.
-    `summarizer_parts` (model, gateway) enables the optional model-written summaries."""
+    `summarizer_parts` (model, gateway) enables the optional model-written summaries; `audience`
+    (see digest_audience) limits every run to what its channel's members may all see."""
     import os
     import socket
 
@@ -213,7 +216,41 @@ def build_digests(settings: Settings, components: Components, approvals: Approva
     sections = SectionBuilder(components.crm, approvals.pending, settings.digest_sections)
     return DigestService(SqlDigests(components.engine), sections, settings=settings.scheduler,
                          groups=settings.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
-                         publisher=publisher, summarizer=summarizer, configured=settings.digests)
+                         publisher=publisher, summarizer=summarizer, configured=settings.digests, audience=audience)
+
+
+def digest_audience(settings: Settings, crm: CrmAdapter, client: AsyncWebClient, *, bot_user_id: str,
+                    home_team: str = "") -> Audience:
+    """What every member of a channel may see, for digests: membership read from Slack at each run
+    (no cache: nothing tells this reader of joins and leaves), people through the door and roles."""
+    from bot.digests.audience import ChannelAudience
+    from bot.slack.members import Members
+    from bot.slack.people import SlackUsers
+
+    access = build_access(settings, crm, SlackUsers(client), home_teams=(home_team,) if home_team else ())
+    return ChannelAudience(access, Members(client, ttl=0).of, bot_user_id=bot_user_id)
+
+
+def terminal_digest_audience(settings: Settings, crm: CrmAdapter) -> Audience:
+    """digest_audience for a command run outside the bot (SLACK_BOT_TOKEN set): the token is
+    identified on first use; AudienceUnavailable when Slack refuses it or cannot be reached."""
+    from bot.digests.audience import AudienceUnavailable
+    from bot.slack.client import SlackUnavailable, identify
+
+    client = slack_client(settings)
+    built: list[Audience] = []
+
+    async def audience(channel: str) -> Scope:
+        if not built:
+            try:
+                identity = await identify(client)
+            except SlackUnavailable as exc:
+                raise AudienceUnavailable(str(exc)) from None
+            built.append(digest_audience(settings, crm, client, bot_user_id=identity.user_id,
+                                         home_team=identity.team_id))
+        return await built[0](channel)
+
+    return audience
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -281,8 +318,11 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
     try:
         identity = await identify(client)
         parts = None if isinstance(services.model, MissingModel) else (services.model, services.gateway)
+        audience = digest_audience(settings, services.components.crm, client, bot_user_id=identity.user_id,
+                                   home_team=identity.team_id)
         digests = build_digests(settings, services.components, services.approvals, clock=clock,
-                                publisher=slack_publisher(settings, client), summarizer_parts=parts)
+                                publisher=slack_publisher(settings, client), summarizer_parts=parts,
+                                audience=audience)
         await asyncio.to_thread(digests.sync_config)
         deps = build_slack_deps(settings, services, client, bot_user_id=identity.user_id, digests=digests,
                                 home_team=identity.team_id)

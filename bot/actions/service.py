@@ -331,7 +331,8 @@ class Approvals:
         return Decision(status.value, message, done)  # type: ignore[arg-type]
 
     def _already(self, proposal: ProposalView) -> Decision:
-        who = f" by {proposal.decided_by}" if proposal.decided_by else ""
+        # A Slack mention: Slack shows the person's name (the terminal prints it as it is).
+        who = f" by <@{proposal.decided_by}>" if proposal.decided_by and proposal.decided_by != "recovery" else ""
         when = f" at {proposal.decided_at:%Y-%m-%d %H:%M} UTC" if proposal.decided_at else ""
         return Decision("already_decided", f"this proposal is already {proposal.status}{who}{when}", proposal)
 

@@ -1,8 +1,12 @@
 """The digest sections, each computed from the CRM (and the pending proposals) without the model.
 
 Every builder returns a Section, or None when it has nothing to say: empty sections are left out
-of the digest. Lines hold real names for the people reading the channel; nothing here goes to the
-model (the optional summary is masked on its way there, see summary.py).
+of the digest. Each build reads through the CRM it is given (the digest service passes a view
+limited to what every member of the channel may see), so no section, count or total includes a
+record outside it. Pending proposals are listed only when they were made in the digest's own
+channel: everyone there could already read them. Lines hold real names for the people reading the
+channel (owners by their CRM name); nothing here goes to the model (the optional summary is masked
+on its way there, see summary.py).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class PendingProposal(Protocol):
     risk: str
     requester: str
     created_at: datetime
+    channel: str | None
 
 
 @dataclass(frozen=True)
@@ -62,12 +67,28 @@ class Scope:
 
 @dataclass
 class _Build:
-    """One digest being built: its scope and period, and what its sections share (read once)."""
+    """One digest being built: the CRM it reads, its scope, channel and period, and what its sections
+    share (read once)."""
 
+    crm: CrmAdapter
     scope: Scope
     since: datetime
     now: datetime
+    channel: str | None = None
     alert_tickets: tuple[list[Ticket], list[Ticket]] | None = None  # (past their SLA, escalated)
+    owner_names: dict[str, str] | None = None
+
+    def owner_name(self, owner: str | None) -> str | None:
+        """An owner as people know them: their CRM name (read once per digest), else the id."""
+        if owner is None:
+            return None
+        if self.owner_names is None:
+            self.owner_names = {o.id: o.name for o in self.crm.owners()}
+        return self.owner_names.get(owner, owner)
+
+    def deal_line(self, deal: Deal, prefix: str, actions: tuple[Any, ...] = ()) -> Line:
+        return Line(f"{prefix}{deal.name}, {deal.amount:,.0f} {deal.currency} at {deal.stage}", ("deal", deal.id),
+                    actions, self.owner_name(deal.owner))
 
 
 class SectionBuilder:
@@ -75,29 +96,32 @@ class SectionBuilder:
 
     def __init__(self, crm: CrmAdapter, pending: Callable[[], Sequence[PendingProposal]],
                  settings: DigestSectionsSection) -> None:
-        self._crm, self._pending, self._settings = crm, pending, settings
+        self.crm, self._pending, self._settings = crm, pending, settings
 
-    def build_all(self, keys: Sequence[str], *, scope: Scope, since: datetime, now: datetime) -> tuple[Section, ...]:
-        """The sections named by their config names, in order; empty ones left out."""
-        build = _Build(scope, since, now)
+    def build_all(self, keys: Sequence[str], *, scope: Scope, since: datetime, now: datetime,
+                  crm: CrmAdapter | None = None, channel: str | None = None) -> tuple[Section, ...]:
+        """The sections named by their config names, in order; empty ones left out. `crm` is what
+        this build may read (by default the whole CRM); `channel` the digest's, for its proposals."""
+        build = _Build(crm or self.crm, scope, since, now, channel)
         built = (getattr(self, f"_{key}")(build) for key in keys)
         return tuple(s for s in built if s is not None)
 
-    def build(self, key: str, *, scope: Scope, since: datetime, now: datetime) -> Section | None:
+    def build(self, key: str, *, scope: Scope, since: datetime, now: datetime, crm: CrmAdapter | None = None,
+              channel: str | None = None) -> Section | None:
         """One section by its config name; None when empty."""
-        return next(iter(self.build_all((key,), scope=scope, since=since, now=now)), None)
+        return next(iter(self.build_all((key,), scope=scope, since=since, now=now, crm=crm, channel=channel)), None)
 
     # -- deals --------------------------------------------------------------------------------
 
     def _pipeline_movement(self, b: _Build) -> Section | None:
-        owners, since, count = b.scope.owners, b.since, self._crm.count_deals
+        owners, since, count = b.scope.owners, b.since, b.crm.count_deals
         created = count(DealFilter(owners=owners, created_since=since))
         # A new deal's stage "changed" when it was created: moved counts only the older deals.
         moved = (count(DealFilter(owners=owners, stages=OPEN_DEAL_STAGES, stage_changed_since=since))
                  - count(DealFilter(owners=owners, stages=OPEN_DEAL_STAGES, stage_changed_since=since,
                                     created_since=since)))
-        changed = self._crm.deal_totals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
-                                                   stage_changed_since=since))
+        changed = b.crm.deal_totals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
+                                               stage_changed_since=since))
         won = [t for t in changed if t.stage == "closed_won"]
         lost = [t for t in changed if t.stage == "closed_lost"]
         if not (created or moved or won or lost):
@@ -105,10 +129,10 @@ class SectionBuilder:
         lines = [Line(f"{created} created"), Line(f"{moved} moved to another open stage"),
                  Line(f"{sum(t.count for t in won)} won ({_money(won) or 'nothing'})"),
                  Line(f"{sum(t.count for t in lost)} lost ({_money(lost) or 'nothing'})")]
-        closed = self._crm.list_deals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
-                                                 stage_changed_since=since), limit=self._settings.thread_lines)
-        lines += [_deal_line(d, "won: " if d.stage == "closed_won" else "lost: ") for d in closed]
-        pipeline = self._crm.deal_totals(DealFilter(owners=owners, open_only=True))
+        closed = b.crm.list_deals(DealFilter(owners=owners, stages=("closed_won", "closed_lost"),
+                                             stage_changed_since=since), limit=self._settings.thread_lines)
+        lines += [b.deal_line(d, "won: " if d.stage == "closed_won" else "lost: ") for d in closed]
+        pipeline = b.crm.deal_totals(DealFilter(owners=owners, open_only=True))
         stages = {t.stage: [u for u in pipeline if u.stage == t.stage] for t in pipeline}
         note = "Open pipeline by stage: " + ("; ".join(f"{stage} {sum(t.count for t in totals)} ({_money(totals)})"
                                                        for stage, totals in stages.items()) if pipeline else "empty")
@@ -118,7 +142,7 @@ class SectionBuilder:
         today = b.now.date()
         where = DealFilter(owners=b.scope.owners, open_only=True, closing_from=today,
                            closing_to=today + timedelta(days=self._settings.closing_days))
-        return self._deal_section("closing_soon", where, lambda d: f"closes {d.close_date:%a %d %b}: ", ())
+        return self._deal_section(b, "closing_soon", where, lambda d: f"closes {d.close_date:%a %d %b}: ", ())
 
     def _stale_deals(self, b: _Build) -> Section | None:
         days = self._settings.stale_days
@@ -128,27 +152,27 @@ class SectionBuilder:
             last = deal.last_activity_at
             return f"quiet for {(b.now - last).days} days: " if last else "no activity yet: "
 
-        return self._deal_section("stale_deals", where, quiet, ("follow_up", "snooze"),
+        return self._deal_section(b, "stale_deals", where, quiet, ("follow_up", "snooze"),
                                   note=f"Open deals with no activity in {days} days, soonest close date first.")
 
-    def _deal_section(self, key: str, where: DealFilter, prefix: Callable[[Deal], str], actions: tuple[Any, ...],
-                      note: str = "") -> Section | None:
-        total = self._crm.count_deals(where)
+    def _deal_section(self, b: _Build, key: str, where: DealFilter, prefix: Callable[[Deal], str],
+                      actions: tuple[Any, ...], note: str = "") -> Section | None:
+        total = b.crm.count_deals(where)
         if not total:
             return None
-        deals = self._crm.list_deals(where, limit=self._settings.thread_lines)
-        return Section(key, TITLES[key], tuple(_deal_line(d, prefix(d), actions) for d in deals), total, note)
+        deals = b.crm.list_deals(where, limit=self._settings.thread_lines)
+        return Section(key, TITLES[key], tuple(b.deal_line(d, prefix(d), actions) for d in deals), total, note)
 
     # -- scored records -----------------------------------------------------------------------
 
     def _new_leads(self, b: _Build) -> Section | None:
-        contacts = self._crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=b.scope.owners,
-                                                         created_since=b.since),
-                                           limit=self._settings.scored_candidates)
+        contacts = b.crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=b.scope.owners,
+                                                     created_since=b.since),
+                                       limit=self._settings.scored_candidates)
         scored = []
         for contact in contacts:
             try:
-                scored.append((lead_score(self._crm, contact.id, now=b.now), contact))
+                scored.append((lead_score(b.crm, contact.id, now=b.now), contact))
             except NotFoundError:  # deleted between the list and the score
                 continue
         if not scored:
@@ -162,7 +186,7 @@ class SectionBuilder:
     def _at_risk_accounts(self, b: _Build) -> Section | None:
         scored = []
         for company in self._risk_candidates(b):
-            risk = churn_risk(self._crm, company.id, now=b.now)
+            risk = churn_risk(b.crm, company.id, now=b.now)
             if risk.band != "low":
                 top = max(risk.factors, key=lambda f: f.points)
                 scored.append((risk, company, top.explanation))
@@ -182,14 +206,14 @@ class SectionBuilder:
         for weight, tickets in zip((2, 1), self._alert_tickets(b), strict=True):
             for ticket in tickets:
                 signals[ticket.company_id] += weight
-        lost = self._crm.list_deals(DealFilter(stages=("closed_lost",),
-                                               closing_from=b.now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
+        lost = b.crm.list_deals(DealFilter(stages=("closed_lost",),
+                                           closing_from=b.now.date() - timedelta(days=CHURN_LOST_DAYS)), limit=500)
         for deal in lost:
             signals[deal.company_id] += 1
         ranked = sorted(signals.items(), key=lambda item: (-item[1], item[0]))
         found = []
         for company_id, _ in ranked:  # in rank order until enough of them are in scope
-            company = self._crm.get("company", company_id)
+            company = b.crm.get("company", company_id)
             if company is not None and b.scope.covers(getattr(company, "owner", None)):
                 found.append(company)
                 if len(found) == self._settings.scored_candidates:
@@ -203,8 +227,8 @@ class SectionBuilder:
         the ticket section and the at-risk candidates use them."""
         if b.alert_tickets is None:
             b.alert_tickets = (
-                self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=b.now), limit=500),
-                self._crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500),
+                b.crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, sla_breached_at=b.now), limit=500),
+                b.crm.list_tickets(TicketFilter(statuses=OPEN_TICKET_STATUSES, priorities=ESCALATED), limit=500),
             )
         return b.alert_tickets
 
@@ -225,8 +249,9 @@ class SectionBuilder:
 
     def _pending_proposals(self, b: _Build) -> Section | None:
         hours = self._settings.pending_hours
+        # Only this channel's proposals: its members could read them where they were made.
         waiting = [p for p in self._pending() if p.created_at <= b.now - timedelta(hours=hours)
-                   and b.scope.covers(p.requester)]
+                   and b.channel is not None and p.channel == b.channel and b.scope.covers(p.requester)]
         if not waiting:
             return None
         waiting.sort(key=lambda p: p.created_at)
@@ -234,11 +259,6 @@ class SectionBuilder:
                       for p in waiting)
         return Section("pending_proposals", TITLES["pending_proposals"], lines, len(lines),
                        f"Waiting more than {hours:g} hours; `/crm pending` shows those you may decide on.")
-
-
-def _deal_line(deal: Deal, prefix: str, actions: tuple[Any, ...] = ()) -> Line:
-    return Line(f"{prefix}{deal.name}, {deal.amount:,.0f} {deal.currency} at {deal.stage}", ("deal", deal.id),
-                actions, deal.owner)
 
 
 def _money(totals: Sequence[StageTotal]) -> str:

@@ -5,6 +5,11 @@ under a unique key, so of several replicas exactly one posts it. Slots missed wh
 ran are coalesced into one run marked as catching up. A transient posting failure is retried
 with doubling waits; after the last try, or at once for a permanent failure, the run is recorded
 as failed, with its error, where `/crm digest list` shows it.
+
+Every run (scheduled, on demand, preview) asks the injected `audience` what every member of the
+digest's channel may see at that moment and builds the sections through a CRM view limited to it;
+nothing of one run's audience is kept for the next. Without an audience (the terminal with no
+Slack connection: there is no channel to ask) the sections read the whole CRM.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Literal, Protocol
 
+from bot.access.scope import Scope as Readers
+from bot.access.scoped_crm import ScopedCrm
 from bot.config import DigestConfig, SchedulerSection
 from bot.digests import schedule
 from bot.digests.sections import Scope, SectionBuilder
@@ -68,19 +75,24 @@ def from_config(config: DigestConfig) -> Subscription:
     return Subscription(config.name, config.channel, config.cron, config.timezone, tuple(config.sections), filters)
 
 
+Audience = Callable[[str], Awaitable[Readers]]
+
+
 class DigestService:
     """Runs digests: on schedule (`run_due`), on demand (`run_now`) and as a dry run (`preview`).
 
     `configured` are the [[digests]] of app.toml: commands that only read (preview, list) find them
-    even before a bot process has loaded them into the database, without writing it.
+    even before a bot process has loaded them into the database, without writing it. `audience`
+    answers, for a channel, what every one of its members may see (asked at every run).
     """
 
     def __init__(self, store: SqlDigests, sections: SectionBuilder, *, settings: SchedulerSection,
                  groups: Mapping[str, Sequence[str]], clock: Callable[[], datetime], instance: str,
                  publisher: Publisher | None = None, summarizer: Summarizer | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 configured: Sequence[DigestConfig] = ()) -> None:
+                 configured: Sequence[DigestConfig] = (), audience: Audience | None = None) -> None:
         self.store, self._sections, self._settings, self._groups = store, sections, settings, groups
+        self._audience = audience
         self._clock, self._instance, self.publisher, self._summarizer, self._sleep = (
             clock, instance, publisher, summarizer, sleep)
         self._configured = {c.name: from_config(c) for c in configured}
@@ -167,14 +179,21 @@ class DigestService:
         if sub is None:
             return None
         now = self._clock()
-        return await self._with_summary(sub, await asyncio.to_thread(self.build, sub, now, now))
+        readers = await self.readers(sub)
+        return await self._with_summary(sub, await asyncio.to_thread(self.build, sub, now, now, readers=readers))
+
+    async def readers(self, sub: Subscription) -> Readers | None:
+        """What every member of the digest's channel may see now (None: no audience to ask)."""
+        return None if self._audience is None else await self._audience(sub.channel)
 
     def build(self, sub: Subscription, slot: datetime, now: datetime, *, missed: int = 0,
-              catching_up: bool = False) -> Digest:
+              catching_up: bool = False, readers: Readers | None = None) -> Digest:
         """The digest for a slot: its non-empty sections, computed from the CRM as it is now, over
-        the period since the last digest."""
+        the period since the last digest, from the records `readers` may see (all for None)."""
         since = self._since(sub, slot)
-        sections = self._sections.build_all(sub.sections, scope=self.scope(sub), since=since, now=now)
+        crm = None if readers is None else ScopedCrm(self._sections.crm, readers)
+        sections = self._sections.build_all(sub.sections, scope=self.scope(sub), since=since, now=now, crm=crm,
+                                            channel=sub.channel)
         return Digest(sub.name, sub.channel, slot, since, sections, missed, catching_up)
 
     def scope(self, sub: Subscription) -> Scope:
@@ -198,7 +217,9 @@ class DigestService:
     async def _post(self, sub: Subscription, run: RunView, *, missed: int, now: datetime) -> RunOutcome:
         slot = run.scheduled_for
         try:
-            digest = await asyncio.to_thread(self.build, sub, slot, now, missed=missed, catching_up=run.catching_up)
+            readers = await self.readers(sub)
+            digest = await asyncio.to_thread(self.build, sub, slot, now, missed=missed, catching_up=run.catching_up,
+                                             readers=readers)
             digest = await self._with_summary(sub, digest)
         except Exception as exc:  # noqa: BLE001 - recorded, not lost
             log.exception("digest %s: building the slot %s failed", sub.name, slot)

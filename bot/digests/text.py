@@ -20,7 +20,8 @@ def as_text(digest: Digest, *, lines_per_section: int) -> str:
             out.append(f"  {section.note}")
         for line in section.lines[:lines_per_section]:
             ref = f" [{line.record[0]} {line.record[1]}]" if line.record else ""
-            out.append(f"  - {line.text}{ref}")
+            owner = f" ({line.owner})" if line.owner else ""
+            out.append(f"  - {line.text}{ref}{owner}")
         if section.total > lines_per_section:
             out.append(f"  ... and {section.total - min(lines_per_section, len(section.lines)):,} more (in the thread when posted)")
     return "\n".join(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 
 from bot.access.scope import Scope
@@ -27,6 +28,7 @@ from bot.slack.poster import Poster
 from bot.slack.types import Respond
 
 log = logging.getLogger(__name__)
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,31})&gt;")
 
 
 class CardDecisions:
@@ -132,7 +134,7 @@ class CardDecisions:
         lines = []
         for proposal_id in proposal_ids:
             decision = await self.approve(proposal_id, user, tell_clicker=False)  # one summary instead
-            lines.append(f"• `{proposal_id}`: {escape(decision.message)}")
+            lines.append(f"• `{proposal_id}`: {_said(decision.message)}")
         if respond is not None:
             summary, blocks = approve_all_done(lines)
             await respond(replace_original=False, response_type="ephemeral", text=summary, blocks=blocks)
@@ -171,4 +173,10 @@ def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[
 
 def _for_clicker(decision: Decision) -> str:
     icon = {"refused": "🚫", "already_decided": "ℹ️", "not_found": "❓", "invalid": "⚠️"}.get(decision.outcome, "")
-    return f"{icon} {escape(decision.message)}".strip()
+    return f"{icon} {_said(decision.message)}".strip()
+
+
+def _said(message: str) -> str:
+    """A decision's message as mrkdwn: escaped, except the user mentions it names people with, so
+    Slack shows their names."""
+    return _MENTION.sub(r"<@\1>", escape(message))

@@ -41,7 +41,7 @@ def test_an_authorised_approval_executes_once_and_repeats_report_who_did(world: 
     deal = world.crm.get("deal", world.ids["deal"])
     assert (deal.stage, deal.version) == ("negotiation", 2)  # type: ignore[union-attr]
     again = approvals.approve(proposal.id, user="U03CAROL")
-    assert again.outcome == "already_decided" and "already executed by U01ALICE" in again.message
+    assert again.outcome == "already_decided" and "already executed by <@U01ALICE>" in again.message
     assert world.crm.get("deal", world.ids["deal"]).version == 2  # type: ignore[union-attr]
 
 

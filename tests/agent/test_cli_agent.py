@@ -55,7 +55,7 @@ def test_ask_then_approve_reject_and_audit(crm_db: LocalCrm, monkeypatch: pytest
     assert capsys.readouterr().out.startswith("executed: done")
     assert crm_db.get("deal", 1).stage == "negotiation"  # type: ignore[union-attr]
     assert main(["approve", deal_id, "--user", "U03CAROL"]) == 1
-    assert "already executed by U01ALICE" in capsys.readouterr().out
+    assert "already executed by <@U01ALICE>" in capsys.readouterr().out
     assert main(["reject", call_id, "--user", "U02BOB", "--reason", "duplicate"]) == 0
     assert capsys.readouterr().out == "rejected: by U02BOB (duplicate)\n"
 

@@ -17,7 +17,7 @@ def digest(*sections: Section, **extra: object) -> Digest:
 
 
 def stale(n: int) -> Section:
-    lines = tuple(Line(f"quiet for {i} days: Deal <{i}> & co", ("deal", i), ("follow_up", "snooze"), "U01ALICE")
+    lines = tuple(Line(f"quiet for {i} days: Deal <{i}> & co", ("deal", i), ("follow_up", "snooze"), "Alice <Archer>")
                   for i in range(1, n + 1))
     return Section("stale_deals", "Stale deals", lines, n, "Open deals with no activity in 14 days.")
 
@@ -45,7 +45,7 @@ def test_long_sections_are_cut_and_the_full_lists_go_to_the_thread() -> None:
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert {b["action_id"] for b in buttons} == {FOLLOW_UP, SNOOZE} and len(buttons) == 10
     assert parse_action_value(buttons[0]["value"]) == ("morning", "deal", 1)
-    assert "<@U01ALICE>" in all_text(blocks) and "<1>" not in all_text(blocks)  # record text escaped, owner mentioned
+    assert "· Alice &lt;Archer&gt;" in all_text(blocks) and "<1>" not in all_text(blocks)  # escaped, owner by name
 
 
 def test_many_actionable_sections_still_fit_in_fifty_blocks() -> None:

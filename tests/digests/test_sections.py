@@ -21,6 +21,7 @@ class Pending:
     risk: str
     requester: str
     created_at: datetime
+    channel: str | None = "C0SALES"
 
 
 def test_sections_show_what_needs_attention_and_nothing_else(sqlite_engine: Engine) -> None:
@@ -40,18 +41,21 @@ def test_sections_show_what_needs_attention_and_nothing_else(sqlite_engine: Engi
     add(crm, "contact", first_name="Lena", last_name="Lead", email="lena@example.com", lifecycle_stage="lead",
         title="VP Sales", company_id=acme, owner="U01ALICE")
     pending = [Pending("p-old", "Update deal 1", "low", "U01ALICE", now - timedelta(hours=30)),
-               Pending("p-new", "Update deal 2", "low", "U01ALICE", now - timedelta(hours=1))]
+               Pending("p-new", "Update deal 2", "low", "U01ALICE", now - timedelta(hours=1)),
+               Pending("p-dm", "Update deal 3", "low", "U01ALICE", now - timedelta(hours=30), "D0ALICE")]
     builder = SectionBuilder(crm, lambda: pending, DigestSectionsSection(pending_hours=24))
     since = now - timedelta(days=1)
 
     def build(key: str, scope: Scope = Scope(), at: datetime = now):  # type: ignore[no-untyped-def]
-        return builder.build(key, scope=scope, since=since, now=at)
+        return builder.build(key, scope=scope, since=since, now=at, channel="C0SALES")
 
     closing = build("closing_soon")
     assert [ln.record for ln in closing.lines] == [("deal", soon)] and closing.total == 1
     tickets = build("ticket_alerts")
     assert [ln.record for ln in tickets.lines] == [("ticket", breached)] and "SLA breached" in tickets.lines[0].text
+    # Only proposals made in the digest's own channel (not the one in a DM, not the newer one).
     assert [ln.text.split(" (")[0] for ln in build("pending_proposals").lines] == ["Update deal 1"]
+    assert builder.build("pending_proposals", scope=Scope(), since=since, now=now, channel="C0OTHER") is None
     leads = build("new_leads")
     assert leads.lines[0].text.startswith("Lena Lead, VP Sales: lead score") and leads.lines[0].record[0] == "contact"
     risky = build("at_risk_accounts")

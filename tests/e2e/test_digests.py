@@ -54,7 +54,9 @@ def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine, _crm, _ids = prepare_database(url, tmp_path / "kb")
     # Defaults (no [[digests]] of its own), and Alice a manager: managing digests is a manager's right.
-    (tmp_path / "app.toml").write_text('[people.groups]\nmanagers = ["U01ALICE"]\n\n'
+    # Bob and Carol, the other members of #sales, are reps of one team: the digest shows their team's deals.
+    (tmp_path / "app.toml").write_text('[people.groups]\nmanagers = ["U01ALICE"]\n'
+                                       'sales = ["U01ALICE", "U02BOB", "U03CAROL"]\n\n'
                                        '[access.members]\nmanager = ["group:managers"]\n', encoding="utf-8")
     settings = load_settings(tmp_path / "app.toml", env={
         "DATABASE_URL": url, "BOT_KB__PATH": str(tmp_path / "kb"), "SLACK_BOT_TOKEN": emulator.config.bot_token,

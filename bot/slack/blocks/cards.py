@@ -1,13 +1,15 @@
 """Proposal cards: what will change, who asked, until when, and the buttons for the current state.
 
 A card is always drawn from the proposal as stored, never from a click's payload, so every
-replica draws the same card for the same state. Buttons carry only the proposal id.
+replica draws the same card for the same state. Buttons carry only the proposal id. People are
+named as people read them: Slack users as mentions (in mrkdwn, where Slack shows their names),
+CRM owners by their CRM name when an `owner_name` look-up is given.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.records import ProposalStatus, ProposalView
@@ -18,6 +20,8 @@ APPROVE, REJECT, EDIT, RETRY, APPROVE_ALL = (
     "proposal_approve", "proposal_reject", "proposal_edit", "proposal_retry", "proposal_approve_all")
 _RISK = {"low": "🟢 low", "medium": "🟡 medium", "high": "🔴 high"}
 _MAX_DIFF_LINES = 25
+OwnerName = Callable[[str], str]  # CRM owner id -> the owner's name (the id itself when unknown)
+_OWNER_FIELDS = ("owner",)
 
 
 def _value(value: Any) -> str:
@@ -27,13 +31,21 @@ def _value(value: Any) -> str:
     return escape(truncate(" ".join(text.split()), 300))
 
 
-def diff_lines(diff: Sequence[dict[str, Any]], current: dict[str, Any] | None = None) -> str:
-    """`field: before → after` per changed field (and the value now, for a stale card)."""
+def diff_lines(diff: Sequence[dict[str, Any]], current: dict[str, Any] | None = None, *,
+               owner_name: OwnerName | None = None) -> str:
+    """`field: before → after` per changed field (and the value now, for a stale card); owners by name."""
+
+    def shown(field: str, value: Any) -> str:
+        if owner_name is not None and field in _OWNER_FIELDS and isinstance(value, str) and value:
+            value = owner_name(value)
+        return _value(value)
+
     lines = []
     for change in diff[:_MAX_DIFF_LINES]:
-        line = f"• *{escape(change['field'])}*: {_value(change['before'])} → {_value(change['after'])}"
-        if current is not None and change["field"] in current:
-            line += f"  (now {_value(current[change['field']])})"
+        field = change["field"]
+        line = f"• *{escape(field)}*: {shown(field, change['before'])} → {shown(field, change['after'])}"
+        if current is not None and field in current:
+            line += f"  (now {shown(field, current[field])})"
         lines.append(line)
     if len(diff) > _MAX_DIFF_LINES:
         lines.append(f"… and {len(diff) - _MAX_DIFF_LINES} more fields")
@@ -84,8 +96,10 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
     return escape(proposal.status)
 
 
-def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) of the card for the proposal's current state."""
+def proposal_card(proposal: ProposalView, links: Links, *,
+                  owner_name: OwnerName | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) of the card for the proposal's current state; `owner_name` names the
+    CRM owners its changes mention (without it, their ids are shown)."""
     target = (links.record(proposal.record_kind, proposal.record_id)
               if proposal.record_kind and proposal.record_id else "new record")
     fields = [
@@ -101,7 +115,8 @@ def proposal_card(proposal: ProposalView, links: Links) -> tuple[str, list[dict[
          "fields": fields},
     ]
     if proposal.diff:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": diff_lines(proposal.diff, current)}})
+        changes = diff_lines(proposal.diff, current, owner_name=owner_name)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": changes}})
     block_id = f"proposal:{proposal.id}"
     if proposal.status == ProposalStatus.PENDING:
         approve_confirm = _high_risk_confirm(proposal) if proposal.risk == "high" else None
@@ -135,5 +150,7 @@ def approve_all_message(proposals: Sequence[ProposalView]) -> tuple[str, list[di
 
 
 def approve_all_done(lines: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
+    """One line per proposal (mrkdwn, people as mentions); the fallback text only counts them."""
     text = "\n".join(lines)
-    return truncate(text, 300), [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}]
+    fallback = f"{len(lines)} proposal{'s' if len(lines) != 1 else ''} decided"
+    return fallback, [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}]

@@ -8,7 +8,6 @@ click becomes a proposal that goes through the usual approval card.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +22,6 @@ MAX_BLOCKS = 50
 FOLLOW_UP, SNOOZE = "digest_follow_up", "digest_snooze"
 ACTION_IDS = {"follow_up": FOLLOW_UP, "snooze": SNOOZE}
 _LABELS = {"follow_up": "Log follow-up", "snooze": "Snooze 7 days"}
-_USER_ID = re.compile(r"[A-Z0-9]{2,32}")
 
 
 def channel_ref(channel: str) -> str:
@@ -56,12 +54,12 @@ def parse_action_value(value: str) -> tuple[str, str, int] | None:
 
 
 def line_text(line: Line, links: Links) -> str:
-    """A line as mrkdwn: its text escaped, the record linked (or named), the owner mentioned."""
+    """A line as mrkdwn: its text escaped, the record linked (or named), the owner by name."""
     text = escape_fit(line.text, 600)
     if line.record:
         text += " · " + links.record(*line.record)
-    if line.owner and _USER_ID.fullmatch(line.owner):
-        text += f" · <@{line.owner}>"
+    if line.owner:
+        text += " · " + escape_fit(line.owner, 100)
     return text
 
 

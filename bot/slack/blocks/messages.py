@@ -76,5 +76,7 @@ def pending_list(proposals: Sequence[ProposalView], links: Links, *, limit: int 
         lines.append(f"• `{p.id}` {escape_fit(p.summary, 200)} ({p.risk} risk, from <@{p.requester}>{where},"
                      f" expires {when(p.expires_at)})")
     more = f"\n… and {len(proposals) - limit} more" if len(proposals) > limit else ""
-    return plain(f"*{len(proposals)} proposals await your decision* (their cards have the buttons)\n"
-                 + "\n".join(lines) + more)
+    many = len(proposals) != 1
+    head = f"{len(proposals)} proposal{'s' if many else ''} await{'' if many else 's'} your decision"
+    # The fallback text only counts them: who asked is a mention, which only the blocks render as a name.
+    return head, plain(f"*{head}* (their cards have the buttons)\n" + "\n".join(lines) + more)[1]
