@@ -212,6 +212,19 @@ def test_outsiders_are_refused_at_the_door_with_one_line_and_no_model_call(stack
     assert not any(v in shown(x) for x in new for v in PLANTED.values())
 
 
+@pytest.mark.parametrize("who", list(OUTSIDERS))
+def test_an_outsiders_reply_in_the_bots_thread_reaches_no_model(stack: Stack, lobby_card: str, who: str) -> None:
+    user = OUTSIDERS[who][0].id
+    thread = stack.emulator.message(LOBBY, lobby_card)
+    assert thread is not None and thread.thread_ts
+    calls = len(stack.script.bodies)
+    posted = stack.emulator.user_message(user, LOBBY, "and what is Zoë's phone number?", thread_ts=thread.thread_ts)
+    fence(stack)
+    assert len(stack.script.bodies) == calls + 1, "the model was asked on behalf of a refused person"
+    assert [m.text for m in stack.emulator.messages(LOBBY, thread_ts=thread.thread_ts)
+            if m.bot_id and float(m.ts) > float(posted.ts)] == []  # not answered in the thread
+
+
 @UNTOLD
 def test_an_externally_shared_channel_is_refused_even_to_a_manager(stack: Stack) -> None:
     calls, audited = len(stack.script.bodies), len(refusals(stack.engine, ALICE))
@@ -246,7 +259,7 @@ def test_a_person_in_no_group_cannot_approve_their_own_deal_change(stack: Stack)
     seen = len(stack.emulator.ephemerals(DAN))
 
     stack.emulator.click(DAN, channel=DANS, message_ts=card_ts, action_id=APPROVE)
-    told(stack.emulator, DAN, "someone other than its requester", after=seen)
+    told(stack.emulator, DAN, "medium-risk", after=seen)
     assert proposal_row(stack.engine, pid).status == "pending"
     assert "approval.refused" in audit_kinds(stack.engine, pid, DAN)
     assert str(stack.crm.get("deal", deal).amount) == "1000.00"
@@ -397,12 +410,10 @@ def test_a_person_removed_from_a_channel_cannot_approve_there_a_moment_later(sta
     stack.emulator.wait_for(lambda e: (h := e.home(BOB)) and pid in json.dumps(h.blocks), 20,
                             what="the card on Bob's App Home")
 
-    stack.emulator.leave_channel(DESK, BOB)
-    seen = len(stack.emulator.ephemerals(BOB))
-    stack.emulator.click_in_home(BOB, APPROVE, value=pid)
+    stack.emulator.leave_channel(DESK, BOB)  # Slack sends member_left_channel (the manifest asks for it)
+    stack.emulator.click_in_home(BOB, APPROVE, value=pid)  # the App Home he opened before still offers it
     eventually(lambda: "approval.refused" in audit_kinds(stack.engine, pid, BOB), "Bob's approval refused")
     assert proposal_row(stack.engine, pid).status == "pending"
-    assert seen <= len(stack.emulator.ephemerals(BOB))
 
     stack.emulator.click(CAROL, channel=DESK, message_ts=card_ts, action_id=APPROVE)  # still a member
     wait_for_card_text(stack.emulator, DESK, card_ts, "Executed")
