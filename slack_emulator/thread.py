@@ -159,6 +159,12 @@ class EmulatorThread(Readers):
     def home_opened(self, user: str, **options: Any) -> Delivery:
         return self._run(self._emulator.home_opened(user, **options))
 
+    def leave_channel(self, channel: str, user: str, **options: Any) -> Delivery | None:
+        return self._run(self._emulator.leave_channel(channel, user, **options))
+
+    def join_channel(self, channel: str, user: str, **options: Any) -> Delivery | None:
+        return self._run(self._emulator.join_channel(channel, user, **options))
+
     def send_event(self, event: dict[str, Any], **options: Any) -> Delivery:
         return self._run(self._emulator.send_event(event, **options))
 
