@@ -179,15 +179,8 @@ ENTRIES: dict[str, tuple[str, Callable[[Stack, str, str], Any]]] = {
 }
 
 
-# The door refuses mentions and DMs (audited, no model call) but its line never arrives: it answers
-# events through `respond`, which Bolt provides without a response_url there, and the job fails
-# ("respond is unsupported here as there is no response_url").
-UNTOLD = pytest.mark.xfail(strict=True, raises=NoRefusalLine,
-                           reason="the door's refusal line is lost for events (respond without a response_url)")
-
-
 @pytest.mark.parametrize("who, entry", [
-    pytest.param(who, entry, id=f"{who}-{entry}", marks=[UNTOLD] if entry in ("mention", "dm") else [])
+    pytest.param(who, entry, id=f"{who}-{entry}")
     for who in OUTSIDERS for entry in ENTRIES])
 def test_outsiders_are_refused_at_the_door_with_one_line_and_no_model_call(stack: Stack, lobby_card: str,
                                                                            who: str, entry: str) -> None:
@@ -225,7 +218,6 @@ def test_an_outsiders_reply_in_the_bots_thread_reaches_no_model(stack: Stack, lo
             if m.bot_id and float(m.ts) > float(posted.ts)] == []  # not answered in the thread
 
 
-@UNTOLD
 def test_an_externally_shared_channel_is_refused_even_to_a_manager(stack: Stack) -> None:
     calls, audited = len(stack.script.bodies), len(refusals(stack.engine, ALICE))
     seen = len(stack.emulator.ephemerals(ALICE))
