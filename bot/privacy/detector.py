@@ -7,6 +7,7 @@ when it is installed; when it is not, the detector starts anyway and says what i
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import os
@@ -31,10 +32,13 @@ from bot.privacy.recognizers import (  # noqa: E402
     LoosePhoneRecognizer,
     iban_recognizer,
 )
-from bot.privacy.names import NameDetector, load_lexicon  # noqa: E402
+from bot.privacy.names import NameDetector, keep_word, load_lexicon  # noqa: E402
+from bot.privacy.normalise import normalise  # noqa: E402
 from bot.privacy.spans import PLACEHOLDER, TYPE_PRIORITY, DetectionError, Span, resolve  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+_NAME_TYPES = frozenset({"PERSON", "ORGANIZATION"})
 
 _RECOGNIZERS: dict[str, Callable[[PrivacySection], object]] = {
     "EMAIL_ADDRESS": lambda s: LineEmailRecognizer(),
@@ -99,22 +103,31 @@ class Detector:
         self.detect("Warm-up: Jane Doe, jane@example.com, +44 20 7946 0958, 4111 1111 1111 1111.")
 
     def detect(self, text: str) -> list[Span]:
-        """Personal data in text; raises DetectionError if any detector fails."""
+        """Personal data in text; raises DetectionError if any detector fails.
+
+        Detection runs on the normalised view of text (bot/privacy/normalise.py); the spans
+        returned are offsets into text itself."""
         try:
-            spans = [Span(r.start, r.end, r.entity_type, r.score, "presidio") for r in self._analyze(text)]
+            view = normalise(text)
+            seen = view.text
+            spans = [Span(r.start, r.end, r.entity_type, r.score, "presidio") for r in self._analyze(seen)]
             if self._known is not None:
-                spans += self._known().find(text)
+                spans += self._known().find(seen)
             if self._names is not None:
-                spans += self._names.find(text)
+                spans += self._names.find(seen)
         except Exception as exc:  # noqa: BLE001 - any failure must stop the model call
             raise DetectionError(f"personal-data detection failed ({type(exc).__name__})") from exc
-        own = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text) if m.group(1).upper() in TYPE_PRIORITY]
+        own = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(seen) if m.group(1).upper() in TYPE_PRIORITY]
         spans = [
             s for s in spans
-            if text[s.start:s.end].casefold() not in self._allow
+            if seen[s.start:s.end].casefold() not in self._allow
             and not any(s.start < e and b < s.end for b, e in own)
+            and not (s.entity_type in _NAME_TYPES and keep_word(seen, s.start, s.end))
         ]
-        return resolve(spans)
+        kept = resolve(spans)
+        if view.starts is None:
+            return kept
+        return [dataclasses.replace(s, start=a, end=b) for s in kept for a, b in [view.original(s.start, s.end)]]
 
     def _analyze(self, text: str) -> list[RecognizerResult]:
         """Presidio's detections scoring at least the threshold, duplicates removed (as analyze() does)."""

@@ -1,7 +1,15 @@
 """Known entities from the CRM (names, e-mails, phones, companies) matched with Aho-Corasick.
 
-One automaton over every value, matched case-insensitively on word boundaries: its cost depends
-on the length of the text, not on how many contacts the CRM holds.
+One automaton over every value, matched case-, accent- and look-alike-insensitively on word
+boundaries, with hyphens and line breaks read as spaces: its cost depends on the length of the
+text, not on how many contacts the CRM holds. Besides whole values:
+
+- a contact's first name or surname alone, when written with a capital and not a common word
+  ("Mark", "May", "Green" are common words and stay), joined into one span when two such words
+  stand together ("Kohl Sylvester"; "Kohl, Sylvester" when that contact is Sylvester Kohl);
+- a contact's phone in any national or international form, with or without separators: numbers
+  are indexed by their national significant number (phonenumbers) and a run of digits matches
+  when it ends with one and what comes before is nothing, a trunk "0" or the country code.
 """
 
 from __future__ import annotations
@@ -14,10 +22,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import ahocorasick
+import phonenumbers
 
+from bot.privacy.normalise import skeleton
 from bot.privacy.spans import Span
+from bot.privacy.words import common_words
 
 MIN_LENGTH = 4
+MIN_PART_LENGTH = 3  # a first name or surname alone
+MIN_PHONE_DIGITS = 6  # the shortest national significant number indexed
 
 
 class DirectoryEntryLike(Protocol):
@@ -42,11 +55,19 @@ class KnownEntity:
 class KnownEntityIndex:
     """Immutable automaton over known values; build a new one to take in CRM changes."""
 
-    def __init__(self, entities: Iterable[KnownEntity]) -> None:
+    def __init__(self, entities: Iterable[KnownEntity], common: frozenset[str] | None = None) -> None:
         automaton = ahocorasick.Automaton()
         values: dict[str, tuple[str, str | None]] = {}
+        parts: dict[str, str | None] = {}
+        phones: dict[str, tuple[frozenset[str], str | None]] = {}
         for entity in entities:
             key = " ".join(_lower(entity.text).split())
+            if entity.entity_type == "PHONE_NUMBER":
+                _add_phone(phones, entity)
+            if entity.entity_type == "PERSON":
+                for part in _TOKEN.findall(key):
+                    if len(part) >= MIN_PART_LENGTH:
+                        parts[part] = entity.ref if parts.get(part, entity.ref) == entity.ref else None
             if len(key) < MIN_LENGTH:
                 continue
             previous = values.get(key)
@@ -57,27 +78,124 @@ class KnownEntityIndex:
             automaton.add_word(key, (len(key), entity_type, ref))
         if values:
             automaton.make_automaton()
+        stop = common_words() if common is None and parts else (common or frozenset())
         self._automaton = automaton
         self._size = len(values)
+        self._parts = {k: v for k, v in parts.items() if k not in stop}
+        self._phones = phones
+        self._phone_lengths = sorted({len(k) for k in phones}, reverse=True)
 
     def __len__(self) -> int:
         return self._size
 
     def find(self, text: str) -> list[Span]:
         """Every known value in text, on word boundaries (overlaps are resolved later)."""
-        if not self._size:
+        if not self._size and not self._phones:
             return []
         folded = _lower(text)
         spans = []
-        for end_index, (length, entity_type, ref) in self._automaton.iter(folded):
-            start, end = end_index - length + 1, end_index + 1
-            if _boundary(folded, start - 1) and _boundary(folded, end):
-                spans.append(Span(start, end, entity_type, 1.0, "crm", ref))
+        if self._size:
+            for end_index, (length, entity_type, ref) in self._automaton.iter(folded):
+                start, end = end_index - length + 1, end_index + 1
+                if _boundary(folded, start - 1) and _boundary(folded, end):
+                    spans.append(Span(start, end, entity_type, 1.0, "crm", ref))
+        if self._parts:
+            spans += self._find_parts(text, folded)
+        if self._phones:
+            spans += self._find_phones(text)
         return spans
+
+    def _find_parts(self, text: str, folded: str) -> list[Span]:
+        """Capitalised first names and surnames of contacts, a pair of them as one span."""
+        hits = [(m.start(), m.end(), ref) for m in _TOKEN.finditer(folded)
+                if text[m.start()].isupper() and (ref := self._parts.get(m.group(), _ABSENT)) is not _ABSENT]
+        spans: list[Span] = []
+        i = 0
+        while i < len(hits):
+            start, end, ref = hits[i]
+            if i + 1 < len(hits):
+                gap = folded[end:hits[i + 1][0]]
+                first, second = folded[start:end], folded[hits[i + 1][0]:hits[i + 1][1]]
+                whole = self._automaton.get(f"{second} {first}", None) if self._size else None
+                if gap == " " or gap == ", " and whole is not None:
+                    joined = self._automaton.get(f"{first} {second}", None) if self._size else None
+                    found = whole or joined
+                    spans.append(Span(start, hits[i + 1][1], "PERSON", 0.95, "crm",
+                                      found[2] if found else None))
+                    i += 2
+                    continue
+            spans.append(Span(start, end, "PERSON", 0.9, "crm", ref))
+            i += 1
+        return spans
+
+    def _find_phones(self, text: str) -> list[Span]:
+        """Known phones written in any form: the longest known number in each run of digit groups."""
+        spans: list[Span] = []
+        for run in _DIGIT_RUN.finditer(text):
+            groups = [(m.start() + run.start(), m.end() + run.start(), m.group()) for m in _DIGITS.finditer(run.group())]
+            i = 0
+            while i < len(groups):
+                best = None
+                digits = ""
+                for j in range(i, len(groups)):
+                    digits += groups[j][2]
+                    if len(digits) > 17:
+                        break
+                    hit = self._phone(digits)
+                    if hit is not None:
+                        best = (j, hit[0])
+                if best is None:
+                    i += 1
+                    continue
+                j, ref = best
+                start = groups[i][0]
+                if i == 0 and text[run.start()] == "+":
+                    start = run.start()
+                spans.append(Span(start, groups[j][1], "PHONE_NUMBER", 1.0, "crm", ref))
+                i = j + 1
+        return spans
+
+    def _phone(self, digits: str) -> tuple[str | None] | None:
+        """(ref,) of the known phone these digits write (ref None when two records share it), or None."""
+        for length in self._phone_lengths:
+            if len(digits) < length:
+                continue
+            entry = self._phones.get(digits[len(digits) - length:])
+            if entry is not None and digits[:len(digits) - length] in entry[0]:
+                return (entry[1],)
+        return None
+
+
+_ABSENT = object()
+_TOKEN = re.compile(r"[^\W\d_]+")
+# Digit groups joined by the separators people put in phone numbers, on one line.
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d .\-/_·()]*\d")
+_DIGITS = re.compile(r"\d+")
+
+
+def _add_phone(phones: dict[str, tuple[frozenset[str], str | None]], entity: KnownEntity) -> None:
+    """Index a phone by its national significant number, with the prefixes it may be written with."""
+    digits = "".join(c for c in entity.text if c.isdigit())
+    try:
+        number = phonenumbers.parse(entity.text, None if entity.text.lstrip().startswith("+") else "US")
+        national = phonenumbers.national_significant_number(number)
+        code = str(number.country_code)
+    except phonenumbers.NumberParseException:
+        national, code = digits, ""
+    if len(national) < MIN_PHONE_DIGITS:
+        return
+    prefixes = {"", "0"} | ({code, "00" + code, code + "0", "00" + code + "0", "011" + code} if code else set())
+    previous = phones.get(national)
+    if previous is None:
+        phones[national] = (frozenset(prefixes), entity.ref)
+    else:
+        phones[national] = (previous[0] | prefixes, entity.ref if previous[1] == entity.ref else None)
 
 
 def _lower(text: str) -> str:
-    """Lower case without accents, one character for one so offsets stay valid."""
+    """Lower case without accents or look-alikes, hyphens and line breaks as spaces, one character
+    for one so offsets stay valid."""
+    text = skeleton(text).translate(_SPACES)
     lowered = text.lower()
     if len(lowered) != len(text):
         # A few letters (İ) grow when lower-cased.
@@ -90,6 +208,7 @@ def _lower(text: str) -> str:
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SPACES = str.maketrans({"-": " ", "\n": " ", "\t": " ", "\r": " "})
 
 
 @functools.lru_cache(maxsize=4096)
