@@ -52,7 +52,8 @@ _OTHER_SCRIPTS = r"\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}\p{Hangul}\p{Hiragan
 _SCRIPT_RUN = regex.compile(rf"[{_OTHER_SCRIPTS}][{_OTHER_SCRIPTS}\p{{M}}ー'’-]*"
                             rf"(?:[ \u00a0・·][{_OTHER_SCRIPTS}][{_OTHER_SCRIPTS}\p{{M}}ー'’-]*)*")
 _LATIN = regex.compile(r"\p{Latin}")
-_WORD = regex.compile(r"\p{L}[\p{L}\p{M}'’]*(?:-\p{L}[\p{L}\p{M}'’]*)*")
+# A word, not part of a code, an address or an e-mail ("GB82", "a.b@c.d").
+_WORD = regex.compile(r"(?<![\p{N}_@.])\p{L}[\p{L}\p{M}'’]*(?:-\p{L}[\p{L}\p{M}'’]*)*(?![\p{L}\p{M}\p{N}_@]|\.\w)")
 _DAY_OR_YEAR = regex.compile(r"(?:\d{1,2}(?:st|nd|rd|th)?|\d{4})\b")
 
 
@@ -95,11 +96,13 @@ class NameDetector:
         """A name within the capitalised run words[i:j], if any."""
         run = words[i:j]
         before = _key(words[i - 1][2]) if i > 0 and _near(text, words[i - 1][1], run[0][0], dot=True) else ""
-        # Leading common words and titles ("Thanks", "Send", "Dr") are not the name; the last one
-        # stripped is what precedes it.
+        # Leading common words and titles ("Thanks", "Send", "Dr") are not the name, nor a common
+        # word that is a first name before another first name ("Can Zoë Müller?", but "Will Smith");
+        # the last one stripped is what precedes the name.
         k = 0
         while k < len(run) and (_key(run[k][2]) in TITLES or k < len(run) - 1 and (
-                _key(run[k][2]) in TRIGGERS or self._is_common(run[k][2]) and _key(run[k][2]) not in self._first)):
+                _key(run[k][2]) in TRIGGERS or self._is_common(run[k][2]) and (
+                    _key(run[k][2]) not in self._first or _key(run[k + 1][2]) in self._first))):
             before = _key(run[k][2])
             k += 1
         names = [w for w in run[k:] if w[2].casefold() not in PARTICLES]
@@ -159,7 +162,7 @@ def _name_word(word: str) -> bool:
 
 
 def _capital(word: str) -> bool:
-    return word[:1].isupper() and (len(word) == 1 or not word.isupper() or len(word) <= 3)
+    return word[:1].isupper() and (len(word) == 1 or not word.isupper())
 
 
 def _never_name(word: str) -> bool:
