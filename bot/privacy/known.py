@@ -106,25 +106,26 @@ class KnownEntityIndex:
         return spans
 
     def _find_parts(self, text: str, folded: str) -> list[Span]:
-        """Capitalised first names and surnames of contacts, a pair of them as one span."""
-        hits = [(m.start(), m.end(), ref) for m in _TOKEN.finditer(folded)
-                if text[m.start()].isupper() and (ref := self._parts.get(m.group(), _ABSENT)) is not _ABSENT]
+        """Capitalised first names and surnames of contacts alone, and two capitalised words that
+        are one contact's name reversed ("Kohl Sylvester", "Kohl, Sylvester") as one span, common
+        words or not ("Booth, Graham")."""
+        words = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded) if text[m.start()].isupper()]
         spans: list[Span] = []
         i = 0
-        while i < len(hits):
-            start, end, ref = hits[i]
-            if i + 1 < len(hits):
-                gap = folded[end:hits[i + 1][0]]
-                first, second = folded[start:end], folded[hits[i + 1][0]:hits[i + 1][1]]
-                whole = self._automaton.get(f"{second} {first}", None) if self._size else None
-                if gap == " " or gap == ", " and whole is not None:
-                    joined = self._automaton.get(f"{first} {second}", None) if self._size else None
-                    found = whole or joined
-                    spans.append(Span(start, hits[i + 1][1], "PERSON", 0.95, "crm",
-                                      found[2] if found else None))
+        while i < len(words):
+            start, end, word = words[i]
+            # Not when this word ends a name written first-name first ("Zoë Müller, Zoë Müller").
+            forward = i > 0 and self._size and folded[words[i - 1][1]:start] == " " \
+                and self._automaton.get(f"{words[i - 1][2]} {word}", None) is not None
+            if i + 1 < len(words) and self._size and not forward and folded[end:words[i + 1][0]] in (" ", ", "):
+                whole = self._automaton.get(f"{words[i + 1][2]} {word}", None)
+                if whole is not None and whole[1] == "PERSON":
+                    spans.append(Span(start, words[i + 1][1], "PERSON", 0.95, "crm", whole[2]))
                     i += 2
                     continue
-            spans.append(Span(start, end, "PERSON", 0.9, "crm", ref))
+            ref = self._parts.get(word, _ABSENT)
+            if ref is not _ABSENT:
+                spans.append(Span(start, end, "PERSON", 0.9, "crm", ref))  # type: ignore[arg-type]
             i += 1
         return spans
 

@@ -54,6 +54,7 @@ _SCRIPT_RUN = regex.compile(rf"[{_OTHER_SCRIPTS}][{_OTHER_SCRIPTS}\p{{M}}ー'’
 _LATIN = regex.compile(r"\p{Latin}")
 # A word, not part of a code, an address or an e-mail ("GB82", "a.b@c.d").
 _WORD = regex.compile(r"(?<![\p{N}_@.])\p{L}[\p{L}\p{M}'’]*(?:-\p{L}[\p{L}\p{M}'’]*)*(?![\p{L}\p{M}\p{N}_@]|\.\w)")
+_CONTRACTION = regex.compile(r"['’](?:re|ve|ll|d|m|t)$")
 _DAY_OR_YEAR = regex.compile(r"(?:\d{1,2}(?:st|nd|rd|th)?|\d{4})\b")
 
 
@@ -102,10 +103,10 @@ class NameDetector:
         k = 0
         while k < len(run) and (_key(run[k][2]) in TITLES or k < len(run) - 1 and (
                 _key(run[k][2]) in TRIGGERS or self._is_common(run[k][2]) and (
-                    _key(run[k][2]) not in self._first or _key(run[k + 1][2]) in self._first))):
+                    _key(run[k][2]) not in self._first or self._first_only(run[k + 1:])))):
             before = _key(run[k][2])
             k += 1
-        names = [w for w in run[k:] if w[2].casefold() not in PARTICLES]
+        names = [w for w in run[k:] if not (w[2].islower() and w[2].casefold() in PARTICLES)]
         # A trailing month, weekday or business word is not part of a name ("Ana Friday").
         while names and _never_name(names[-1][2]):
             names.pop()
@@ -125,18 +126,29 @@ class NameDetector:
             # "Mark", "Grace Hall": only as a whole name of lexicon words in a strong position.
             strong = len(names) > 1 and first_name and last_name
             return Span(start, end, "PERSON", 0.6, "names") if strong else None
-        if len(names) > 1 and (first_name or last_name or not any(common)):
+        # After "with", "from", "to"...: a lexicon word or two capitalised words that are not
+        # common words ("with Bodhild Nilssen", not "to Berlin").
+        positional = (before in TRIGGERS and (before not in WEAK_TRIGGERS or lexicon_word or len(names) > 1)) \
+            or _followed_by_title(text, end) or _signature(text, start, end)
+        if len(names) > 1 and (first_name or last_name or positional and not any(common)):
             return Span(start, end, "PERSON", 0.85, "names")
         if first_name and not common[0] and not names[0][2].isupper():
             return Span(start, end, "PERSON", 0.6, "names")
-        positional = (before in TRIGGERS and (before not in WEAK_TRIGGERS or lexicon_word)) \
-            or _followed_by_title(text, end) or _signature(text, start, end)
         if positional and not names[0][2].isupper():
             return Span(start, end, "PERSON", 0.6, "names")
         return None
 
+    def _first_only(self, rest: list[tuple[int, int, str]]) -> bool:
+        """The next name word (particles aside) is a first name and not a surname."""
+        for _, _, word in rest:
+            if word.islower() and word.casefold() in PARTICLES:
+                continue
+            return _key(word) in self._first and _key(word) not in self._last
+        return False
+
     def _is_common(self, word: str) -> bool:
-        return _key(word) in self._common
+        key = _key(word)
+        return key in self._common or _CONTRACTION.search(key) is not None
 
 
 
@@ -198,7 +210,7 @@ def _signature(text: str, start: int, end: int) -> bool:
 
 def _script_runs(text: str) -> list[Span]:
     """Runs of a non-Latin script inside text written mostly in Latin letters."""
-    runs = list(_SCRIPT_RUN.finditer(text))
+    runs = [m for m in _SCRIPT_RUN.finditer(text) if len(m.group()) > 1]  # one letter: mojibake, a bullet
     if not runs:
         return []
     other = sum(len(m.group()) for m in runs)

@@ -169,8 +169,15 @@ class _CaseFoldingIban(pr.IbanRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        # ASCII-only upper-casing keeps every offset (str.upper turns "ß" into "SS").
-        return super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts, regex_flags)
+        # The text as written first: upper-casing it can join the word before an IBAN to it
+        # ("use ES23 5945..." becomes "USE ES23 5945...", which fails the check). Then upper-cased,
+        # ASCII only so every offset stays (str.upper turns "ß" into "SS"), for IBANs typed in lower case.
+        found = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        upper = text.translate(_ASCII_UPPER)
+        if upper != text:
+            found += [r for r in super().analyze(upper, entities, nlp_artifacts, regex_flags)
+                      if not any(r.start < f.end and f.start < r.end for f in found)]
+        return found
 
 
 

@@ -40,13 +40,37 @@ class Span:
 
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Keep non-overlapping spans: longer first, then known (from the CRM) over guessed, then by
-    type priority: a company the CRM knows is an organisation even if its name is a first name."""
+    type priority: a company the CRM knows is an organisation even if its name is a first name.
+
+    Two overlapping names where neither covers the other ("Zoë Müller, Zoë" against "Müller, Zoë")
+    become one span over both: dropping the shorter would leave its other words unmasked."""
     ranked = sorted(
         spans,
         key=lambda s: (-(s.end - s.start), s.ref is None, -TYPE_PRIORITY.get(s.entity_type, 0), -s.score, s.start),
     )
     kept: list[Span] = []
     for span in ranked:
-        if not any(span.overlaps(k) for k in kept):
+        hits = [k for k in kept if span.overlaps(k)]
+        if not hits:
             kept.append(span)
+        elif span.entity_type in NAME_TYPES and all(k.entity_type in NAME_TYPES for k in hits) \
+                and not _covered(span, hits):
+            refs = {k.ref for k in hits} | {span.ref}
+            kept = [k for k in kept if k not in hits]
+            kept.append(Span(min(span.start, *(k.start for k in hits)), max(span.end, *(k.end for k in hits)),
+                             hits[0].entity_type, max(k.score for k in hits), hits[0].source,
+                             refs.pop() if len(refs) == 1 else None))
     return sorted(kept, key=lambda s: s.start)
+
+
+NAME_TYPES = frozenset({"PERSON", "ORGANIZATION"})
+
+
+def _covered(span: Span, by: list[Span]) -> bool:
+    """Every character of span lies in one of by (which do not overlap each other)."""
+    position = span.start
+    for k in sorted(by, key=lambda k: k.start):
+        if k.start > position:
+            return False
+        position = max(position, k.end)
+    return position >= span.end
