@@ -1,8 +1,10 @@
 """Presidio set-up and the one place that imports presidio_analyzer.
 
 Runs with no downloaded model: Presidio's pattern recognizers on a no-op NLP engine, the CRM's
-known entities and the first-name lexicon. A spaCy model named in privacy.spacy_model adds NER
-when it is installed; when it is not, the detector starts anyway and says what it cannot find.
+known entities and the name detector (bot/privacy/names.py), all on the normalised view of the
+text (bot/privacy/normalise.py), with spans mapped back to the original. A spaCy model named in
+privacy.spacy_model adds NER when it is installed, beside the name detector; when it is not, the
+detector starts anyway and says what it cannot find.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from bot.privacy.recognizers import (  # noqa: E402
     LoosePhoneRecognizer,
     iban_recognizer,
 )
-from bot.privacy.names import NameDetector, keep_word, load_lexicon  # noqa: E402
+from bot.privacy.names import NameDetector, keep_word  # noqa: E402
 from bot.privacy.normalise import normalise  # noqa: E402
 from bot.privacy.spans import PLACEHOLDER, TYPE_PRIORITY, DetectionError, Span, resolve  # noqa: E402
 
@@ -60,7 +62,7 @@ class Detector:
     def __init__(self, settings: PrivacySection, known: Callable[[], KnownEntityIndex] | None = None) -> None:
         self._settings = settings
         self._known = known if settings.known_entities else None
-        self._names = NameDetector(load_lexicon()) if settings.name_lexicon else None
+        self._names = NameDetector() if settings.name_lexicon else None
         self._allow = {a.casefold() for a in settings.allow_list}
         self.warnings: list[str] = []
         registry = RecognizerRegistry(supported_languages=["en"])
@@ -92,7 +94,7 @@ class Detector:
         if model:
             self.warnings.append(
                 f'privacy.spacy_model "{model}" is not installed: person names outside the CRM are found '
-                "by the first-name lexicon only, and organisation names outside the CRM are not detected"
+                "by the name detector only, and organisation names outside the CRM are not detected"
             )
         engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
         engine.load()

@@ -61,9 +61,9 @@ class KnownEntityIndex:
         parts: dict[str, str | None] = {}
         phones: dict[str, tuple[frozenset[str], str | None]] = {}
         for entity in entities:
+            if entity.entity_type == "PHONE_NUMBER" and _add_phone(phones, entity):
+                continue  # found by its digits in any form (_find_phones), not as text
             key = " ".join(_lower(entity.text).split())
-            if entity.entity_type == "PHONE_NUMBER":
-                _add_phone(phones, entity)
             if entity.entity_type == "PERSON":
                 for part in _TOKEN.findall(key):
                     if len(part) >= MIN_PART_LENGTH:
@@ -86,7 +86,8 @@ class KnownEntityIndex:
         self._phone_lengths = sorted({len(k) for k in phones}, reverse=True)
 
     def __len__(self) -> int:
-        return self._size
+        """How many values the index holds: texts in the automaton and phones by their digits."""
+        return self._size + len(self._phones)
 
     def find(self, text: str) -> list[Span]:
         """Every known value in text, on word boundaries (overlaps are resolved later)."""
@@ -172,31 +173,58 @@ _TOKEN = re.compile(r"[^\W\d_]+")
 # Digit groups joined by the separators people put in phone numbers, on one line.
 _DIGIT_RUN = re.compile(r"\+?\(?\d[\d .\-/_·()]*\d")
 _DIGITS = re.compile(r"\d+")
+_NOT_DIGITS = re.compile(r"\D+")
 
 
-def _add_phone(phones: dict[str, tuple[frozenset[str], str | None]], entity: KnownEntity) -> None:
-    """Index a phone by its national significant number, with the prefixes it may be written with."""
-    digits = "".join(c for c in entity.text if c.isdigit())
-    try:
-        number = phonenumbers.parse(entity.text, None if entity.text.lstrip().startswith("+") else "US")
-        national = phonenumbers.national_significant_number(number)
-        code = str(number.country_code)
-    except phonenumbers.NumberParseException:
-        national, code = digits, ""
+@functools.lru_cache(maxsize=512)
+def _prefixes(code: str) -> frozenset[str]:
+    """What may stand before a national number of this country code: nothing, the trunk "0", the
+    code with or without an international prefix (00, 011) and with the trunk "(0)" kept."""
+    if not code:
+        return frozenset({"", "0"})
+    return frozenset({"", "0", code, "00" + code, code + "0", "00" + code + "0", "011" + code})
+
+
+def _country_code(digits: str) -> str:
+    for length in (1, 2, 3):
+        if int(digits[:length] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:length]
+    return ""
+
+
+def _add_phone(phones: dict[str, tuple[frozenset[str], str | None]], entity: KnownEntity) -> bool:
+    """Index a phone by its national significant number, with the prefixes it may be written with;
+    False when it has too few digits to be told apart from other numbers."""
+    digits = _NOT_DIGITS.sub("", entity.text)
+    code = _country_code(digits) if entity.text.lstrip().startswith("+") else ""
+    if code:
+        # Country codes are prefix-free: what follows is the national significant number (parsing
+        # every CRM phone with phonenumbers would cost seconds per rebuild at 100k contacts).
+        national = digits[len(code):]
+    else:
+        try:
+            number = phonenumbers.parse(entity.text, "US")
+            national = phonenumbers.national_significant_number(number)
+            code = str(number.country_code)
+        except phonenumbers.NumberParseException:
+            national = digits
     if len(national) < MIN_PHONE_DIGITS:
-        return
-    prefixes = {"", "0"} | ({code, "00" + code, code + "0", "00" + code + "0", "011" + code} if code else set())
+        return False
+    prefixes = _prefixes(code)
     previous = phones.get(national)
     if previous is None:
-        phones[national] = (frozenset(prefixes), entity.ref)
+        phones[national] = (prefixes, entity.ref)
     else:
         phones[national] = (previous[0] | prefixes, entity.ref if previous[1] == entity.ref else None)
+    return True
 
 
 def _lower(text: str) -> str:
     """Lower case without accents or look-alikes, hyphens and line breaks as spaces, one character
     for one so offsets stay valid."""
-    text = skeleton(text).translate(_SPACES)
+    text = skeleton(text)
+    if _SPACE_LIKE.search(text) is not None:
+        text = text.translate(_SPACES)
     lowered = text.lower()
     if len(lowered) != len(text):
         # A few letters (İ) grow when lower-cased.
@@ -210,6 +238,7 @@ def _lower(text: str) -> str:
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SPACES = str.maketrans({"-": " ", "\n": " ", "\t": " ", "\r": " "})
+_SPACE_LIKE = re.compile(r"[-\n\t\r]")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -58,11 +58,6 @@ _CONTRACTION = regex.compile(r"['’](?:re|ve|ll|d|m|t)$")
 _DAY_OR_YEAR = regex.compile(r"(?:\d{1,2}(?:st|nd|rd|th)?|\d{4})\b")
 
 
-def load_lexicon() -> frozenset[str]:
-    """Case-folded first names of every Faker locale (kept for callers of the old name)."""
-    return person_names("first")
-
-
 class NameDetector:
     """Finds likely person names in text by lexicon, position and script."""
 
