@@ -10,7 +10,7 @@ e-mails, phones, cards, IBANs and IPs in hostile formats.
 A gold span counts as found when a detected span overlaps it (masking hides it, whatever label
 the detector gave); a detection is correct when it overlaps any gold span. Run:
 
-    .venv/bin/python -m bench.pii_eval [--dataset PATH]
+    .venv/bin/python -m bench.pii_eval [--dataset PATH]   (default: BENCH_PII_DATASET or ../shared/data/pii)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,9 @@ from bot.config import PrivacySection
 from bot.privacy.detector import Detector
 from bot.privacy.known import KnownEntityIndex, entities_from_directory
 
-DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "synth_dataset_v2.json"
+# The shared dataset beside the repository, or where BENCH_PII_DATASET points.
+DEFAULT_DATASET = Path(os.environ.get("BENCH_PII_DATASET") or
+                       Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "synth_dataset_v2.json")
 Gold = tuple[int, int, str]
 
 
