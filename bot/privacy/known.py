@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import ahocorasick
+import regex
 import phonenumbers
 
 from bot.privacy.normalise import skeleton
@@ -110,7 +111,7 @@ class KnownEntityIndex:
         """Capitalised first names and surnames of contacts alone, and two capitalised words that
         are one contact's name reversed ("Kohl Sylvester", "Kohl, Sylvester") as one span, common
         words or not ("Booth, Graham")."""
-        words = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded) if text[m.start()].isupper()]
+        words = [(m.start(), m.end(), folded[m.start():m.end()]) for m in _CAPITALISED.finditer(text)]
         spans: list[Span] = []
         i = 0
         while i < len(words):
@@ -170,6 +171,8 @@ class KnownEntityIndex:
 
 _ABSENT = object()
 _TOKEN = re.compile(r"[^\W\d_]+")
+# A word starting with a capital, as _TOKEN splits words (a letter run; a mark inside stays in it).
+_CAPITALISED = regex.compile(r"(?<![^\W\d_])\p{Lu}[^\W\d_]*")
 # Digit groups joined by the separators people put in phone numbers, on one line.
 _DIGIT_RUN = re.compile(r"\+?\(?\d[\d .\-/_·()]*\d")
 _DIGITS = re.compile(r"\d+")

@@ -82,6 +82,10 @@ class NameDetector:
                 i += 1
                 continue
             j = _run_end(text, words, i)
+            if j == i + 1 and self._plain_word(words[i][2]) and not (
+                    i > 0 and _key(words[i - 1][2]) in TITLES):
+                i = j  # one common word, not after a title: never a name (most runs of a record)
+                continue
             span = self._judge(text, words, i, j)
             if span is not None:
                 spans.append(span)
@@ -133,6 +137,11 @@ class NameDetector:
             return Span(start, end, "PERSON", 0.6, "names")
         return None
 
+    def _plain_word(self, word: str) -> bool:
+        """A common word that is no first name, or a month, weekday or business word."""
+        key = _key(word)
+        return key in self._common and key not in self._first or _never_name(word)
+
     def _first_only(self, rest: list[tuple[int, int, str]]) -> bool:
         """The next name word (particles aside) is a first name and not a surname."""
         for _, _, word in rest:
@@ -144,7 +153,6 @@ class NameDetector:
     def _is_common(self, word: str) -> bool:
         key = _key(word)
         return key in self._common or _CONTRACTION.search(key) is not None
-
 
 
 def _run_end(text: str, words: list[tuple[int, int, str]], i: int) -> int:
