@@ -9,7 +9,6 @@ detector starts anyway and says what it cannot find.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import logging
 import os
@@ -129,7 +128,7 @@ class Detector:
         kept = resolve(spans)
         if view.starts is None:
             return kept
-        return [dataclasses.replace(s, start=a, end=b) for s in kept for a, b in [view.original(s.start, s.end)]]
+        return [Span(*view.original(s.start, s.end), s.entity_type, s.score, s.source, s.ref) for s in kept]
 
     def _analyze(self, text: str) -> list[RecognizerResult]:
         """Presidio's detections scoring at least the threshold, duplicates removed (as analyze() does)."""
