@@ -31,7 +31,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 # Words that say a bare digit run is a phone number (within CONTEXT_WINDOW characters).
 PHONE_CONTEXT = re.compile(
     r"\b(phone|tel|telephone|call|calls|called|ring|mobile|cell|fax|desk|office|whatsapp|sms|text|dial|"
-    r"landline|registered)\b",
+    r"landline|registered|line|reach|reached|reachable)\b",
     re.IGNORECASE,
 )
 CONTEXT_WINDOW = 40

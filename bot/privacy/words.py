@@ -3,7 +3,7 @@
 Names: the first and last names of every locale of Faker's person provider (MIT licence; about 80
 locales, Latin and other scripts). Common words: the 8,000 most frequent English words of
 `wordfreq` (code Apache-2.0, data CC BY-SA 4.0) that are also written in lower case in Webster's
-Second (`english-words`, MIT). "mark", "may", "green", "rose" are common words; "john" and "anna"
+Second (`english-words`, MIT). "mark", "may", "green", "rose" are common words; "john" and "david"
 are frequent but not dictionary words, so a contact called John is still masked when written alone.
 Each list is loaded once per process (a fraction of a second) and then only read.
 """

@@ -181,3 +181,27 @@ def test_the_view_maps_back_inside_the_original(text: str) -> None:
         assert 0 <= start < end <= len(text)
         if i:
             assert view.original(i - 1, i)[0] <= start
+
+
+def test_the_stop_list_holds_ordinary_words_not_names() -> None:
+    from bot.privacy.words import common_words, person_names
+
+    common = common_words()
+    assert {"mark", "may", "green", "will", "jan", "thu"} <= common
+    assert not {"john", "david", "sylvester", "duarte", "kohl"} & common
+    assert {"ægir", "priya", "sylvester"} <= person_names("first")
+
+
+def test_a_contact_named_like_a_month_or_a_word_leaves_them_readable() -> None:
+    index = KnownEntityIndex([KnownEntity("PERSON", name, f"contact:{i}") for i, name in
+                              enumerate(("Mark Green", "May Lindqvist", "June Carter", "Jan Brouwer"))])
+    detector = Detector(SETTINGS, lambda: index)
+    text = "Mark the deal green; the call in May moved to Thu 16 Jan, then June 3."
+    assert masked(detector, text) == []
+    # Surnames alone are masked unless they are common words too ("Carter" is one).
+    assert masked(detector, "Lindqvist and Brouwer agreed; Carter's team too.") == ["Lindqvist", "Brouwer"]
+
+
+@pytest.mark.parametrize("text", ["Her direct line is 3558328022.", "Reach her on 0564362991 or via e-mail."])
+def test_a_bare_digit_run_after_a_phone_word_is_a_phone(detector: Detector, text: str) -> None:
+    assert len(masked(detector, text)) == 1
