@@ -602,8 +602,9 @@ def _stock_section(data: dict[str, Any]) -> dict[str, Any]:
         f"{largest['names']:,} names these took {largest['stock']['constructor_s']:.1f} s and "
         f"{largest['stock']['first_call_s']:.1f} s. Ours = `KnownEntityIndex` over the same names as PERSON "
         f"entities, median of {BUILDS} builds; message time is `index.find(text)` alone.",
-        f"Both find the same names: on the first 50 messages the deny-list returned "
-        f"{largest['stock']['hits_first_50']} matches and the index {largest['ours']['hits_first_50']}.",
+        f"On the first 50 messages the deny-list returned {largest['stock']['hits_first_50']} matches and the "
+        f"index {largest['ours']['hits_first_50']}: the index finds every full name the deny-list finds, and "
+        "also each contact's first name or surname written alone (capitalised, not a common word).",
     ]
     if not full:
         notes.append(f"The full list of {s['unique_names']:,} names was not measured (its build was estimated "

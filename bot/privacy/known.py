@@ -5,11 +5,11 @@ boundaries, with hyphens and line breaks read as spaces: its cost depends on the
 text, not on how many contacts the CRM holds. Besides whole values:
 
 - a contact's first name or surname alone, when written with a capital and not a common word
-  ("Mark", "May", "Green" are common words and stay), joined into one span when two such words
-  stand together ("Kohl Sylvester"; "Kohl, Sylvester" when that contact is Sylvester Kohl);
-- a contact's phone in any national or international form, with or without separators: numbers
-  are indexed by their national significant number (phonenumbers) and a run of digits matches
-  when it ends with one and what comes before is nothing, a trunk "0" or the country code.
+  ("Mark", "May", "Green" are common words and stay); two capitalised words that are one
+  contact's name reversed are one span ("Kohl Sylvester", "Kohl, Sylvester");
+- a phone in any national or international form, with or without separators: phones are indexed
+  by their national significant number (not as text), and a run of digit groups matches when it
+  ends with one and what comes before is nothing, a trunk "0" or the country code (with 00/011).
 """
 
 from __future__ import annotations

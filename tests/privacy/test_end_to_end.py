@@ -4,7 +4,6 @@ and a planted link cannot carry a real value out in the answer."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy import Engine
 from bot.agent.loop import Request
 from bot.agent.model import Message, ModelReply
 from bot.agent.scripted import ScriptedModel, call, reply
+from bot.privacy.normalise import INVISIBLE
 from tests.agent.world import PLANTED, World, leaked, make_world, settings_for
 
 ZW, SHY = "\u200b", "\u00ad"
@@ -64,8 +64,9 @@ def ask(world: World, text: str) -> Any:
 
 
 def canaries_in(text: str) -> list[str]:
-    decoded = json.loads(json.dumps(text))  # the model's JSON holds raw characters; decode anyway
-    return [c for c in CANARIES if c in decoded]
+    """Canaries in text as sent, and with invisible characters removed (so "Ko\u200bhl" counts)."""
+    visible = INVISIBLE.sub("", text)
+    return [c for c in CANARIES if c in text or c in visible]
 
 
 @pytest.mark.parametrize(("label", "value"), FORMS.items())
