@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.crm.base import DirectoryEntry
-from bench import pii_sets
 from adapters.crm.demo.generate import DemoData, generate
+from bench import pii_sets
 from bot.config import PrivacySection
 from bot.privacy.detector import Detector
 from bot.privacy.known import KnownEntityIndex, entities_from_directory
@@ -116,22 +116,9 @@ def crm_messages(count: int = 1000, seed: int = 11) -> list[tuple[str, list[Gold
             "date": (rng.choice(("2026-12-01", "30 November 2026", "1/15/2027")), None),
             "title": (a["title"], None),
         }
-        text, gold = _fill(rng.choice(CRM_TEMPLATES), values)
+        text, gold = pii_sets.fill(rng.choice(CRM_TEMPLATES), values)
         out.append((text, gold))
     return out
-
-
-def _fill(template: str, values: dict[str, tuple[str, str | None]]) -> tuple[str, list[Gold]]:
-    text, gold, rest = "", [], template
-    while "{" in rest:
-        before, _, after = rest.partition("{")
-        key, _, rest = after.partition("}")
-        text += before
-        value, kind = values[key]
-        if kind:
-            gold.append((len(text), len(text) + len(value), kind))
-        text += value
-    return text + rest, gold
 
 
 def directory(contacts: Sequence[dict[str, Any]], companies: Sequence[dict[str, Any]] = ()) -> list[DirectoryEntry]:
