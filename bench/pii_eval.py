@@ -1,13 +1,16 @@
 """Precision and recall of the personal-data detector, per entity type.
 
-Two corpora: the labelled synthetic dataset shared with the project (Presidio research's
-synth_dataset_v2.json), and messages generated from the demo CRM, where every inserted name,
-e-mail and phone is known and amounts, dates, ids and product names must stay unmasked.
+Corpora: the labelled synthetic dataset shared with the project (Presidio research's
+synth_dataset_v2.json, a development set); messages generated from the demo CRM (Faker-made
+names), where every inserted name, e-mail and phone is known and amounts, dates, ids and product
+names must stay unmasked; and the sets of bench/pii_sets.py: names from an independent source
+(mimesis) per script, known contacts in every written form, values that must stay readable, and
+e-mails, phones, cards, IBANs and IPs in hostile formats.
 
 A gold span counts as found when a detected span overlaps it (masking hides it, whatever label
 the detector gave); a detection is correct when it overlaps any gold span. Run:
 
-    .venv/bin/python -m bench.pii_eval [--dataset PATH]
+    .venv/bin/python -m bench.pii_eval [--dataset PATH]   (default: BENCH_PII_DATASET or ../shared/data/pii)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,11 +28,14 @@ from typing import Any
 
 from adapters.crm.base import DirectoryEntry
 from adapters.crm.demo.generate import DemoData, generate
+from bench import pii_sets
 from bot.config import PrivacySection
 from bot.privacy.detector import Detector
 from bot.privacy.known import KnownEntityIndex, entities_from_directory
 
-DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "synth_dataset_v2.json"
+# The shared dataset beside the repository, or where BENCH_PII_DATASET points.
+DEFAULT_DATASET = Path(os.environ.get("BENCH_PII_DATASET") or
+                       Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "synth_dataset_v2.json")
 Gold = tuple[int, int, str]
 
 
@@ -109,22 +116,9 @@ def crm_messages(count: int = 1000, seed: int = 11) -> list[tuple[str, list[Gold
             "date": (rng.choice(("2026-12-01", "30 November 2026", "1/15/2027")), None),
             "title": (a["title"], None),
         }
-        text, gold = _fill(rng.choice(CRM_TEMPLATES), values)
+        text, gold = pii_sets.fill(rng.choice(CRM_TEMPLATES), values)
         out.append((text, gold))
     return out
-
-
-def _fill(template: str, values: dict[str, tuple[str, str | None]]) -> tuple[str, list[Gold]]:
-    text, gold, rest = "", [], template
-    while "{" in rest:
-        before, _, after = rest.partition("{")
-        key, _, rest = after.partition("}")
-        text += before
-        value, kind = values[key]
-        if kind:
-            gold.append((len(text), len(text) + len(value), kind))
-        text += value
-    return text + rest, gold
 
 
 def directory(contacts: Sequence[dict[str, Any]], companies: Sequence[dict[str, Any]] = ()) -> list[DirectoryEntry]:
@@ -140,9 +134,52 @@ def crm_index() -> KnownEntityIndex:
     return KnownEntityIndex(entities_from_directory(directory(_demo().contacts), company_names=False))
 
 
+def by_group(detector: Detector, samples: Iterable[pii_sets.Sample]) -> dict[str, Any]:
+    """Recall per sample group (a script, a written form, an entity type), and in total."""
+    spans: dict[str, int] = defaultdict(int)
+    found: dict[str, int] = defaultdict(int)
+    misses: dict[str, list[str]] = defaultdict(list)
+    detections = correct = 0
+    for text, gold, group in samples:
+        detected = detector.detect(text)
+        for start, end, _ in gold:
+            spans[group] += 1
+            if any(s.start < end and start < s.end for s in detected):
+                found[group] += 1
+            elif len(misses[group]) < 4:
+                misses[group].append(text[start:end])
+        detections += len(detected)
+        correct += sum(1 for s in detected if any(s.start < e and b < s.end for b, e, _ in gold))
+    groups = {g: {"spans": spans[g], "found": found[g], "recall": found[g] / spans[g]} for g in sorted(spans)}
+    total = sum(spans.values())
+    return {"groups": groups, "total": {"spans": total, "found": sum(found.values()),
+                                        "recall": sum(found.values()) / max(1, total)},
+            "precision": {"detections": detections, "correct": correct, "precision": correct / max(1, detections)},
+            "missed_examples": dict(misses)}
+
+
+def kept(detector: Detector, samples: Iterable[pii_sets.Sample]) -> dict[str, Any]:
+    """The share of must-keep values that no detection touches."""
+    items = intact = 0
+    damaged: list[str] = []
+    for text, gold, _ in samples:
+        detected = detector.detect(text)
+        for start, end, _ in gold:
+            items += 1
+            hit = [s for s in detected if s.start < end and start < s.end]
+            if not hit:
+                intact += 1
+            elif len(damaged) < 8:
+                damaged.append(f"{text[start:end]} ({hit[0].entity_type}: {text[hit[0].start:hit[0].end]})")
+    return {"items": items, "kept": intact, "precision": intact / max(1, items), "damaged_examples": damaged}
+
+
 def run(dataset: Path | None = DEFAULT_DATASET) -> dict[str, Any]:
-    """Every score; without a dataset, only the CRM messages'."""
-    settings = PrivacySection()
+    """Every score; without a dataset, all but the shared dataset's."""
+    from bot.privacy.known import KnownEntity
+    from bot.privacy.words import common_words
+
+    settings = shipped_settings()
     without_crm = Detector(settings.model_copy(update={"known_entities": False}))
     index = crm_index()
     with_crm = Detector(settings, lambda: index)
@@ -158,7 +195,22 @@ def run(dataset: Path | None = DEFAULT_DATASET) -> dict[str, Any]:
         result["names_lexicon_only_on_shared_dataset"] = score(lexicon_only, [
             (t, [g for g in gold if g[2] == "PERSON"]) for t, gold in shared
         ])
+    result["independent_names"] = by_group(without_crm, pii_sets.independent_names())
+    result["known_forms"] = by_group(with_crm, pii_sets.known_forms(_demo().contacts, common_words()))
+    tricky = KnownEntityIndex([
+        *entities_from_directory(directory(_demo().contacts), company_names=False),
+        *(KnownEntity("PERSON", name, f"contact:{900000 + i}") for i, name in enumerate(pii_sets.TRICKY_CONTACTS)),
+    ])
+    result["must_keep"] = kept(Detector(settings, lambda: tricky), pii_sets.must_keep())
+    result["hostile_formats_with_crm_index"] = by_group(with_crm, pii_sets.hostile_formats())
     return result
+
+
+def shipped_settings() -> PrivacySection:
+    """The privacy settings as app.toml ships them (allow list included), without environment overrides."""
+    from bot.config import load_settings
+
+    return load_settings(Path(__file__).resolve().parents[1] / "app.toml", env={}).privacy
 
 
 def main() -> None:
@@ -172,6 +224,18 @@ def main() -> None:
         if not isinstance(part, dict):
             continue
         print(f"\n## {name}")
+        if "groups" in part:
+            for group, r in part["groups"].items():
+                print(f"  recall    {group:30} {r['found']:5}/{r['spans']:<5} {r['recall']:.3f}")
+            t, p = part["total"], part["precision"]
+            print(f"  recall    {'all':30} {t['found']:5}/{t['spans']:<5} {t['recall']:.3f}")
+            print(f"  precision {'all':30} {p['correct']:5}/{p['detections']:<5} {p['precision']:.3f}")
+            print(f"  missed: {json.dumps(part['missed_examples'], ensure_ascii=False)[:600]}")
+            continue
+        if "kept" in part:
+            print(f"  kept      {part['kept']:5}/{part['items']:<5} {part['precision']:.3f}")
+            print(f"  damaged: {json.dumps(part['damaged_examples'], ensure_ascii=False)[:600]}")
+            continue
         for kind, r in part["recall"].items():
             print(f"  recall    {kind:18} {r['found']:5}/{r['spans']:<5} {r['recall']:.3f}")
         for kind, p in part["precision"].items():

@@ -1,8 +1,10 @@
 """Presidio set-up and the one place that imports presidio_analyzer.
 
 Runs with no downloaded model: Presidio's pattern recognizers on a no-op NLP engine, the CRM's
-known entities and the first-name lexicon. A spaCy model named in privacy.spacy_model adds NER
-when it is installed; when it is not, the detector starts anyway and says what it cannot find.
+known entities and the name detector (bot/privacy/names.py), all on the normalised view of the
+text (bot/privacy/normalise.py), with spans mapped back to the original. A spaCy model named in
+privacy.spacy_model adds NER when it is installed, beside the name detector; when it is not, the
+detector starts anyway and says what it cannot find.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from bot.privacy.recognizers import (  # noqa: E402
     LoosePhoneRecognizer,
     iban_recognizer,
 )
-from bot.privacy.names import NameDetector, load_lexicon  # noqa: E402
+from bot.privacy.names import NameDetector, keep_word  # noqa: E402
+from bot.privacy.normalise import normalise  # noqa: E402
 from bot.privacy.spans import PLACEHOLDER, TYPE_PRIORITY, DetectionError, Span, resolve  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+_NAME_TYPES = frozenset({"PERSON", "ORGANIZATION"})
 
 _RECOGNIZERS: dict[str, Callable[[PrivacySection], object]] = {
     "EMAIL_ADDRESS": lambda s: LineEmailRecognizer(),
@@ -56,7 +61,7 @@ class Detector:
     def __init__(self, settings: PrivacySection, known: Callable[[], KnownEntityIndex] | None = None) -> None:
         self._settings = settings
         self._known = known if settings.known_entities else None
-        self._names = NameDetector(load_lexicon()) if settings.name_lexicon else None
+        self._names = NameDetector() if settings.name_lexicon else None
         self._allow = {a.casefold() for a in settings.allow_list}
         self.warnings: list[str] = []
         registry = RecognizerRegistry(supported_languages=["en"])
@@ -88,7 +93,7 @@ class Detector:
         if model:
             self.warnings.append(
                 f'privacy.spacy_model "{model}" is not installed: person names outside the CRM are found '
-                "by the first-name lexicon only, and organisation names outside the CRM are not detected"
+                "by the name detector only, and organisation names outside the CRM are not detected"
             )
         engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
         engine.load()
@@ -99,22 +104,31 @@ class Detector:
         self.detect("Warm-up: Jane Doe, jane@example.com, +44 20 7946 0958, 4111 1111 1111 1111.")
 
     def detect(self, text: str) -> list[Span]:
-        """Personal data in text; raises DetectionError if any detector fails."""
+        """Personal data in text; raises DetectionError if any detector fails.
+
+        Detection runs on the normalised view of text (bot/privacy/normalise.py); the spans
+        returned are offsets into text itself."""
         try:
-            spans = [Span(r.start, r.end, r.entity_type, r.score, "presidio") for r in self._analyze(text)]
+            view = normalise(text)
+            seen = view.text
+            spans = [Span(r.start, r.end, r.entity_type, r.score, "presidio") for r in self._analyze(seen)]
             if self._known is not None:
-                spans += self._known().find(text)
+                spans += self._known().find(seen)
             if self._names is not None:
-                spans += self._names.find(text)
+                spans += self._names.find(seen)
         except Exception as exc:  # noqa: BLE001 - any failure must stop the model call
             raise DetectionError(f"personal-data detection failed ({type(exc).__name__})") from exc
-        own = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(text) if m.group(1).upper() in TYPE_PRIORITY]
+        own = [(m.start(), m.end()) for m in PLACEHOLDER.finditer(seen) if m.group(1).upper() in TYPE_PRIORITY]
         spans = [
             s for s in spans
-            if text[s.start:s.end].casefold() not in self._allow
+            if seen[s.start:s.end].casefold() not in self._allow
             and not any(s.start < e and b < s.end for b, e in own)
+            and not (s.entity_type in _NAME_TYPES and keep_word(seen, s.start, s.end))
         ]
-        return resolve(spans)
+        kept = resolve(spans)
+        if view.starts is None:
+            return kept
+        return [Span(*view.original(s.start, s.end), s.entity_type, s.score, s.source, s.ref) for s in kept]
 
     def _analyze(self, text: str) -> list[RecognizerResult]:
         """Presidio's detections scoring at least the threshold, duplicates removed (as analyze() does)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -139,8 +140,13 @@ class Gateway:
         return value
 
     def unmask_text(self, vault: Vault, text: str) -> str:
-        """Real values back into text a person reads; unknown placeholders stay as they are."""
-        return _substitute(vault, text, strict=False)
+        """Real values back into text a person reads; unknown placeholders stay as they are.
+
+        A link whose address holds a placeholder (raw, bracketed, URL-encoded, in a Slack
+        `<url|label>` or a Markdown `[label](url)`) is replaced whole by "[link removed]": a note
+        or article that makes the model write `https://host/?e=<EMAIL_ADDRESS_1>` must not get
+        the real address sent anywhere by whoever opens, previews or unfurls the link."""
+        return _substitute(vault, drop_placeholder_links(text), strict=False)
 
 
 # Between values joined for one detector pass: a paragraph break, which recognizers rarely match
@@ -178,6 +184,51 @@ def _rebuild(value: Any, key: str | None, masked: Iterator[Masked]) -> Any:
     if _maskable(value, key):
         return next(masked).text
     return value
+
+
+LINK_REMOVED = "[link removed]"
+# A placeholder as it may be written inside a link: <TYPE_1>, TYPE_1, [TYPE_1].
+_IN_LINK = r"(?:<[A-Za-z_]+_\d{1,6}>|\[[A-Za-z_]+_\d{1,6}\])"
+# The address part of a link: up to white space or a quote, through bracketed placeholders.
+_ADDRESS = rf"(?:{_IN_LINK}|[^\s<>|\"'`\[\]()]|\((?:{_IN_LINK}|[^\s<>|()])*\))+"
+_LINKS = re.compile(
+    rf"<(?:(?:[a-z][a-z0-9+.-]*:|www\.)(?:{_IN_LINK}|[^<>|])*)(?:\|(?:{_IN_LINK}|[^<>])*)?>"  # Slack <url|label>
+    rf"|\[[^\]\n]*\]\((?:{_IN_LINK}|[^\s()]|\([^\s()]*\))*\)"  # Markdown [label](url)
+    rf"|\b(?:[a-z][a-z0-9+.-]*://|www\.|mailto:|tel:){_ADDRESS}"  # a bare address
+    rf"|\b(?:[a-z0-9-]+\.)+[a-z]{{2,}}(?::\d+)?/{_ADDRESS}",  # a bare domain and path, which Slack links too
+    re.IGNORECASE,
+)
+
+
+_TRAILING = re.compile(r"[.,;:!?]*$")
+
+
+def drop_placeholder_links(text: str) -> str:
+    """Every link whose address holds a placeholder, in any encoding, replaced by "[link removed]"."""
+
+    def check(match: re.Match[str]) -> str:
+        link = match.group(0)
+        if link.startswith("<") and "|" in link:
+            link = link[:link.rindex("|")]  # a Slack label is shown, not sent anywhere
+        elif link.startswith("["):
+            link = link[link.index("]("):]
+        if not _holds_placeholder(link):
+            return match.group(0)
+        # Sentence punctuation after a bare address is kept.
+        return LINK_REMOVED + _TRAILING.search(match.group(0)).group(0)  # type: ignore[union-attr]
+
+    return _LINKS.sub(check, text)
+
+
+def _holds_placeholder(link: str) -> bool:
+    for _ in range(4):  # double and triple encoding too
+        if any(m.group(1).upper() in TYPE_PRIORITY for m in PLACEHOLDER.finditer(link)):
+            return True
+        decoded = urllib.parse.unquote_plus(link)
+        if decoded == link:
+            return False
+        link = decoded
+    return True  # still encoded after four rounds: nothing a person needs
 
 
 def _substitute(vault: Vault, text: str, *, strict: bool) -> str:

@@ -31,7 +31,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 # Words that say a bare digit run is a phone number (within CONTEXT_WINDOW characters).
 PHONE_CONTEXT = re.compile(
     r"\b(phone|tel|telephone|call|calls|called|ring|mobile|cell|fax|desk|office|whatsapp|sms|text|dial|"
-    r"landline|registered)\b",
+    r"landline|registered|line|reach|reached|reachable)\b",
     re.IGNORECASE,
 )
 CONTEXT_WINDOW = 40
@@ -45,11 +45,12 @@ _DATE_SHAPES = (
 )
 
 # A phone as people write it: optional +CC, optional (0) or (area), groups of digits split by
-# spaces, dots, dashes or slashes, optional extension. Digits are counted in validation.
+# spaces, dots, dashes, slashes, underscores or middle dots, optional extension (Unicode dashes are
+# "-" in the normalised view detection runs on). Digits are counted in validation.
 PHONE_PATTERN = (
     r"(?<![\w+#@.\-/])"
-    r"(?:\+\d{1,3}[ .\-]?)?(?:\(0\)[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?"
-    r"\d{1,15}(?:[ .\-/]\d{1,8}){0,5}"
+    r"(?:\+\d{1,3}[ .\-_·/]?)?(?:\(0\)[ .\-_·/]?)?(?:\(\d{1,5}\)[ .\-_·/]?)?"
+    r"\d{1,15}(?:[ .\-/_·]\d{1,8}){0,5}"
     r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?"
     r"(?![\w.\-/]?\d)(?![\w@])"
 )
@@ -168,8 +169,15 @@ class _CaseFoldingIban(pr.IbanRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        # ASCII-only upper-casing keeps every offset (str.upper turns "ß" into "SS").
-        return super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts, regex_flags)
+        # The text as written first: upper-casing it can join the word before an IBAN to it
+        # ("use ES23 5945..." becomes "USE ES23 5945...", which fails the check). Then upper-cased,
+        # ASCII only so every offset stays (str.upper turns "ß" into "SS"), for IBANs typed in lower case.
+        found = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        upper = text.translate(_ASCII_UPPER)
+        if upper != text:
+            found += [r for r in super().analyze(upper, entities, nlp_artifacts, regex_flags)
+                      if not any(r.start < f.end and f.start < r.end for f in found)]
+        return found
 
 
 
@@ -241,8 +249,20 @@ class LinePhoneRecognizer(_ByLine, pr.PhoneRecognizer):
         self._gate = re.compile(rf"\d(?:{_NUMBER_GAP}\d){{{max(0, digits - 1)}}}")
 
 
-class LineEmailRecognizer(_ByLine, pr.EmailRecognizer):
-    """Presidio's e-mail recognizer, run only on lines with an "@"."""
+class AnyDomainEmailRecognizer(pr.EmailRecognizer):
+    """Presidio's e-mail pattern without its check of the domain against the public suffix list:
+    addresses at internal domains (.local, .corp, .internal, .lan) are personal data too. The
+    pattern already asks for a dotted domain; the last label must start with a letter."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return _TOP_LABEL.search(pattern_text) is not None
+
+
+_TOP_LABEL = re.compile(r"\.[^\W\d_][\w-]*$")
+
+
+class LineEmailRecognizer(_ByLine, AnyDomainEmailRecognizer):
+    """The e-mail recognizer, run only on lines with an "@"."""
 
     _gate = re.compile("@")
 

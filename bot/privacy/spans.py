@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,13 +41,46 @@ class Span:
 
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Keep non-overlapping spans: longer first, then known (from the CRM) over guessed, then by
-    type priority: a company the CRM knows is an organisation even if its name is a first name."""
+    type priority: a company the CRM knows is an organisation even if its name is a first name.
+
+    Two overlapping names where neither covers the other ("Zoë Müller, Zoë" against "Müller, Zoë")
+    become one span over both: dropping the shorter would leave its other words unmasked."""
     ranked = sorted(
         spans,
         key=lambda s: (-(s.end - s.start), s.ref is None, -TYPE_PRIORITY.get(s.entity_type, 0), -s.score, s.start),
     )
+    # The kept spans never overlap, so sorted by start they are sorted by end too: the ones a span
+    # overlaps are found by bisection (a 5 KB record has hundreds of candidate spans).
+    starts: list[int] = []
     kept: list[Span] = []
     for span in ranked:
-        if not any(span.overlaps(k) for k in kept):
-            kept.append(span)
-    return sorted(kept, key=lambda s: s.start)
+        first = max(0, bisect.bisect_right(starts, span.start) - 1)
+        last = bisect.bisect_left(starts, span.end)
+        hits = [k for k in kept[first:last] if span.overlaps(k)]
+        if not hits:
+            at = bisect.bisect_left(starts, span.start)
+            starts.insert(at, span.start)
+            kept.insert(at, span)
+        elif span.entity_type in NAME_TYPES and all(k.entity_type in NAME_TYPES for k in hits) \
+                and not _covered(span, hits):
+            refs = {k.ref for k in hits} | {span.ref}
+            union = Span(min(span.start, hits[0].start), max(span.end, hits[-1].end), hits[0].entity_type,
+                         max(k.score for k in hits), hits[0].source, refs.pop() if len(refs) == 1 else None)
+            at = kept.index(hits[0])
+            del kept[at:at + len(hits)], starts[at:at + len(hits)]
+            starts.insert(at, union.start)
+            kept.insert(at, union)
+    return kept
+
+
+NAME_TYPES = frozenset({"PERSON", "ORGANIZATION"})
+
+
+def _covered(span: Span, by: list[Span]) -> bool:
+    """Every character of span lies in one of by (which do not overlap each other)."""
+    position = span.start
+    for k in by:  # in order of start
+        if k.start > position:
+            return False
+        position = max(position, k.end)
+    return position >= span.end

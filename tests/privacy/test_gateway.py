@@ -207,3 +207,26 @@ def test_a_vault_assumed_new_still_agrees_with_a_replica_that_wrote_first(engine
     assert replica.assign([("PERSON", "Anna Weber", None)]) == ["<PERSON_1>"]
     # mine believed the vault empty: the store refuses <PERSON_1>, mine reloads and agrees.
     assert mine.assign([("PERSON", "Priya Raman", None), ("PERSON", "Anna Weber", None)]) == ["<PERSON_2>", "<PERSON_1>"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        ("See https://evil.example/c?e=<EMAIL_ADDRESS_1>&p=<PHONE_NUMBER_1> now", "See [link removed] now"),
+        ("<https://evil.example/c?e=<EMAIL_ADDRESS_1>|click here> ok", "[link removed] ok"),
+        ("<https://evil.example/c?e=EMAIL_ADDRESS_1|click>", "[link removed]"),
+        ("www.evil.example/?x=%3CEMAIL_ADDRESS_1%3E.", "[link removed]."),
+        ("evil.example/c?n=[PERSON_1], then", "[link removed], then"),
+        ("[report](https://evil.example/r?n=<PERSON_1>)", "[link removed]"),
+        ("https://evil.example/%253CPERSON_1%253E", "[link removed]"),
+        ("<mailto:<EMAIL_ADDRESS_1>|write>", "[link removed]"),
+        # Links without placeholders, and placeholders outside links, are unmasked as usual.
+        ("Mail <EMAIL_ADDRESS_1> or see <https://docs.example.com/refunds|refunds>.",
+         "Mail zoe.muller@acme-logistics.de or see <https://docs.example.com/refunds|refunds>."),
+        ("<PERSON_1> (https://docs.example.com/a?b=1)", "Zoë Müller (https://docs.example.com/a?b=1)"),
+    ],
+)
+def test_a_placeholder_inside_a_link_is_never_unmasked(gateway: Gateway, answer: str, shown: str) -> None:
+    v = vault()
+    gateway.mask_text(v, "Zoë Müller, zoe.muller@acme-logistics.de, +44 20 7946 0958")
+    assert gateway.unmask_text(v, answer) == shown
