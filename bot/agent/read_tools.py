@@ -31,9 +31,10 @@ _HIDDEN = {"created_at", "updated_at", "external_id", "version"}
 def plain(value: Any) -> Any:
     """Records and details as JSON-ready data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _HIDDEN}
-        if hasattr(value, "full_name"):
-            data["full_name"] = value.full_name
+        # The full name goes first: masking meets it before the first or last name alone, so a person's
+        # placeholder stands for their whole name when it is put back.
+        data = {"full_name": value.full_name} if hasattr(value, "full_name") else {}
+        data.update({f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _HIDDEN})
         return data
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
