@@ -117,6 +117,11 @@ class People:
         await self._owners()
         return self._owners_by_id.get(owner_id)
 
+    async def owner_names(self) -> dict[str, str]:
+        """CRM owner id -> name, for showing owners by name."""
+        await self._owners()
+        return {owner_id: owner.name for owner_id, owner in self._owners_by_id.items()}
+
     def refresh_owners(self) -> None:
         """Forget the CRM owners; the next look-up reads them again (after an import or a sync)."""
         self._owners_by_email = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.access.scope import Scope
 from bot.access.service import Access, Admitted
@@ -46,6 +46,11 @@ class CardDecisions:
             return Actor(scope=Scope(frozenset(), unowned=False))
         person = admitted.person
         return Actor(person.groups, person.owner.id if person.owner else None, admitted.scope)
+
+    async def _owner_name(self) -> Callable[[str], str]:
+        """CRM owner id -> name (the id itself when the CRM does not know it), for the cards."""
+        names = await self._access.people.owner_names()
+        return lambda owner_id: names.get(owner_id, owner_id)
 
     async def part_of(self, proposal: ProposalView, user: str) -> bool:
         """Is the person part of the conversation the proposal was made in (membership read now)?
@@ -89,7 +94,8 @@ class CardDecisions:
     async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
         """A card per proposal in the thread, plus one "Approve all" when several qualify."""
         for proposal in proposals:
-            ts = await self._poster.post(channel, proposal_card(proposal, self._links), thread_ts=thread_ts)
+            card = proposal_card(proposal, self._links, owner_name=await self._owner_name())
+            ts = await self._poster.post(channel, card, thread_ts=thread_ts)
             await asyncio.to_thread(self.approvals.card_posted, proposal.id, channel=channel, message_ts=ts)
         together = approve_all_message(proposals)
         if together:
@@ -127,7 +133,8 @@ class CardDecisions:
             thread = thread_of(old.conversation_id)
             await self.post_cards(old.channel, thread[1] if thread else None, [new])
         else:  # the old card was ephemeral (/crm): so is the new one
-            await self._poster.ephemeral(old.channel, user, proposal_card(new, self._links))
+            await self._poster.ephemeral(old.channel, user,
+                                         proposal_card(new, self._links, owner_name=await self._owner_name()))
 
     async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None) -> list[str]:
         """Each proposal still goes through the policy and the claim on its own."""
@@ -145,7 +152,7 @@ class CardDecisions:
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         if proposal is None or proposal.status == ProposalStatus.EXECUTING:
             return
-        text, blocks = proposal_card(proposal, self._links)
+        text, blocks = proposal_card(proposal, self._links, owner_name=await self._owner_name())
         if proposal.channel and proposal.message_ts:
             await self._poster.update(proposal.channel, proposal.message_ts, (text, blocks))
         elif respond is not None:  # an ephemeral card (from /crm): only its response_url can replace it
