@@ -179,30 +179,48 @@ class DigestService:
         if sub is None:
             return None
         now = self._clock()
-        readers = await self.readers(sub)
-        return await self._with_summary(sub, await asyncio.to_thread(self.build, sub, now, now, readers=readers))
+        readers, scope = await self.readers(sub), await self.filter_scope(sub)
+        return await self._with_summary(sub, await asyncio.to_thread(self.build, sub, now, now, readers=readers,
+                                                                      scope=scope))
 
     async def readers(self, sub: Subscription) -> Readers | None:
         """What every member of the digest's channel may see now (None: no audience to ask)."""
         return None if self._audience is None else await self._audience(sub.channel)
 
     def build(self, sub: Subscription, slot: datetime, now: datetime, *, missed: int = 0,
-              catching_up: bool = False, readers: Readers | None = None) -> Digest:
+              catching_up: bool = False, readers: Readers | None = None, scope: Scope | None = None) -> Digest:
         """The digest for a slot: its non-empty sections, computed from the CRM as it is now, over
         the period since the last digest, from the records `readers` may see (all for None)."""
         since = self._since(sub, slot)
         crm = None if readers is None else ScopedCrm(self._sections.crm, readers)
-        sections = self._sections.build_all(sub.sections, scope=self.scope(sub), since=since, now=now, crm=crm,
+        sections = self._sections.build_all(sub.sections, scope=scope or self.scope(sub), since=since, now=now, crm=crm,
                                             channel=sub.channel)
         return Digest(sub.name, sub.channel, slot, since, sections, missed, catching_up)
 
     def scope(self, sub: Subscription) -> Scope:
+        """The digest's own owner filter, its Slack users taken as CRM owner ids (without an audience
+        to map them: the terminal); `filter_scope` maps them by e-mail."""
+        users = self._filter_users(sub)
+        return Scope() if users is None else Scope(tuple(users))
+
+    async def filter_scope(self, sub: Subscription) -> Scope:
+        """The digest's `owner` / `team` filter as CRM owner ids: Slack users mapped by e-mail."""
+        users = self._filter_users(sub)
+        if users is None:
+            return Scope()
+        # A channel audience knows people (ChannelAudience.owner_ids); a bare one does not.
+        owner_ids = getattr(self._audience, "owner_ids", None)
+        if owner_ids is None:
+            return Scope(tuple(users))
+        return Scope(tuple(sorted(await owner_ids(users))))
+
+    def _filter_users(self, sub: Subscription) -> list[str] | None:
         owner, team = sub.filters.get("owner"), sub.filters.get("team")
         if owner:
-            return Scope((str(owner),))
+            return [str(owner)]
         if team:
-            return Scope(tuple(self._groups.get(str(team), ())))
-        return Scope()
+            return list(self._groups.get(str(team), ()))
+        return None
 
     # -- posting ------------------------------------------------------------------------------
 
@@ -217,9 +235,9 @@ class DigestService:
     async def _post(self, sub: Subscription, run: RunView, *, missed: int, now: datetime) -> RunOutcome:
         slot = run.scheduled_for
         try:
-            readers = await self.readers(sub)
+            readers, scope = await self.readers(sub), await self.filter_scope(sub)
             digest = await asyncio.to_thread(self.build, sub, slot, now, missed=missed, catching_up=run.catching_up,
-                                             readers=readers)
+                                             readers=readers, scope=scope)
             digest = await self._with_summary(sub, digest)
         except Exception as exc:  # noqa: BLE001 - recorded, not lost
             log.exception("digest %s: building the slot %s failed", sub.name, slot)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine, insert
 
+from adapters.crm.base import Owner
 from adapters.crm.local.adapter import LocalCrm
 from adapters.crm.local.tables import OwnerRow
 from bot.access.people import FixedUsers, People, Profile
@@ -147,3 +148,13 @@ def test_the_audience_is_asked_at_every_run(sqlite_engine: Engine, crm: LocalCrm
     first, second = ([ln.record for ln in d.sections[0].lines] for d in publisher.posted)
     assert sorted(first) == sorted([("deal", ids["alice"]), ("deal", ids["bob"])])
     assert second == [("deal", ids["bob"])]
+
+
+def test_a_digests_owner_filter_maps_slack_users_to_their_crm_owners() -> None:
+    access = Access(People(FixedUsers([Profile("U02BOB", "Bob", "bob@example.com")]),
+                           lambda: [Owner("bob", "Bob Baker", "bob@example.com")], groups={}), AccessSection())
+    async def nobody(channel: str) -> list[str]:
+        return []
+
+    audience = ChannelAudience(access, nobody)
+    assert asyncio.run(audience.owner_ids(["U02BOB", "U404"])) == frozenset({"bob"})
