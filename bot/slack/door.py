@@ -19,6 +19,7 @@ from typing import Any
 from bot.access.service import Admitted, Refused
 from bot.slack.blocks.messages import plain, section
 from bot.slack.deps import SlackDeps, deps_of
+from bot.slack.ids import conversation_id
 from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ async def door(body: dict[str, Any], context: dict[str, Any], ack: Ack, next: Ne
         context[ASKER_KEY] = verdict
         await next()
         return None
-    if not who.addressed:
+    if not who.addressed and not await _in_bots_thread(deps, body):
         return await ack()  # someone else's chatter in a channel the bot is in: not a request
     log.info("refused %s at the door (%s) on %s", who.user, verdict.reason, who.kind)
     deps.runner.spawn(lambda: _record(deps, who, verdict), name=f"refusal {who.user}")
@@ -90,6 +91,13 @@ async def door(body: dict[str, Any], context: dict[str, Any], ack: Ack, next: Ne
     response = await ack()
     deps.runner.spawn(lambda: _tell(deps, who, body, respond, verdict), name=f"tell {who.user}")
     return response
+
+
+async def _in_bots_thread(deps: SlackDeps, body: Mapping[str, Any]) -> bool:
+    """A reply in one of the bot's threads is written to the bot (a refusal gets an answer)."""
+    event = body.get("event") or {}
+    thread, channel = event.get("thread_ts"), event.get("channel")
+    return bool(thread and channel) and await deps.conversations.knows(conversation_id(channel, thread))
 
 
 def next_block(body: Mapping[str, Any]) -> str | None:

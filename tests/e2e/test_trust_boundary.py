@@ -210,12 +210,16 @@ def test_an_outsiders_reply_in_the_bots_thread_reaches_no_model(stack: Stack, lo
     user = OUTSIDERS[who][0].id
     thread = stack.emulator.message(LOBBY, lobby_card)
     assert thread is not None and thread.thread_ts
-    calls = len(stack.script.bodies)
+    calls, seen = len(stack.script.bodies), len(stack.emulator.ephemerals(user))
+    audited = len(refusals(stack.engine, user))
     posted = stack.emulator.user_message(user, LOBBY, "and what is Zoë's phone number?", thread_ts=thread.thread_ts)
     fence(stack)
     assert len(stack.script.bodies) == calls + 1, "the model was asked on behalf of a refused person"
     assert [m.text for m in stack.emulator.messages(LOBBY, thread_ts=thread.thread_ts)
             if m.bot_id and float(m.ts) > float(posted.ts)] == []  # not answered in the thread
+    # written to the bot, so refused with the one line, and audited
+    told(stack.emulator, user, REFUSAL, after=seen, timeout=5)
+    assert refusals(stack.engine, user)[audited:][0]["entry"] == "message"
 
 
 def test_an_externally_shared_channel_is_refused_even_to_a_manager(stack: Stack) -> None:
