@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.crm.base import CrmAdapter, CrmError
 from adapters.crm.fields import describe_error
 from bot.agent import prompts
+from bot.agent.arguments import InvalidArguments, parse_arguments
 from bot.agent.audit_trail import AgentAudit, AuditLog
 from bot.agent.base import History, HistoryTurn, ProposalSink
 from bot.agent.budget import Answered, Budget, BudgetName, Ending, Failed, StoppedByBudget
@@ -234,11 +235,9 @@ class Agent:
         if tool is None:
             return _invalid(f"unknown tool {call.name!r}; use one of: {', '.join(self._registry.names())}")
         try:
-            raw = json.loads(call.arguments or "{}")
-        except json.JSONDecodeError as exc:
-            return _invalid(f"the arguments of {call.name} are not valid JSON ({exc.msg}); send a JSON object")
-        if not isinstance(raw, dict):
-            return _invalid(f"the arguments of {call.name} must be a JSON object")
+            raw = parse_arguments(call.name, call.arguments)  # size and nesting checked before parsing
+        except InvalidArguments as exc:
+            return _invalid(str(exc))
         try:
             real = self._gateway.unmask_arguments(run.vault, raw)
         except UnknownPlaceholder as exc:

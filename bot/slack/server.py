@@ -1,7 +1,8 @@
 """Serving the Bolt app: over Socket Mode (an app token given) or HTTP, until told to stop.
 
-HTTP mode serves `POST /slack/events` (every request signature-checked by Bolt, stale
-timestamps refused) and `GET /healthz`. Either way the app acknowledges at once and works in
+HTTP mode serves `POST /slack/events` and `GET /healthz`. Every event request is checked
+(signature, timestamp, size: bot.slack.signed) before its body is parsed or Bolt sees it, and
+Bolt checks the signature again. Either way the app acknowledges at once and works in
 the background; on SIGINT/SIGTERM it stops taking requests and lets running ones finish.
 Everything served is built beforehand, by `bot.wiring.run_slack`.
 """
@@ -19,9 +20,11 @@ from slack_bolt.async_app import AsyncApp
 from bot.digests.scheduler import DigestScheduler
 from bot.slack.deps import SlackDeps
 from bot.slack.housekeeping import Housekeeping
+from bot.slack.signed import Refusals, SignedRequests
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 20.0
+MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; a larger body is refused with 413
 
 
 async def serve(app: AsyncApp, deps: SlackDeps, housekeeping: Housekeeping, scheduler: DigestScheduler, *,
@@ -60,14 +63,27 @@ async def _socket_mode(app: AsyncApp, app_token: str, stop: asyncio.Event) -> No
 
 
 async def _http_mode(app: AsyncApp, deps: SlackDeps, port: int, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    refusals = Refusals(schedule=loop.call_later)
+    secret = deps.settings.secrets.slack_signing_secret
+    check = SignedRequests(secret.get_secret_value() if secret else "", refusals, max_bytes=MAX_BODY_BYTES)
+
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        refused = await check.refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            bolt_request = await to_bolt_request(request)
+        except Exception as exc:  # noqa: BLE001 - a signed body Bolt cannot read is the sender's error
+            log.warning("refused a signed request whose body could not be read (%s)", type(exc).__name__)
+            return web.json_response({"error": "unreadable body"}, status=400)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "mode": "http", "in_flight": deps.runner.in_flight,
                                   "queued": deps.runner.waiting})
 
-    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", health)
     runner = web.AppRunner(web_app, access_log=None)
@@ -79,3 +95,4 @@ async def _http_mode(app: AsyncApp, deps: SlackDeps, port: int, stop: asyncio.Ev
         await stop.wait()
     finally:
         await runner.cleanup()
+        refusals.close()

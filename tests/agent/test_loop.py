@@ -91,6 +91,25 @@ def test_bad_tool_calls_go_back_to_the_model_as_errors(sqlite_engine: Engine, tm
     assert result.proposals == () and world.services.approvals.pending() == []
 
 
+@pytest.mark.parametrize(("arguments", "expected_error"), [
+    ('{"query": ' + "[" * 900 + "]" * 900 + "}", "nested more than 32 levels deep"),
+    (json.dumps({"query": "refund " * 10_000}), "have 70,013 bytes; the limit is 65,536"),
+], ids=["900 levels deep", "70 KB"])
+def test_arguments_too_deep_or_too_large_are_an_invalid_call_audited(sqlite_engine: Engine, tmp_path: Path,
+                                                                      arguments: str, expected_error: str) -> None:
+    world, model = world_with(sqlite_engine, tmp_path, [
+        call(("search_kb", arguments)),
+        lambda m: reply(json.dumps(last_tool_result(m))),
+    ])
+    result = ask(world, "How are refunds handled?")
+    model.assert_done()
+    assert result.error is None and expected_error in json.loads(result.masked_answer)["error"]
+    trail = world.services.audit.trail("C1/1.0")
+    assert [e.kind for e in trail] == ["model.call", "tool.call", "model.call"]
+    assert trail[1].data["tool"] == "search_kb" and expected_error in trail[1].data["error"]
+    assert trail[1].data["arguments"] == arguments[:2000]
+
+
 def test_a_placeholder_from_another_conversation_cannot_be_unmasked(sqlite_engine: Engine, tmp_path: Path) -> None:
     world, model = world_with(sqlite_engine, tmp_path, [
         call(("search_contacts", {"text": "<PERSON_1>"})), reply("ok"),

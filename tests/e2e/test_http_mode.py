@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +21,7 @@ from tests.e2e.cards import proposal_id, text_of, wait_for_card_text, wait_for_c
 from tests.e2e.conftest import Stack, prepare_database, start_stack
 from tests.e2e.harness import BotProcess, Script
 from tests.fakes.model_server import text, tool_calls
+from tests.world import PLANTED
 
 SALES = "C0SALES"
 
@@ -69,6 +74,50 @@ def test_forged_or_stale_requests_are_refused(http_stack: Stack, forgery: dict[s
     http_stack.emulator.wait_for(lambda e: any("Genuine." in text_of(m) for m in e.messages(SALES, thread_ts=genuine.ts)),
                                  20, what="the genuine answer")
     assert len(http_stack.script.bodies) == calls + 1
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_refused_requests_put_nothing_of_theirs_in_the_log(http_stack: Stack) -> None:
+    url, log = f"{http_stack.bot.url}/slack/events", http_stack.bot.log_path
+    before = log.stat().st_size
+    forged = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64}
+    personal = f"{PLANTED['name']} <{PLANTED['email']}> {PLANTED['phone']} "
+    text = ('{"type": "event_callback", "event": {"text": "' + personal * 30_000).encode()[:1024 * 1024 - 3]
+    mebibyte = text.decode(errors="ignore").encode().ljust(1024 * 1024 - 3) + b'"}}'
+    assert len(mebibyte) == 1024 * 1024  # the largest body accepted
+    for i in range(20):  # unsigned, then with a forged signature
+        assert post(url, mebibyte, forged if i % 2 else {"Content-Type": "application/json"}) == 401
+    stale = http_stack.emulator.user_message("U02BOB", SALES, f"<@UBOT> e-mail {personal}", timestamp_offset=-600)
+    assert {d.http_status for d in stale.deliveries} == {401}
+    malformed = [(b'{"type": "event_callback", "event": {', {"Content-Type": "application/json"}),
+                 (b"payload=%7B%22type%22%3A", {"Content-Type": "application/x-www-form-urlencoded"}),
+                 (b"\xff\xfe\x00garbage", {**forged, "Content-Type": "application/json"}),
+                 (b"[1, 2", {"X-Slack-Request-Timestamp": "yesterday", "X-Slack-Signature": "v0=nope"}),
+                 (b"", {})]
+    assert [post(url, body, headers) for body, headers in malformed] == [401] * len(malformed)
+    assert post(url, b"x" * (1024 * 1024 + 1), {}) == 413
+    signed_garbage, now = b'{"type": "event_callback", "event": ', str(int(time.time()))
+    signature = hmac.new(http_stack.emulator.config.signing_secret.encode(), f"v0:{now}:".encode() + signed_garbage,
+                         hashlib.sha256).hexdigest()
+    assert post(url, signed_garbage, {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": f"v0={signature}",
+                                      "Content-Type": "application/json"}) == 400  # signed, yet unreadable
+    with urllib.request.urlopen(f"{http_stack.bot.url}/healthz", timeout=5) as response:
+        assert response.status == 200
+    grown = log.read_bytes()[before:]
+    assert len(grown) < 4096, grown[:4096]
+    written = grown.decode("utf-8", errors="replace")
+    for value in (PLANTED["name"], PLANTED["first"], PLANTED["last"], PLANTED["email"], PLANTED["phone"],
+                  "event_callback", "Traceback", "v0=000", "X-Slack"):
+        assert value not in written, value
+    assert "refused" in log.read_text(encoding="utf-8", errors="replace")  # counted, at most once a minute
 
 
 def test_two_replicas_on_postgresql_execute_simultaneous_approvals_once(
