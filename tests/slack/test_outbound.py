@@ -160,3 +160,23 @@ def test_the_guard_keeps_what_we_built() -> None:
     dump = json.dumps(guarded["blocks"], ensure_ascii=False)
     assert "<https://crm.example.com/deals/7|deal 7>" in dump and "<@U02BOB>" in dump and "<!date^" in dump
     assert guarded["text"] == text
+
+
+def test_the_middleware_hands_listeners_a_guarded_respond_and_client() -> None:
+    from bot.slack.middleware import provide
+    from tests.slack.fakes import make_bench
+
+    bench, sent = make_bench(), []
+
+    async def respond(text: Any = "", **kwargs: Any) -> None:
+        sent.append({"text": text, **kwargs})
+
+    async def nothing() -> None:
+        return None
+
+    context: dict[str, Any] = {"respond": respond, "client": object()}
+    asyncio.run(provide(bench.deps)(context, nothing))
+    assert context["client"] is bench.deps.poster.client
+    asyncio.run(context["respond"](text=HOSTILE, response_type="ephemeral"))
+    assert sent and "&lt;!channel&gt;" in sent[0]["text"]
+    assert_clean(sent)
