@@ -2,10 +2,10 @@
 
 `provide` puts the process's SlackDeps into every request's context, so listeners are plain
 module-level functions that read `context["deps"]`, and hands them a guarded `respond` and the
-guarded Web API client (bot.slack.poster), so nothing a listener sends escapes the last gate. `only_people` drops the message and
-app_mention events no person wrote to the bot (edits, deletions, bots' messages, this bot's
-own) with an acknowledgement, before a listener sees them; the coming access check belongs
-beside it.
+guarded Web API client (bot.slack.poster), so nothing a listener sends escapes the last gate.
+`only_people` drops the message and app_mention events no person wrote to the bot (edits,
+deletions, bots' messages, this bot's own) with an acknowledgement, before a listener sees
+them; the coming access check belongs beside it.
 """
 
 from __future__ import annotations

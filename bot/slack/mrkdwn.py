@@ -29,7 +29,8 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 _TOKEN = "\x00{}\x00"
 _ANGLED = re.compile(r"<([^<>]*)>")
-_OURS = re.compile(r"(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|!date\^\d+\^[^|<>]*)(?:\|[^<>]*)?")
+# Our own markup: mentions, channels, dates (never a date's optional link, which could go anywhere).
+_OURS = re.compile(r"(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|!date\^\d+\^[^|<>^]*)(?:\|[^<>]*)?")
 # Whatever Slack clients would turn into a link: scheme or www. URLs, and domain/path forms.
 _BARE_URL = re.compile(r"(?i)(?:\bhttps?://|\bwww\.)[^\s<>|\"`]+"
                        r"|(?<![@\w.-])(?:[a-z0-9-]+\.)+[a-z]{2,63}/[^\s<>|\"`]*")

@@ -10,6 +10,7 @@ response_url, so no caller can send `<!channel>` or a link to a host that is not
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -35,6 +36,12 @@ def guard_payload(payload: dict[str, Any], allowed_hosts: Iterable[str]) -> dict
     for key in ("blocks", "attachments", "view"):
         if isinstance(out.get(key), (list, dict)):
             out[key] = guard_blocks(out[key], hosts)
+        elif isinstance(out.get(key), str):  # already JSON-encoded by the caller
+            try:
+                decoded = json.loads(out[key])
+            except ValueError:
+                raise ValueError(f"{key} is not valid JSON") from None
+            out[key] = json.dumps(guard_blocks(decoded, hosts), ensure_ascii=False)
     return out
 
 
@@ -46,11 +53,12 @@ class GuardedClient(AsyncWebClient):
         self.allowed_hosts = tuple(allowed_hosts)
 
     async def api_call(self, api_method: str, *, json: dict[str, Any] | None = None,  # noqa: A002 - SDK's name
-                       params: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+                       params: dict[str, Any] | None = None, data: Any = None, **kwargs: Any) -> Any:
         if api_method in GUARDED_METHODS:
             json = guard_payload(json, self.allowed_hosts) if json is not None else None
             params = guard_payload(params, self.allowed_hosts) if params is not None else None
-        return await super().api_call(api_method, json=json, params=params, **kwargs)
+            data = guard_payload(data, self.allowed_hosts) if isinstance(data, dict) else data
+        return await super().api_call(api_method, json=json, params=params, data=data, **kwargs)
 
 
 def guarded_respond(respond: Respond, allowed_hosts: Iterable[str]) -> Respond:

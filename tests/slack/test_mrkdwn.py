@@ -106,6 +106,8 @@ def test_incoming_text_is_what_the_person_typed(typed: str, delivered: str) -> N
     ("&lt;https://evil.example/&gt; escaped already", "&lt;[link removed: evil[.]example]&gt; escaped already"),
     ("bare http://evil.example/?e=zoe@acme.test", "bare [link removed: evil[.]example]"),
     ("<mailto:zoe@acme.test|zoe>", "&lt;mailto:zoe@acme.test|zoe&gt;"),
+    ("<!date^1700000000^{date}^https://evil.example/x|today>",
+     "&lt;!date^1700000000^{date}^[link removed: evil[.]example]|today&gt;"),
 ])
 def test_guard_keeps_only_our_markup(text: str, expected: str) -> None:
     assert guard(text, ALLOWED) == expected

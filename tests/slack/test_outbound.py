@@ -129,7 +129,8 @@ async def _record(self: Any, api_method: str, **kwargs: Any) -> Any:
     lambda c: c.views_open(trigger_id="t", view=edit_modal(proposal(), [("note", "Note")])),
     lambda c: c.views_publish(user_id="U1", view=home_view("CRM copilot", [proposal()], [], LINKS)),
     lambda c: c.views_publish(user_id="U1", view={"type": "home", "blocks": [messages.section(HOSTILE)]}),
-], ids=["postMessage", "update", "postEphemeral", "reject modal", "edit modal", "home", "raw view"])
+    lambda c: c.chat_postMessage(channel="C1", text=HOSTILE, blocks=json.dumps([messages.section(HOSTILE)])),
+], ids=["postMessage", "update", "postEphemeral", "reject modal", "edit modal", "home", "raw view", "encoded"])
 def test_the_guarded_client_cleans_every_message_and_view(call: Callable[[Any], Any],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("slack_sdk.web.async_client.AsyncBaseClient.api_call", _record)
