@@ -255,11 +255,13 @@ def terminal_digest_audience(settings: Settings, crm: CrmAdapter) -> Audience:
 
 def slack_client(settings: Settings) -> AsyncWebClient:
     """The Web API client for SLACK_BOT_TOKEN (and SLACK_API_URL, if set)."""
+    from bot.slack.blocks.links import Links
     from bot.slack.client import web_client
 
-    secrets = settings.secrets
+    secrets, slack = settings.secrets, settings.slack
     assert secrets.slack_bot_token is not None, "checked by the caller"
-    return web_client(secrets.slack_bot_token.get_secret_value(), secrets.slack_api_url)
+    hosts = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts).allowed_hosts
+    return web_client(secrets.slack_bot_token.get_secret_value(), secrets.slack_api_url, hosts)
 
 
 def slack_publisher(settings: Settings, client: AsyncWebClient | None = None) -> Publisher:
@@ -290,14 +292,15 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
 
     slack, engine = settings.slack, services.components.engine
     links = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts)
-    poster, members, requests = Poster(client), Members(client), SqlRequests(engine)
+    poster, members, requests = Poster(client, links.allowed_hosts), Members(client), SqlRequests(engine)
     runner = Runner(slack.max_concurrent_runs)
     vault_store = SqlVaultStore(engine)
     access = build_access(settings, services.components.crm, SlackUsers(client),
                           home_teams=(home_team,) if home_team else ())
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
-                                  links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id))
+                                  links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
+                                  max_answer_chars=slack.max_answer_chars)
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,

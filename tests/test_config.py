@@ -66,6 +66,8 @@ def test_defaults_apply_when_the_file_is_empty(tmp_path: Path) -> None:
         (GOOD + GOOD.split("[[digests]]")[1].join(["[[digests]]", ""]), 'app.toml: digests: digest names must be unique; "daily" appears twice'),
         ("[secrets]\nopenai_api_key = 'sk-x'\n", "app.toml: secrets: not a config key; secrets come only from the environment"),
         ("[kb\npath = 1", "app.toml: not valid TOML:"),
+        ("[slack]\nmax_answer_chars = 100\n", "app.toml: slack.max_answer_chars: Input should be greater than or equal to 500"),
+        ("[slack]\nmax_answer_chars = 50000\n", "app.toml: slack.max_answer_chars: Input should be less than or equal to 30000"),
         ("[email]\ntransport = 'smtp'\n", 'app.toml: email: smtp_host: required when transport = "smtp"'),
         ("[approvals]\nhigh = ['boss']\n", 'app.toml: approvals.high: unknown approver rule "boss"'),
         ("[crm]\nadapter = 'hubspot'\n", 'HUBSPOT_ACCESS_TOKEN: not set, but crm.adapter = "hubspot"'),

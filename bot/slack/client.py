@@ -7,6 +7,7 @@ unreachable SLACK_API_URL ends start-up with one line instead of failing on the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -16,6 +17,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.poster import GuardedClient
+
 DEFAULT_API_URL = "https://slack.com/api/"
 
 
@@ -23,12 +26,12 @@ class SlackUnavailable(Exception):
     """Slack (or what SLACK_API_URL points at) refused the token or could not be reached."""
 
 
-def web_client(token: str, base_url: str | None) -> AsyncWebClient:
-    """The Web API client: 429s retried after Retry-After, dropped connections retried once."""
-    return AsyncWebClient(token=token, base_url=base_url or DEFAULT_API_URL, retry_handlers=[
-        AsyncConnectionErrorRetryHandler(max_retry_count=1),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-    ])
+def web_client(token: str, base_url: str | None, allowed_hosts: Iterable[str] = ()) -> AsyncWebClient:
+    """The Web API client: 429s retried after Retry-After, dropped connections retried once, and
+    every message and view guarded (links only to allowed_hosts; see bot.slack.poster)."""
+    return GuardedClient(token=token, base_url=base_url or DEFAULT_API_URL, allowed_hosts=allowed_hosts,
+                         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                                         AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Listeners call `accept()` after acknowledging; it claims the request under its key (a redelivery,
 or the second event Slack sends for one mention, finds it claimed and stops there) and starts
 the run in the background. Where the answer goes is a `Destination`: a thread (mentions, DMs,
-thread replies, `/crm` in the channel) or the caller's response_url (`/crm`, ephemeral).
+thread replies, `/crm` in the channel) or the caller's response_url (`/crm`, ephemeral). An
+answer is cut at `slack.max_answer_chars` with a note, and everything sent is guarded (the
+Poster, and `guarded_respond` for the response_url) whoever calls the destination.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from bot.slack.blocks import messages
 from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.links import Links
 from bot.slack.decisions import CardDecisions
-from bot.slack.mrkdwn import from_model
-from bot.slack.poster import Poster
+from bot.slack.mrkdwn import cap, from_model
+from bot.slack.poster import Poster, guarded_respond
 from bot.slack.runner import Runner
 from bot.slack.types import Respond, SlackMessage
 from bot.store.requests import SqlRequests
@@ -121,7 +123,7 @@ class EphemeralDestination:
     """Only the caller sees it: everything goes through the command's response_url."""
 
     def __init__(self, respond: Respond, links: Links) -> None:
-        self._respond, self._links = respond, links
+        self._respond, self._links = guarded_respond(respond, links.allowed_hosts), links
 
     async def status(self, text: str) -> None:
         text, blocks = messages.status(text)
@@ -148,8 +150,10 @@ class EphemeralDestination:
 
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
-                 runner: Runner, links: Links, crm: CrmAdapter, audience: Audience) -> None:
+                 runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
+                 max_answer_chars: int = 12_000) -> None:
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
+        self._max_answer_chars = max_answer_chars
         self._requests, self._runner, self._links = requests, runner, links
         self._crm, self._audience = crm, audience
 
@@ -185,7 +189,8 @@ class Conversations:
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)
-            await destination.answer(messages.answer(from_model(result.answer, self._links.allowed_hosts),
+            answer = cap(result.answer, self._max_answer_chars)
+            await destination.answer(messages.answer(from_model(answer, self._links.allowed_hosts),
                                                      result.citations, self._links, note))
             if result.proposals:
                 await destination.cards(result)

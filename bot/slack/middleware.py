@@ -1,10 +1,11 @@
 """Global Bolt middleware: what holds before any listener runs.
 
 `provide` puts the process's SlackDeps into every request's context, so listeners are plain
-module-level functions that read `context["deps"]`. `only_people` drops the message and
-app_mention events no person wrote to the bot (edits, deletions, bots' messages, this bot's
-own) with an acknowledgement, before a listener sees them; the coming access check belongs
-beside it.
+module-level functions that read `context["deps"]`, and hands them a guarded `respond` and the
+guarded Web API client (bot.slack.poster), so nothing a listener sends escapes the last gate.
+`only_people` drops the message and app_mention events no person wrote to the bot (edits,
+deletions, bots' messages, this bot's own) with an acknowledgement, before a listener sees
+them; the coming access check belongs beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.slack.deps import CONTEXT_KEY, SlackDeps, deps_of
+from bot.slack.poster import guarded_respond
 from bot.slack.types import Ack
 
 Next = Callable[[], Awaitable[Any]]
@@ -27,6 +29,10 @@ def provide(deps: SlackDeps) -> Middleware:
 
     async def provide_deps(context: dict[str, Any], next: Next) -> None:  # noqa: A002 - Bolt's argument name
         context[CONTEXT_KEY] = deps
+        respond = context.get("respond") or getattr(context, "respond", None)
+        if respond is not None and not getattr(respond, "guarded", False):
+            context["respond"] = guarded_respond(respond, deps.links.allowed_hosts)
+        context["client"] = deps.poster.client  # Bolt's per-request client would skip the guard
         await next()
 
     return provide_deps

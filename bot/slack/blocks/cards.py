@@ -131,7 +131,7 @@ def proposal_card(proposal: ProposalView, links: Links, *,
             blocks.append({"type": "actions", "block_id": block_id,
                            "elements": [button("Retry", RETRY, proposal.id, "primary")]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Proposal `{proposal.id}`"}]})
-    text = truncate(f"Proposal ({proposal.status}): {proposal.summary}", 300)
+    text = escape_fit(f"Proposal ({proposal.status}): {proposal.summary}", 300)
     return text, blocks
 
 

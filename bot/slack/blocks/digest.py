@@ -88,7 +88,7 @@ def render(digest: Digest, links: Links, *, lines_per_section: int,
         if shown < part.total:
             overflow.append(part)
     fallback = f"{title}: " + (", ".join(f"{s.title} ({s.total})" for s in digest.sections) or "nothing to report")
-    return (truncate(fallback, 300), blocks[:MAX_BLOCKS]), _thread(overflow, links)
+    return (escape_fit(fallback, 300), blocks[:MAX_BLOCKS]), _thread(overflow, links)
 
 
 def _section_blocks(name: str, index: int, part: Section, links: Links, limit: int, room: int,

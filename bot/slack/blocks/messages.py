@@ -33,7 +33,8 @@ def context(text: str) -> dict[str, Any]:
 
 
 def status(text: str) -> SlackMessage:
-    return text, [context(f"⏳ {escape(text)}")]
+    """The status line; its text may hold names the model chose, so the fallback is escaped too."""
+    return escape_fit(text, 300), [context(f"⏳ {escape(text)}")]
 
 
 def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None) -> list[SlackMessage]:
