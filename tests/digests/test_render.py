@@ -76,3 +76,11 @@ def test_block_ids_are_unique_and_a_preview_has_no_buttons() -> None:
     assert len(ids) == 10 and len(set(ids)) == len(ids)
     (_, preview), _ = render(digest(stale(4)), LINKS, lines_per_section=10, interactive=False)
     assert not [b for b in preview if b["type"] == "actions"] and "Deal &lt;4&gt;" in all_text(preview)
+
+
+def test_a_section_mixing_lines_with_and_without_actions_renders_buttons_only_where_they_act() -> None:
+    acted, plain = stale(2).lines
+    mixed = Section("stale_deals", "Stale deals", (acted, Line("a deal without a record"), plain), 3)
+    (_, blocks), _ = render(digest(mixed), LINKS, lines_per_section=5)
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert len(actions) == 2 and "a deal without a record" in all_text(blocks)

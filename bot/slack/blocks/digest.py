@@ -112,7 +112,8 @@ def _section_blocks(name: str, index: int, part: Section, links: Links, limit: i
         blocks = [section(head)]
         for n, line in enumerate(lines[:shown]):
             blocks.append(section(line_text(line, links)))
-            assert line.record is not None
+            if not (line.actions and line.record):
+                continue  # a line nobody can act on (no record, or nothing to do) has no buttons
             value = action_value(name, *line.record)
             # Unique within the message: section position and line position.
             blocks.append({"type": "actions", "block_id": f"dg:{index}:{n}",
