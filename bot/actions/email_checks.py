@@ -1,8 +1,8 @@
 """What an approver must be told about an e-mail before sending it, found when it is planned.
 
 Two findings, stored as extra `diff` entries with field "warning" (the card lists them, and
-nothing executes from the diff): e-mail addresses and phone numbers in the body that are not the
-recipient contact's own (nor the sender's address), and a recipient the CRM does not know, neither
+nothing executes from the diff): names of other CRM contacts, e-mail addresses and phone numbers
+in the body that are not the recipient contact's own (nor the sender's address), and a recipient the CRM does not know, neither
 as a contact's address nor at a company's domain. An unknown recipient is also marked with
 `kind: "unknown_recipient"`, which the approval service reads to require the managers group
 whatever the policy says. Detection here is deliberately plain (a regex per kind, no language
@@ -12,10 +12,14 @@ model): it looks for what a person would check by eye, and it errs on the side o
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from adapters.crm.base import Contact, CrmAdapter
+
+# The CRM's known values found in a text, as (entity type, the text found, "kind:id" of their record):
+# the privacy layer's known-entity index, passed in by the wiring (this layer never imports Presidio).
+KnownFinder = Callable[[str], Sequence[tuple[str, str, str]]]
 
 WARNING = "warning"
 UNKNOWN_RECIPIENT = "unknown_recipient"
@@ -66,9 +70,22 @@ def _domain_known(crm: CrmAdapter, domain: str) -> bool:
     return any(crm.find("company", "domain", ".".join(labels[i:])) is not None for i in range(len(labels) - 1))
 
 
-def email_warnings(crm: CrmAdapter, *, to: str, body: str, contact_id: int | None,
-                   sender: str) -> tuple[dict[str, Any], ...]:
-    """The warning entries for an e-mail to `to` (for the contact `contact_id`, when given)."""
+def other_people(find_known: KnownFinder | None, body: str, recipient: Contact | None) -> list[str]:
+    """Names of CRM contacts other than the recipient found in the body, the longest form of each."""
+    if find_known is None:
+        return []
+    own = f"contact:{recipient.id}" if recipient else None
+    names: dict[str, str] = {}
+    for entity_type, text, ref in find_known(body):
+        if entity_type == "PERSON" and ref.startswith("contact:") and ref != own and len(text) > len(names.get(ref, "")):
+            names[ref] = " ".join(text.split())
+    return list(dict.fromkeys(names.values()))
+
+
+def email_warnings(crm: CrmAdapter, *, to: str, body: str, contact_id: int | None, sender: str,
+                   find_known: KnownFinder | None = None) -> tuple[dict[str, Any], ...]:
+    """The warning entries for an e-mail to `to` (for the contact `contact_id`, when given); names of
+    other contacts are looked for only when a `find_known` is given."""
     contact = crm.get("contact", contact_id) if contact_id else None
     by_address = crm.find("contact", "email", to)
     if not isinstance(contact, Contact):
@@ -81,10 +98,11 @@ def email_warnings(crm: CrmAdapter, *, to: str, body: str, contact_id: int | Non
     own_emails = {a.lower() for a in (to, sender, contact.email if contact else None) if a}
     others = [e for e in find_emails(body) if e.lower() not in own_emails]
     phones = [p for p in find_phones(body) if not (contact and contact.phone and _same_phone(p, contact.phone))]
-    if others or phones:
+    names = other_people(find_known, body, contact)
+    if names or others or phones:
         whose = "the recipient contact" if contact else "a recipient contact"
         warnings.append(_warning(PERSONAL_DATA, f"the body holds personal data that is not {whose}'s: "
-                                                f"{_listed(others + phones)}"))
+                                                f"{_listed(names + others + phones)}"))
     return tuple(warnings)
 
 

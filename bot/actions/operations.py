@@ -28,7 +28,7 @@ from adapters.crm.base import (
 )
 from adapters.crm.fields import describe_error, validate_fields
 from adapters.email.base import EmailMessage, EmailSender
-from bot.actions.email_checks import email_warnings
+from bot.actions.email_checks import KnownFinder, email_warnings
 from bot.records import PlanError
 
 Risk = Literal["low", "medium", "high"]
@@ -57,6 +57,7 @@ class Targets:
     email_sender: str
     clock: Callable[[], datetime]
     amount_threshold: Decimal = Decimal(10_000)  # a deal amount change above this is high risk
+    find_known: KnownFinder | None = None  # the CRM's people in a text (names in an e-mail's warnings)
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def _plan_email(targets: Targets, parsed: BaseModel) -> Draft:
             {"field": "subject", "before": None, "after": data["subject"]},
             {"field": "body", "before": None, "after": data["body"]},
             *email_warnings(targets.crm, to=data["to"], body=data["body"], contact_id=data.get("contact_id"),
-                            sender=targets.email_sender))
+                            sender=targets.email_sender, find_known=targets.find_known))
     return Draft("send_email", data, f'Send an e-mail to {data["to"]}: "{data["subject"]}"', diff, "high",
                  "contact" if data.get("contact_id") else None, data.get("contact_id"))
 

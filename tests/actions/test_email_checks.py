@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.actions.email_checks import find_emails, find_phones, unknown_recipient
+from adapters.crm.base import Contact
+from bot.actions.email_checks import find_emails, find_phones, other_people, unknown_recipient
 from bot.agent.scripted import ScriptedModel
 from tests.world import PLANTED, World, make_world, settings_for
 
@@ -41,6 +42,21 @@ def test_phone_numbers_are_found_and_dates_are_not(text: str, expected: list[str
     assert find_phones(text) == expected
 
 
+@pytest.mark.parametrize(("found", "expected"), [
+    ([], []),
+    # the longest form of each other contact, once; the recipient (contact 1), companies and non-names left out
+    ([("PERSON", "Robert", "contact:2"), ("PERSON", "Robert\nMiller", "contact:2"), ("PERSON", "Zoë", "contact:1"),
+      ("ORGANIZATION", "Globex", "company:2"), ("EMAIL_ADDRESS", "bob@globex.com", "contact:2"),
+      ("PERSON", "Ann", "contact:3")], ["Robert Miller", "Ann"]),
+])
+def test_other_people_are_the_contacts_named_besides_the_recipient(found: list[tuple[str, str, str]],
+                                                                   expected: list[str]) -> None:
+    recipient = Contact(1, None, "Zoë", "Müller", None, None, None, (), "customer", None, None, None,
+                        None, None, 1)  # type: ignore[arg-type]
+    assert other_people(lambda text: found, "body", recipient) == expected
+    assert other_people(None, "body", recipient) == []
+
+
 def propose_email(world: World, **args: Any) -> Any:
     return world.services.approvals.propose_call("send_email", {"subject": "Renewal", **args}, requester="U02BOB",
                                                  conversation_id=None, channel="C1")
@@ -55,7 +71,10 @@ def warnings(proposal: Any) -> list[str]:
     (PLANTED["email"], f"Reach me at {PLANTED['phone']} or reply to {PLANTED['email']}.", "zoe", []),
     # someone else's address and phone are listed, by value
     (PLANTED["email"], f"P.S. contact list: Robert Miller, {PLANTED['other_email']}, {PLANTED['other_phone']}",
-     "zoe", [f"not the recipient contact's: {PLANTED['other_email']}, {PLANTED['other_phone']}"]),
+     "zoe", [f"not the recipient contact's: Robert Miller, {PLANTED['other_email']}, {PLANTED['other_phone']}"]),
+    # other CRM contacts by name, in any form the privacy layer knows; the recipient's own name is no warning
+    (PLANTED["email"], "Dear Zoë, Bob Miller and I will call.", "zoe", ["not the recipient contact's: Bob Miller"]),
+    (PLANTED["email"], "Dear Zoë Müller, thanks.", "zoe", []),
     # the contact is found by address when no contact_id is given
     (PLANTED["email"], f"call {PLANTED['phone']}", None, []),
     # a new address at a company's domain (or a subdomain of it) is a known recipient
@@ -63,8 +82,8 @@ def warnings(proposal: Any) -> list[str]:
     ("someone@eu.globex.com", "Hello", None, []),
     # anything else is flagged, and with personal data both warnings are listed
     ("drop@evil.example", "Hello", None, ["recipient not in the CRM: drop@evil.example"]),
-    ("drop@evil.example", f"fyi {PLANTED['email']}", None,
-     ["recipient not in the CRM", f"not a recipient contact's: {PLANTED['email']}"]),
+    ("drop@evil.example", f"fyi Zoë Müller, {PLANTED['email']}", None,
+     ["recipient not in the CRM", f"not a recipient contact's: Zoë Müller, {PLANTED['email']}"]),
 ])
 def test_planning_an_email_lists_what_to_check(world: World, to: str, body: str, contact: str | None,
                                                expected: list[str]) -> None:

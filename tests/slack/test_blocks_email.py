@@ -12,6 +12,7 @@ from bot.slack.blocks.cards import APPROVE, REJECT, proposal_card
 from bot.slack.blocks.email import VIEW_EMAIL
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.modals import email_modal
+from bot.slack.mrkdwn import guard_blocks
 from tests.slack.test_blocks import LINKS, buttons, proposal
 
 
@@ -112,3 +113,15 @@ def test_the_app_home_confirms_an_email_with_its_first_lines_and_offers_to_read_
                     [(APPROVE, "p2", False), (REJECT, "p2", False)]]
     [confirm] = [b["confirm"] for b in buttons(view["blocks"]) if "confirm" in b]
     assert "zoe@acme.example" in confirm["text"]["text"] and "line 0000" in confirm["text"]["text"]
+
+
+def test_links_in_an_email_are_shown_in_full_and_not_clickable() -> None:
+    body = ("Hi,\nplease fill https://evil.example/collect?e=zoe@acme.example&p=+4420 and www.track.example/x\n"
+            "or see acme.example.")
+    card = guard_blocks(proposal_card(email(body), LINKS)[1], ["crm.example.com"])
+    modal = guard_blocks(email_modal(email(body)), ["crm.example.com"])
+    for blocks in (card, modal["blocks"]):
+        shown = shown_text(blocks)
+        assert "hxxps://evil[.]example/collect?e=zoe@acme[.]example&p=+4420" in shown
+        assert "www[.]track[.]example/x" in shown and "or see acme.example." in shown
+        assert "link removed" not in shown and "https://" not in shown

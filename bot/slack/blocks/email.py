@@ -1,12 +1,13 @@
 """An e-mail proposal as its approver must see it: recipient, subject, the whole body, the warnings.
 
 The body is drawn from the proposal's stored arguments (what executes), never from its diff, as
-plain text, so its line breaks are kept and nothing in it is read as markup. A body that fits
-(`CARD_BODY` characters) is shown in full on the card; a longer one shows its start and a
-"View e-mail" button opening a modal with all of it, over as many sections as it takes. The
-Approve confirm dialog repeats the recipient, the subject and the body's first lines. Warnings
-found when the e-mail was planned (personal data of others in the body, a recipient the CRM does
-not know) are listed above the buttons.
+plain text, so its line breaks are kept and nothing in it is read as markup; its links are written
+out in full but defanged (`hxxps://evil[.]example/…`), so the approver reads where they go and
+cannot follow them. A body that fits (`CARD_BODY` characters) is shown in full on the card; a
+longer one shows its start and a "View e-mail" button opening a modal with all of it, over as
+many sections as it takes. The Approve confirm dialog repeats the recipient, the subject and the
+body's first lines. Warnings found when the e-mail was planned (personal data of others in the
+body, a recipient the CRM does not know) are listed above the buttons.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.records import ProposalView
-from bot.slack.mrkdwn import escape_fit, split, truncate
+from bot.slack.mrkdwn import defang_urls, escape_fit, split, truncate
 
 VIEW_EMAIL = "proposal_view_email"
-# Characters per plain-text section: below Slack's 3,000, leaving room for links that the last
-# gate before Slack replaces with a longer "[link removed: …]".
+# Characters per plain-text section: below Slack's 3,000, with room to spare should the last gate
+# before Slack rewrite anything in it.
 PIECE = 2500
 CARD_BODY = PIECE  # a body up to this long is shown in full on the card
 CARD_START = 1500  # of a longer one, the card shows about this much
@@ -32,9 +33,14 @@ def is_email(proposal: ProposalView) -> bool:
     return proposal.tool == "send_email" and isinstance(proposal.args.get("body"), str)
 
 
+def shown_body(proposal: ProposalView) -> str:
+    """The body as the approver reads it: every character, links written out but not clickable."""
+    return defang_urls(str(proposal.args.get("body", "")).replace("\r\n", "\n"))
+
+
 def body_pieces(body: str, limit: int = PIECE) -> list[str]:
     """The body cut at paragraph, line or word boundaries into pieces of at most limit characters."""
-    return split(body.replace("\r\n", "\n"), limit) or [""]
+    return split(body, limit) or [""]
 
 
 def warnings(proposal: ProposalView) -> list[str]:
@@ -44,7 +50,7 @@ def warnings(proposal: ProposalView) -> list[str]:
 
 def heading(proposal: ProposalView) -> dict[str, Any]:
     """Recipient and subject, escaped."""
-    to, subject = str(proposal.args.get("to", "")), str(proposal.args.get("subject", ""))
+    to, subject = str(proposal.args.get("to", "")), defang_urls(str(proposal.args.get("subject", "")))
     return {"type": "section", "text": {"type": "mrkdwn",
                                         "text": f"*To:* {escape_fit(to, 400)}\n*Subject:* {escape_fit(subject, 600)}"}}
 
@@ -55,7 +61,7 @@ def plain(text: str) -> dict[str, Any]:
 
 def card_blocks(proposal: ProposalView) -> list[dict[str, Any]]:
     """Heading, body (whole, or its start and a View e-mail button) and warnings, for the card."""
-    body = str(proposal.args["body"])
+    body = shown_body(proposal)
     blocks = [heading(proposal)]
     if len(body) <= CARD_BODY:
         blocks.append(plain(body_pieces(body)[0] if body.strip() else "(empty)"))
@@ -81,9 +87,9 @@ def warnings_block(proposal: ProposalView) -> list[dict[str, Any]]:
 
 def confirm(proposal: ProposalView) -> dict[str, Any]:
     """The Approve button's confirm dialog: recipient, subject and the body's first lines."""
-    to, subject = str(proposal.args.get("to", "")), str(proposal.args.get("subject", ""))
+    to, subject = str(proposal.args.get("to", "")), defang_urls(str(proposal.args.get("subject", "")))
     head = truncate(f"Send to {to}\nSubject: {subject}", 150)
-    lines = "\n".join(str(proposal.args.get("body", "")).strip().splitlines()[:4])
+    lines = "\n".join(shown_body(proposal).strip().splitlines()[:4])
     flag = "\n⚠ It has warnings: read them before approving." if warnings(proposal) else ""
     room = CONFIRM_TEXT - len(head) - len(flag) - 2
     text = f"{head}\n\n{truncate(lines, room)}{flag}" if room > 10 else head + flag

@@ -66,7 +66,7 @@ def edit_modal(proposal: ProposalView, fields: Sequence[tuple[str, str]]) -> dic
 def email_modal(proposal: ProposalView) -> dict[str, Any]:
     """The whole e-mail of a send_email proposal: recipient, subject, every line of the body, warnings.
     Read-only: it has no submit button and nothing to handle when closed."""
-    pieces = email.body_pieces(str(proposal.args.get("body", "")))
+    pieces = email.body_pieces(email.shown_body(proposal))
     blocks = [email.heading(proposal), {"type": "divider"}]
     blocks += [email.plain(piece) for piece in pieces[:email.MODAL_PIECES]]
     if len(pieces) > email.MODAL_PIECES:  # unreachable for the 20,000 characters a body may hold
