@@ -174,6 +174,9 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
 
 
 def _finder(known: KnownEntitySource) -> Callable[[str], list[tuple[str, str, str]]]:
+    """The known-entity index as the approval service reads it: (type, text found, record) per value,
+    always from the index of the moment (it is rebuilt when contacts change)."""
+
     def find(text: str) -> list[tuple[str, str, str]]:
         return [(span.entity_type, text[span.start:span.end], span.ref) for span in known().find(text) if span.ref]
     return find

@@ -1,12 +1,13 @@
 """What an approver must be told about an e-mail before sending it, found when it is planned.
 
 Two findings, stored as extra `diff` entries with field "warning" (the card lists them, and
-nothing executes from the diff): names of other CRM contacts, e-mail addresses and phone numbers
-in the body that are not the recipient contact's own (nor the sender's address), and a recipient the CRM does not know, neither
-as a contact's address nor at a company's domain. An unknown recipient is also marked with
-`kind: "unknown_recipient"`, which the approval service reads to require the managers group
-whatever the policy says. Detection here is deliberately plain (a regex per kind, no language
-model): it looks for what a person would check by eye, and it errs on the side of listing.
+nothing executes from the diff): personal data in the body that is not the recipient contact's
+own nor the sender's address (e-mail addresses, phone numbers, and names of other CRM contacts
+when the wiring passes the privacy layer's known-entity index in), and a recipient the CRM does
+not know, neither as a contact's address nor at a company's domain. An unknown recipient is
+marked with `kind: "unknown_recipient"`, which the approval service reads to require the managers
+group whatever the policy says. Addresses and phones are found with plain patterns, not a
+language model: they look for what a person would check by eye, and err on the side of listing.
 """
 
 from __future__ import annotations
