@@ -83,7 +83,10 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     for p in result.proposals:
         print(f"\nProposal {p.id} ({p.risk} risk, awaiting approval): {p.summary}")
         for change in p.diff:
-            print(f"  {change['field']}: {change['before']} -> {change['after']}")
+            if change["field"] == "warning":  # what to check before approving, not a change
+                print(f"  warning: {change['after']}")
+            else:
+                print(f"  {change['field']}: {change['before']} -> {change['after']}")
         print(f"  approve: python -m bot approve {p.id} --user U...")
     print(f"\n[conversation {conversation}; {result.steps} model calls, {result.tool_calls} tool calls, "
           f"{result.usage.total_tokens} tokens]")

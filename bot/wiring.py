@@ -160,14 +160,26 @@ def build_email(settings: Settings, engine: Engine) -> EmailSender:
 
 
 def build_approvals(components: Components, *, clock: Callable[[], datetime] = utcnow,
-                    on_executed: Callable[[ProposalView], None] | None = None) -> Approvals:
-    """The approval service alone: all that deciding on a proposal needs (no detector, no model)."""
+                    on_executed: Callable[[ProposalView], None] | None = None,
+                    known: KnownEntitySource | None = None) -> Approvals:
+    """The approval service alone: all that deciding on a proposal needs (no detector, no model).
+    With `known`, the CRM's known entities, an e-mail's warnings also name the other contacts in it."""
     settings, engine = components.settings, components.engine
     targets = Targets(crm=components.crm, email=build_email(settings, engine), email_sender=settings.email.sender,
-                      clock=clock, amount_threshold=Decimal(str(settings.approvals.amount_threshold)))
+                      clock=clock, amount_threshold=Decimal(str(settings.approvals.amount_threshold)),
+                      find_known=_finder(known) if known is not None and settings.privacy.known_entities else None)
     return Approvals(SqlProposals(engine), SqlAuditLog(engine), operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
                      clock=clock, on_executed=on_executed, groups=settings.groups)
+
+
+def _finder(known: KnownEntitySource) -> Callable[[str], list[tuple[str, str, str]]]:
+    """The known-entity index as the approval service reads it: (type, text found, record) per value,
+    always from the index of the moment (it is rebuilt when contacts change)."""
+
+    def find(text: str) -> list[tuple[str, str, str]]:
+        return [(span.entity_type, text[span.start:span.end], span.ref) for span in known().find(text) if span.ref]
+    return find
 
 
 def build_services(settings: Settings, components: Components | None = None, *, model: Model | None = None,
@@ -182,7 +194,7 @@ def build_services(settings: Settings, components: Components | None = None, *, 
         if settings.privacy.known_entities and proposal.tool in ("create_lead", "update_contact", "update_company"):
             known.refresh()
 
-    approvals = build_approvals(components, clock=clock, on_executed=after_execute)
+    approvals = build_approvals(components, clock=clock, on_executed=after_execute, known=known)
     vault_store = SqlVaultStore(engine)
     # The model is told of the same writes the approval service plans and executes.
     registry = ToolRegistry([*read_tools(components.kb, clock=clock), *write_tools(operations().values())])

@@ -28,6 +28,7 @@ from adapters.crm.base import (
 )
 from adapters.crm.fields import describe_error, validate_fields
 from adapters.email.base import EmailMessage, EmailSender
+from bot.actions.email_checks import KnownFinder, email_warnings
 from bot.records import PlanError
 
 Risk = Literal["low", "medium", "high"]
@@ -56,6 +57,7 @@ class Targets:
     email_sender: str
     clock: Callable[[], datetime]
     amount_threshold: Decimal = Decimal(10_000)  # a deal amount change above this is high risk
+    find_known: KnownFinder | None = None  # the CRM's people in a text (names in an e-mail's warnings)
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,8 @@ class SendEmailArgs(_Args):
 
 
 def _plan_email(targets: Targets, parsed: BaseModel) -> Draft:
+    """An e-mail, always high risk; what the approver must check (personal data of others in the
+    body, a recipient the CRM does not know) is added to the diff as warnings."""
     data = parsed.model_dump(mode="json", exclude_none=True)
     try:
         validate_fields("contact", {"email": data["to"]}, create=False)
@@ -322,7 +326,9 @@ def _plan_email(targets: Targets, parsed: BaseModel) -> Draft:
     _check_refs(targets.crm, data)
     diff = ({"field": "to", "before": None, "after": data["to"]},
             {"field": "subject", "before": None, "after": data["subject"]},
-            {"field": "body", "before": None, "after": data["body"]})
+            {"field": "body", "before": None, "after": data["body"]},
+            *email_warnings(targets.crm, to=data["to"], body=data["body"], contact_id=data.get("contact_id"),
+                            sender=targets.email_sender, find_known=targets.find_known))
     return Draft("send_email", data, f'Send an e-mail to {data["to"]}: "{data["subject"]}"', diff, "high",
                  "contact" if data.get("contact_id") else None, data.get("contact_id"))
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from adapters.crm.base import ConflictError, CrmAdapter, CrmError, RecordKind
 from adapters.email.base import EmailError
+from bot.actions.email_checks import MANAGERS, unknown_recipient
 from bot.actions.operations import Draft, Operation, Targets, json_value
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
@@ -269,8 +270,12 @@ class Approvals:
         else:
             approver = Approver(user, actor.groups, actor.owner_id,
                                 may_see_record=actor.scope is None or actor.scope.sees(owner))
-        return self._policy.check(risk=proposal.risk, requester=proposal.requester, approver=approver,
-                                  channel=proposal.channel, channel_members=channel_members, record_owner=owner)
+        verdict = self._policy.check(risk=proposal.risk, requester=proposal.requester, approver=approver,
+                                     channel=proposal.channel, channel_members=channel_members, record_owner=owner)
+        if verdict.allowed and unknown_recipient(proposal.diff) and MANAGERS not in approver.groups:
+            # An e-mail leaving for an address the CRM does not know: managers only, whatever the rules.
+            return Verdict(False, f"an e-mail to a recipient not in the CRM needs the {MANAGERS} group to approve it")
+        return verdict
 
     def _record_owner(self, proposal: ProposalView) -> str | None:
         """The effective owner of the record the proposal changes (or, for a create, the record it is

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack import middleware
 from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
+from bot.slack.blocks.email import VIEW_EMAIL
 from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW
 from bot.slack.deps import SlackDeps
 from bot.slack.door import door
@@ -59,6 +60,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(APPROVE_ALL)(actions.on_approve_all)
     app.action(REJECT)(actions.on_reject)
     app.action(EDIT)(actions.on_edit)
+    app.action(VIEW_EMAIL)(actions.on_view_email)
     app.view(REJECT_VIEW)(actions.on_reject_submitted)
     app.view(EDIT_VIEW)(actions.on_edit_submitted)
 

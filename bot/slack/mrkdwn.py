@@ -115,6 +115,13 @@ def _removed(url: str) -> str:
     return f"[link removed: {host}]" if host else "[link removed]"
 
 
+def defang_urls(text: str) -> str:
+    """Every URL (and domain/path form) written out in full but so that no client links it and
+    `guard` leaves it whole: `https://evil.example/a?b` -> `hxxps://evil[.]example/a?b`. For text a
+    person must read exactly, such as an e-mail before it is approved."""
+    return _BARE_URL.sub(lambda m: re.sub(r"(?i)^http", "hxxp", m.group(0)).replace(".", "[.]"), text)
+
+
 def guard(text: str, allowed_hosts: Iterable[str]) -> str:
     """Text (plain or mrkdwn) as Slack may receive it: our own markup kept (user and channel
     mentions, dates, links to allowed hosts), every other `<`, `>` escaped, and links to other

@@ -69,6 +69,32 @@ def test_reject_on_a_decided_or_missing_proposal_redraws_the_card(bench: Bench, 
     assert bench.slack.made("views.open") == [] and bench.decisions.calls == [("refresh", "p1")]
 
 
+LONG_EMAIL = replace(PENDING, id="p9", tool="send_email", risk="high", record_kind=None, record_id=None,
+                    args={"to": "zoe@acme.example", "subject": "Renewal",
+                          "body": "\n".join(f"paragraph {i}: " + "words " * 20 for i in range(60))})
+
+
+@pytest.mark.parametrize("status", ["pending", "executed"])
+def test_view_email_opens_the_whole_email_in_a_modal(bench: Bench, status: str) -> None:
+    bench.approvals.proposals = {"p9": replace(LONG_EMAIL, status=status)}
+    ack = Calls()
+    run(actions.on_view_email(ack=ack, body=click("p9"), client=bench.slack, respond=Calls(), context=bench.context))
+    assert ack.calls == [{}] and bench.decisions.calls == []
+    [opened] = bench.slack.made("views.open")
+    assert opened["trigger_id"] == "t1" and opened["view"]["private_metadata"] == "p9"
+    shown = " ".join(b["text"]["text"] for b in opened["view"]["blocks"] if b["type"] == "section")
+    assert "paragraph 0:" in shown and "paragraph 59:" in shown
+
+
+@pytest.mark.parametrize("proposals", [{}, {"p9": replace(LONG_EMAIL, tool="update_deal")}])
+def test_view_email_on_a_missing_proposal_or_no_email_redraws_the_card(bench: Bench,
+                                                                        proposals: dict[str, Any]) -> None:
+    bench.approvals.proposals = proposals
+    run(actions.on_view_email(ack=Calls(), body=click("p9"), client=bench.slack, respond=Calls(),
+                              context=bench.context))
+    assert bench.slack.made("views.open") == [] and bench.decisions.calls == [("refresh", "p9")]
+
+
 def test_a_rejection_submitted_runs_in_the_background_with_its_reason(bench: Bench) -> None:
     ack = Calls()
     view = {"callback_id": REJECT_VIEW, "private_metadata": "p1",

@@ -3,7 +3,8 @@
 A card is always drawn from the proposal as stored, never from a click's payload, so every
 replica draws the same card for the same state. Buttons carry only the proposal id. People are
 named as people read them: Slack users as mentions (in mrkdwn, where Slack shows their names),
-CRM owners by their CRM name when an `owner_name` look-up is given.
+CRM owners by their CRM name when an `owner_name` look-up is given. An e-mail is shown whole,
+with what to check before sending it (bot.slack.blocks.email).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.records import ProposalStatus, ProposalView
+from bot.slack.blocks import email
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 
@@ -114,12 +116,15 @@ def proposal_card(proposal: ProposalView, links: Links, *,
         {"type": "section", "text": {"type": "mrkdwn", "text": escape_fit(proposal.summary, SECTION_LIMIT)},
          "fields": fields},
     ]
-    if proposal.diff:
+    if email.is_email(proposal):
+        blocks.extend(email.card_blocks(proposal))
+    elif proposal.diff:
         changes = diff_lines(proposal.diff, current, owner_name=owner_name)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": changes}})
     block_id = f"proposal:{proposal.id}"
     if proposal.status == ProposalStatus.PENDING:
-        approve_confirm = _high_risk_confirm(proposal) if proposal.risk == "high" else None
+        approve_confirm = (email.confirm(proposal) if email.is_email(proposal)
+                           else _high_risk_confirm(proposal) if proposal.risk == "high" else None)
         blocks.append({"type": "actions", "block_id": block_id, "elements": [
             button("Approve", APPROVE, proposal.id, "primary", approve_confirm),
             button("Reject", REJECT, proposal.id, "danger"),

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.records import ProposalView
+from bot.slack.blocks import email
 from bot.slack.blocks.cards import APPROVE, REJECT, button
 from bot.slack.blocks.digest import subscription_text
 from bot.slack.blocks.links import Links, when
@@ -32,8 +33,7 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
         where = f" in <#{proposal.channel}>" if proposal.channel else ""
         blocks.append(section(f"*{escape_fit(proposal.summary, 500)}*\n{proposal.risk} risk · from "
                               f"<@{proposal.requester}>{where} · expires {when(proposal.expires_at)}"))
-        blocks.append({"type": "actions", "block_id": f"home:{proposal.id}", "elements": [
-            button("Approve", APPROVE, proposal.id, "primary"), button("Reject", REJECT, proposal.id, "danger")]})
+        blocks.append({"type": "actions", "block_id": f"home:{proposal.id}", "elements": _buttons(proposal)})
     if len(awaiting) > 20:
         blocks.append(context(f"… and {len(awaiting) - 20} more: `/crm pending` lists them."))
     blocks += [{"type": "divider"},
@@ -59,3 +59,13 @@ def digest_home_blocks(subscriptions: Sequence[Any]) -> list[dict[str, Any]]:
     for sub in subscriptions[:15]:
         blocks.append(section(subscription_text(sub)))
     return blocks
+
+
+def _buttons(proposal: ProposalView) -> list[dict[str, Any]]:
+    """Approve and Reject; an e-mail is confirmed with its first lines and can be read in full first."""
+    if not email.is_email(proposal):
+        return [button("Approve", APPROVE, proposal.id, "primary"), button("Reject", REJECT, proposal.id, "danger")]
+    return [button("View e-mail", email.VIEW_EMAIL, proposal.id),
+            button("Approve", APPROVE, proposal.id, "primary", email.confirm(proposal)),
+            button("Reject", REJECT, proposal.id, "danger")]
+

@@ -1,4 +1,5 @@
-"""Modals: reject with an optional reason, and edit a proposal's fields before approving."""
+"""Modals: reject with an optional reason, edit a proposal's fields before approving, and read an
+e-mail proposal in full (its body over as many plain-text sections as it takes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.records import ProposalView
+from bot.slack.blocks import email
 from bot.slack.mrkdwn import escape_fit, truncate
 
 REJECT_VIEW, EDIT_VIEW = "proposal_reject_view", "proposal_edit_view"
@@ -59,6 +61,19 @@ def edit_modal(proposal: ProposalView, fields: Sequence[tuple[str, str]]) -> dic
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": blocks,
     }
+
+
+def email_modal(proposal: ProposalView) -> dict[str, Any]:
+    """The whole e-mail of a send_email proposal: recipient, subject, every line of the body, warnings.
+    Read-only: it has no submit button and nothing to handle when closed."""
+    pieces = email.body_pieces(email.shown_body(proposal))
+    blocks = [email.heading(proposal), {"type": "divider"}]
+    blocks += [email.plain(piece) for piece in pieces[:email.MODAL_PIECES]]
+    if len(pieces) > email.MODAL_PIECES:  # unreachable for the 20,000 characters a body may hold
+        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": "… (cut: too long to show)"}]})
+    return {"type": "modal", "private_metadata": proposal.id,
+            "title": {"type": "plain_text", "text": "E-mail to approve"},
+            "close": {"type": "plain_text", "text": "Close"}, "blocks": blocks + email.warnings_block(proposal)}
 
 
 def submitted(values: Mapping[str, Any]) -> dict[str, str | None]:

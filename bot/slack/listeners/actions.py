@@ -1,4 +1,4 @@
-"""Buttons on proposal cards (and the App Home) and the Reject / Edit modals.
+"""Buttons on proposal cards (and the App Home), the Reject / Edit modals and the e-mail viewer.
 
 Button values carry only proposal ids; who clicked comes from Slack's payload and everything
 else from the database. Modals are opened straight after the acknowledgement, because a
@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from bot.records import ProposalStatus
-from bot.slack.blocks.modals import changed_fields, edit_modal, reject_modal, submitted
+from bot.slack.blocks.modals import changed_fields, edit_modal, email_modal, reject_modal, submitted
 from bot.slack.decisions import editable_fields
 from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.types import Ack, Respond
@@ -74,6 +74,20 @@ async def on_edit(ack: Ack, body: dict[str, Any], client: Any, respond: Respond,
         return
     fields = editable_fields(deps.approvals, proposal)
     await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(proposal, fields))
+
+
+async def on_view_email(ack: Ack, body: dict[str, Any], client: Any, respond: Respond,
+                        context: dict[str, Any]) -> None:
+    """View e-mail: opens a modal with the whole e-mail of a send_email proposal, in any state (a
+    proposal that no longer exists only has its card redrawn)."""
+    await ack()
+    deps = deps_of(context)
+    proposal_id, _user, from_home = _clicked(body)
+    proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
+    if proposal is None or proposal.tool != "send_email":
+        await deps.decisions.refresh(proposal_id, None if from_home else respond)
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=email_modal(proposal))
 
 
 async def on_reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]) -> None:
