@@ -102,6 +102,11 @@ class FakeDecisions:
     async def awaiting(self, user: str) -> list[ProposalView]:
         return self.approvals.actionable_by(user, None)
 
+    outsiders: frozenset[str] = frozenset()  # people who are not in any proposal's conversation
+
+    async def part_of(self, proposal: ProposalView, user: str) -> bool:
+        return user not in self.outsiders
+
     async def approve(self, proposal_id: str, user: str, respond: Any = None) -> None:
         self.calls.append(("approve", proposal_id, user, respond))
 

@@ -114,6 +114,16 @@ def test_edit_modal_is_prefilled_and_only_real_changes_count() -> None:
     assert changed_fields(p, submitted(state)) == {"amount": "1500"}
 
 
+def test_an_untouched_long_field_is_no_change_although_the_form_showed_only_its_start() -> None:
+    body = "\n".join(f"paragraph {i}: " + "words " * 30 for i in range(40))  # about 7,600 characters
+    p = proposal(tool="send_email", args={"to": "zoe@acme.example", "subject": "Renewal", "body": body})
+    view = edit_modal(p, [("to", ""), ("subject", ""), ("body", "")])
+    shown = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
+    state = {name: {"value": {"type": "plain_text_input", "value": value}} for name, value in shown.items()}
+    state["subject"]["value"]["value"] = "Renewal 2027"
+    assert changed_fields(p, submitted(state)) == {"subject": "Renewal 2027"}  # the body stays whole
+
+
 def test_reject_modal_has_an_optional_reason() -> None:
     view = reject_modal(proposal())
     assert view["blocks"][-1]["optional"] is True and view["private_metadata"] == "p1"

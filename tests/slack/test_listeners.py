@@ -236,3 +236,15 @@ def test_other_commands_are_acknowledged_then_run_in_the_background(bench: Bench
     ack = Calls()
     run(commands.on_crm(ack=ack, command=command(text), respond=Calls(), context=bench.context))
     assert ack.calls == [{}] and [name for name, _ in bench.runner.jobs] == [job]
+
+
+@pytest.mark.parametrize("listener, proposal", [
+    (actions.on_view_email, LONG_EMAIL), (actions.on_edit, PENDING), (actions.on_reject, PENDING)])
+def test_a_modal_shows_a_proposal_only_to_people_of_its_conversation(bench: Bench, listener: Any,
+                                                                      proposal: Any) -> None:
+    bench.approvals.proposals = {proposal.id: proposal}
+    bench.decisions.outsiders = frozenset({"U01ALICE"})  # a click with a copied id, from outside
+    respond = Calls()
+    run(listener(ack=Calls(), body=click(proposal.id), client=bench.slack, respond=respond, context=bench.context))
+    assert bench.slack.made("views.open") == []
+    assert "Only people in the conversation" in respond.calls[0]["text"]

@@ -16,6 +16,9 @@ VALUE = "value"  # the action_id of every input, so a submission reads state.val
 _LONG_FIELDS = ("body", "description", "notes")
 
 
+PREFILL_CHARS = 3000  # Slack's limit on a text input's initial value
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -48,7 +51,7 @@ def edit_modal(proposal: ProposalView, fields: Sequence[tuple[str, str]]) -> dic
                                    "multiline": name in _LONG_FIELDS}
         current = _text(proposal.args.get(name))
         if current:
-            element["initial_value"] = truncate(current, 3000)
+            element["initial_value"] = truncate(current, PREFILL_CHARS)
         block: dict[str, Any] = {"type": "input", "block_id": name, "optional": True, "element": element,
                                  "label": {"type": "plain_text", "text": truncate(name.replace("_", " "), 2000)}}
         if hint:
@@ -88,6 +91,12 @@ def submitted(values: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 def changed_fields(proposal: ProposalView, values: Mapping[str, str | None]) -> dict[str, str]:
-    """The inputs that differ from what the proposal holds (empty inputs leave a field as it is)."""
-    return {name: value for name, value in values.items()
-            if value is not None and value != _text(proposal.args.get(name))}
+    """The inputs that differ from what the proposal holds (empty inputs leave a field as it is).
+    An input left as the form filled it in is no change, also when the form could show only the
+    start of a long value (an e-mail body): the stored value is kept whole."""
+    changed = {}
+    for name, value in values.items():
+        current = _text(proposal.args.get(name))
+        if value is not None and value not in (current, truncate(current, PREFILL_CHARS).strip()):
+            changed[name] = value
+    return changed

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.records import ProposalStatus
+from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.modals import changed_fields, edit_modal, email_modal, reject_modal, submitted
 from bot.slack.decisions import editable_fields
 from bot.slack.deps import SlackDeps, deps_of
@@ -55,10 +55,12 @@ async def on_reject(ack: Ack, body: dict[str, Any], client: Any, respond: Respon
     """Reject: opens the modal asking for a reason (or redraws a card that is no longer pending)."""
     await ack()
     deps = deps_of(context)
-    proposal_id, _user, from_home = _clicked(body)
+    proposal_id, user, from_home = _clicked(body)
     proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
     if proposal is None or proposal.status != ProposalStatus.PENDING:
         await deps.decisions.refresh(proposal_id, None if from_home else respond)
+        return
+    if await _outsider(deps, proposal, user, respond, from_home):
         return
     await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal))
 
@@ -67,10 +69,12 @@ async def on_edit(ack: Ack, body: dict[str, Any], client: Any, respond: Respond,
     """Edit: opens the modal with the proposal's editable fields (or redraws a decided card)."""
     await ack()
     deps = deps_of(context)
-    proposal_id, _user, from_home = _clicked(body)
+    proposal_id, user, from_home = _clicked(body)
     proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
     if proposal is None or proposal.status != ProposalStatus.PENDING:
         await deps.decisions.refresh(proposal_id, None if from_home else respond)
+        return
+    if await _outsider(deps, proposal, user, respond, from_home):
         return
     fields = editable_fields(deps.approvals, proposal)
     await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(proposal, fields))
@@ -82,12 +86,25 @@ async def on_view_email(ack: Ack, body: dict[str, Any], client: Any, respond: Re
     proposal that no longer exists only has its card redrawn)."""
     await ack()
     deps = deps_of(context)
-    proposal_id, _user, from_home = _clicked(body)
+    proposal_id, user, from_home = _clicked(body)
     proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
     if proposal is None or proposal.tool != "send_email":
         await deps.decisions.refresh(proposal_id, None if from_home else respond)
         return
+    if await _outsider(deps, proposal, user, respond, from_home):
+        return
     await client.views_open(trigger_id=body["trigger_id"], view=email_modal(proposal))
+
+
+async def _outsider(deps: SlackDeps, proposal: ProposalView, user: str, respond: Respond, from_home: bool) -> bool:
+    """A modal shows a proposal's content: only to people of the conversation it was made in (a
+    click with a copied id from elsewhere is told so, and shown nothing)."""
+    if await deps.decisions.part_of(proposal, user):
+        return False
+    if not from_home:
+        await respond(text="Only people in the conversation where this was proposed can open it.",
+                      response_type="ephemeral", replace_original=False)
+    return True
 
 
 async def on_reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]) -> None:
