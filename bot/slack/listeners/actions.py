@@ -55,29 +55,32 @@ async def on_reject(ack: Ack, body: dict[str, Any], client: Any, respond: Respon
     """Reject: opens the modal asking for a reason (or redraws a card that is no longer pending)."""
     await ack()
     deps = deps_of(context)
-    proposal_id, user, from_home = _clicked(body)
-    proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
-    if proposal is None or proposal.status != ProposalStatus.PENDING:
-        await deps.decisions.refresh(proposal_id, None if from_home else respond)
-        return
-    if await _outsider(deps, proposal, user, respond, from_home):
-        return
-    await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal))
+    proposal = await _pending_to_open(deps, body, respond)
+    if proposal is not None:
+        await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal))
 
 
 async def on_edit(ack: Ack, body: dict[str, Any], client: Any, respond: Respond, context: dict[str, Any]) -> None:
     """Edit: opens the modal with the proposal's editable fields (or redraws a decided card)."""
     await ack()
     deps = deps_of(context)
+    proposal = await _pending_to_open(deps, body, respond)
+    if proposal is not None:
+        fields = editable_fields(deps.approvals, proposal)
+        await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(proposal, fields))
+
+
+async def _pending_to_open(deps: SlackDeps, body: dict[str, Any], respond: Respond) -> ProposalView | None:
+    """The clicked proposal when a modal on it may open: it is pending (else its card is redrawn)
+    and the clicker is part of its conversation (else they are told so)."""
     proposal_id, user, from_home = _clicked(body)
     proposal = await asyncio.to_thread(deps.approvals.get, proposal_id)
     if proposal is None or proposal.status != ProposalStatus.PENDING:
         await deps.decisions.refresh(proposal_id, None if from_home else respond)
-        return
+        return None
     if await _outsider(deps, proposal, user, respond, from_home):
-        return
-    fields = editable_fields(deps.approvals, proposal)
-    await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(proposal, fields))
+        return None
+    return proposal
 
 
 async def on_view_email(ack: Ack, body: dict[str, Any], client: Any, respond: Respond,
