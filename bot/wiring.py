@@ -208,10 +208,11 @@ def build_services(settings: Settings, components: Components | None = None, *, 
 def build_digests(settings: Settings, components: Components, approvals: Approvals, *,
                   clock: Callable[[], datetime] = utcnow, publisher: Publisher | None = None,
                   summarizer_parts: tuple[Model, Gateway] | None = None,
-                  audience: Audience | None = None) -> DigestService:
+                  audience: Audience | None = None, access: Access | None = None) -> DigestService:
     """The digest service: sections over the CRM and the pending proposals, claims in the database.
     `summarizer_parts` (model, gateway) enables the optional model-written summaries; `audience`
-    (see digest_audience) limits every run to what its channel's members may all see."""
+    (see digest_audience) limits every run to what its channel's members may all see; `access`
+    maps a digest's owner and team to CRM owners (by default through [people.emails])."""
     import os
     import socket
 
@@ -228,18 +229,23 @@ def build_digests(settings: Settings, components: Components, approvals: Approva
     sections = SectionBuilder(components.crm, approvals.pending, settings.digest_sections)
     return DigestService(SqlDigests(components.engine), sections, settings=settings.scheduler,
                          groups=settings.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
-                         publisher=publisher, summarizer=summarizer, configured=settings.digests, audience=audience)
+                         publisher=publisher, summarizer=summarizer, configured=settings.digests, audience=audience,
+                         owner_ids=(access or build_access(settings, components.crm)).people.owner_ids_of)
 
 
-def digest_audience(settings: Settings, crm: CrmAdapter, client: AsyncWebClient, *, bot_user_id: str,
-                    home_team: str = "") -> Audience:
+def slack_access(settings: Settings, crm: CrmAdapter, client: AsyncWebClient, *, home_team: str = "") -> Access:
+    """The door, roles and scopes with Slack as the source of who people are."""
+    from bot.slack.people import SlackUsers
+
+    return build_access(settings, crm, SlackUsers(client), home_teams=(home_team,) if home_team else ())
+
+
+def digest_audience(access: Access, client: AsyncWebClient, *, bot_user_id: str) -> Audience:
     """What every member of a channel may see, for digests: membership read from Slack at each run
     (no cache: nothing tells this reader of joins and leaves), people through the door and roles."""
     from bot.digests.audience import ChannelAudience
     from bot.slack.members import Members
-    from bot.slack.people import SlackUsers
 
-    access = build_access(settings, crm, SlackUsers(client), home_teams=(home_team,) if home_team else ())
     return ChannelAudience(access, Members(client, ttl=0).of, bot_user_id=bot_user_id)
 
 
@@ -258,8 +264,8 @@ def terminal_digest_audience(settings: Settings, crm: CrmAdapter) -> Audience:
                 identity = await identify(client)
             except SlackUnavailable as exc:
                 raise AudienceUnavailable(str(exc)) from None
-            built.append(digest_audience(settings, crm, client, bot_user_id=identity.user_id,
-                                         home_team=identity.team_id))
+            built.append(digest_audience(slack_access(settings, crm, client, home_team=identity.team_id), client,
+                                         bot_user_id=identity.user_id))
         return await built[0](channel)
 
     return audience
@@ -288,16 +294,15 @@ def slack_publisher(settings: Settings, client: AsyncWebClient | None = None) ->
 
 
 def build_slack_deps(settings: Settings, services: Services, client: AsyncWebClient, *, bot_user_id: str,
-                     digests: DigestService, home_team: str = "") -> SlackDeps:
+                     digests: DigestService, access: Access | None = None) -> SlackDeps:
     """What every Slack listener shares, complete: the bot's id and the digest service included.
-    home_team is the workspace the bot is installed in: the door lets its members in."""
+    access is the door (by default one with no home team check, for tests that build deps alone)."""
     from bot.slack.audience import Audience
     from bot.slack.blocks.links import Links
     from bot.slack.conversations import Conversations
     from bot.slack.decisions import CardDecisions
     from bot.slack.deps import SlackDeps
     from bot.slack.members import Members
-    from bot.slack.people import SlackUsers
     from bot.slack.poster import Poster
     from bot.slack.runner import Runner
     from bot.store.requests import SqlRequests
@@ -307,8 +312,7 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     poster, members, requests = Poster(client, links.allowed_hosts), Members(client), SqlRequests(engine)
     runner = Runner(slack.max_concurrent_runs)
     vault_store = SqlVaultStore(engine)
-    access = build_access(settings, services.components.crm, SlackUsers(client),
-                          home_teams=(home_team,) if home_team else ())
+    access = access or slack_access(settings, services.components.crm, client)
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
@@ -333,14 +337,15 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
     try:
         identity = await identify(client)
         parts = None if isinstance(services.model, MissingModel) else (services.model, services.gateway)
-        audience = digest_audience(settings, services.components.crm, client, bot_user_id=identity.user_id,
-                                   home_team=identity.team_id)
+        # One view of people for the listeners and the digests, so a user_change refreshes both.
+        access = slack_access(settings, services.components.crm, client, home_team=identity.team_id)
         digests = build_digests(settings, services.components, services.approvals, clock=clock,
                                 publisher=slack_publisher(settings, client), summarizer_parts=parts,
-                                audience=audience)
+                                audience=digest_audience(access, client, bot_user_id=identity.user_id),
+                                access=access)
         await asyncio.to_thread(digests.sync_config)
         deps = build_slack_deps(settings, services, client, bot_user_id=identity.user_id, digests=digests,
-                                home_team=identity.team_id)
+                                access=access)
         app_token = settings.secrets.slack_app_token
         app = build_app(deps, socket_mode=app_token is not None)
         await serve(app, deps, Housekeeping(deps, services.known, settings, clock),

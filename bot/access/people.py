@@ -122,10 +122,6 @@ class People:
         await self._owners()
         return {owner_id: owner.name for owner_id, owner in self._owners_by_id.items()}
 
-    def refresh_owners(self) -> None:
-        """Forget the CRM owners; the next look-up reads them again (after an import or a sync)."""
-        self._owners_by_email = None
-
     async def _profile(self, user_id: str) -> Profile | None:
         cached = self._profiles.get(user_id)
         now = self._clock()

@@ -50,11 +50,6 @@ class Access:
         self.people.forget(user_id)
         self._admitted.pop(user_id, None)
 
-    def with_home_teams(self, teams: Iterable[str]) -> Access:
-        """The same access rules for a bot installed in these teams (known after auth.test)."""
-        return Access(self.people, self._settings, home_teams={*teams, *self._settings.allowed_teams},
-                      ttl=self._ttl, clock=self._clock)
-
     async def admit(self, user_id: str, *, user_team: str | None = None,
                     channel_shared: bool = False) -> Admitted | Refused:
         """Who is asking and whether they may come in: the person is checked from the cache (as fresh

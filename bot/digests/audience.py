@@ -43,10 +43,6 @@ class ChannelAudience:
                  bot_user_id: str = "") -> None:
         self._access, self._members, self._bot = access, members, bot_user_id
 
-    async def owner_ids(self, user_ids: Collection[str]) -> frozenset[str]:
-        """The CRM owner ids of these Slack users (a digest's `owner` or `team`), by e-mail."""
-        return await self._access.people.owner_ids_of(user_ids)
-
     async def __call__(self, channel: str) -> Scope:
         members = set(await self._members(channel)) - {self._bot}
         if not members:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Literal, Protocol
@@ -38,6 +38,10 @@ class PublishError(Exception):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+# The CRM owner ids of Slack users (a digest's `owner` or `team`), matched by e-mail.
+OwnerIds = Callable[[Collection[str]], Awaitable[frozenset[str]]]
 
 
 class Publisher(Protocol):
@@ -90,9 +94,10 @@ class DigestService:
                  groups: Mapping[str, Sequence[str]], clock: Callable[[], datetime], instance: str,
                  publisher: Publisher | None = None, summarizer: Summarizer | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 configured: Sequence[DigestConfig] = (), audience: Audience | None = None) -> None:
+                 configured: Sequence[DigestConfig] = (), audience: Audience | None = None,
+                 owner_ids: OwnerIds | None = None) -> None:
         self.store, self._sections, self._settings, self._groups = store, sections, settings, groups
-        self._audience = audience
+        self._audience, self._owner_ids = audience, owner_ids
         self._clock, self._instance, self.publisher, self._summarizer, self._sleep = (
             clock, instance, publisher, summarizer, sleep)
         self._configured = {c.name: from_config(c) for c in configured}
@@ -208,11 +213,9 @@ class DigestService:
         users = self._filter_users(sub)
         if users is None:
             return Scope()
-        # A channel audience knows people (ChannelAudience.owner_ids); a bare one does not.
-        owner_ids = getattr(self._audience, "owner_ids", None)
-        if owner_ids is None:
+        if self._owner_ids is None:
             return Scope(tuple(users))
-        return Scope(tuple(sorted(await owner_ids(users))))
+        return Scope(tuple(sorted(await self._owner_ids(users))))
 
     def _filter_users(self, sub: Subscription) -> list[str] | None:
         owner, team = sub.filters.get("owner"), sub.filters.get("team")

@@ -150,11 +150,11 @@ def test_the_audience_is_asked_at_every_run(sqlite_engine: Engine, crm: LocalCrm
     assert second == [("deal", ids["bob"])]
 
 
-def test_a_digests_owner_filter_maps_slack_users_to_their_crm_owners() -> None:
-    access = Access(People(FixedUsers([Profile("U02BOB", "Bob", "bob@example.com")]),
-                           lambda: [Owner("bob", "Bob Baker", "bob@example.com")], groups={}), AccessSection())
-    async def nobody(channel: str) -> list[str]:
-        return []
-
-    audience = ChannelAudience(access, nobody)
-    assert asyncio.run(audience.owner_ids(["U02BOB", "U404"])) == frozenset({"bob"})
+def test_a_digests_owner_filter_maps_slack_users_to_their_crm_owners(sqlite_engine: Engine) -> None:
+    people = People(FixedUsers([Profile("U02BOB", "Bob", "bob@example.com")]),
+                    lambda: [Owner("bob", "Bob Baker", "bob@example.com")], groups={})
+    digests = service(sqlite_engine, Clock(utc(2026, 12, 1, 7)), owner_ids=people.owner_ids_of)
+    one = Subscription("bob", "#sales", "0 8 * * *", "UTC", ("stale_deals",), filters={"owner": "U02BOB"})
+    team = Subscription("team", "#sales", "0 8 * * *", "UTC", ("stale_deals",), filters={"team": "sales"})
+    assert asyncio.run(digests.filter_scope(one)).owners == ("bob",)
+    assert asyncio.run(digests.filter_scope(team)).owners == ("bob",)  # Alice has no CRM owner here
