@@ -121,7 +121,8 @@ class Bot:
         env["SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"] = (
             emu.config.app_token if socket_mode else emu.config.signing_secret)
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(self.port)], cwd=REPO,
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(self.port),
+                                      "--ops-port", "0"], cwd=REPO,
                                      env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     async def ready(self, emu: SlackEmulator, timeout: float = 90.0) -> None:

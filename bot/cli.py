@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -16,6 +17,7 @@ from adapters.crm.base import CrmError
 from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_hubspot, cli_run
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
+from bot.ops import logs
 from bot.privacy.spans import DetectionError
 from bot.store import schema
 from bot.wiring import build_checked, build_engine
@@ -71,13 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
-        logging.basicConfig(
-            level=settings.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logs.configure(settings.bot.log_level, settings.bot.log_format)
         for line in settings.deprecations():
             log.warning(line)
-        for noisy in ("alembic", "presidio-analyzer", "apscheduler"):  # APScheduler logs every tick at INFO
-            logging.getLogger(noisy).setLevel(logging.WARNING)
         handler = _COMMANDS[args.command]
         return handler(settings, args)
     except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError,
@@ -90,6 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`… | head`): stop quietly. Python flushes stdout once more at
+    exit, which would fail again; pointing stdout at /dev/null makes that flush harmless."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, as a shell reports a command ended by a closed pipe
 
 
 def _first_line(exc: object) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from bot.cli_run import RunError, cmd_run
+from bot.cli_run import RunError, add_ops_arguments, cmd_run, ops_address
 from bot.config import Settings
 from bot.wiring import build_checked
 
@@ -33,6 +33,7 @@ def add_parsers(sub: Any) -> None:
     dev.add_argument("--port", type=int, default=3000, help="port of the page and of the local Slack (default 3000)")
     dev.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1: only this machine can open the page)")
+    add_ops_arguments(dev)
 
 
 def pointed_at(settings: Settings, emulator: EmulatorThread) -> Settings:
@@ -52,6 +53,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise RunError(f"--port must be between 0 and 65535, got {args.port}")
+    ops_address(args)  # checked before the page is announced
     # An unmigrated database is refused before the page is announced, not after.
     build_checked(settings).engine.dispose()
     emulator = EmulatorThread(host=args.host, port=args.port, users=DEMO_USERS, channels=demo_channels(BOT_USER_ID),
@@ -68,7 +70,8 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
                        "pass another --port") from None
     try:
         _introduce(settings, emulator)
-        return cmd_run(pointed_at(settings, emulator), argparse.Namespace(port=0))
+        return cmd_run(pointed_at(settings, emulator),
+                       argparse.Namespace(port=0, ops_port=args.ops_port, ops_host=args.ops_host))
     finally:
         emulator.stop()
 

@@ -47,6 +47,9 @@ class _Section(BaseModel):
 class BotSection(_Section):
     name: str = Field("CRM copilot", min_length=1, max_length=80)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    metrics: bool = True  # count crm_copilot_* metrics, served at /metrics
+    decision_log: bool = True  # one line per request, refusal, proposal step and failed turn
 
 
 class DatabaseSection(_Section):

@@ -34,6 +34,7 @@ from bot.agent.read_tools import read_tools
 from bot.agent.text_protocol import TextProtocolModel
 from bot.agent.tools import ToolRegistry, write_tools
 from bot.config import Settings
+from bot.ops import Ops
 from bot.privacy.gateway import Gateway
 from bot.privacy.known import KnownEntitySource
 from bot.privacy.vault import Vault
@@ -48,6 +49,8 @@ from bot.store.vault_store import SqlVaultStore
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.ops.metrics import Metrics
 
     from bot.access.scope import Scope
     from bot.digests.service import Audience, DigestService, Publisher
@@ -71,8 +74,11 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
-def build_gateway(settings: Settings, crm: CrmAdapter) -> tuple[Gateway, Detector, KnownEntitySource]:
-    """The privacy gateway with its detector and the CRM's known entities (loaded and warmed)."""
+def build_gateway(settings: Settings, crm: CrmAdapter, metrics: Metrics | None = None
+                  ) -> tuple[Gateway, Detector, KnownEntitySource]:
+    """The privacy gateway with its detector and the CRM's known entities (loaded and warmed);
+    with metrics, each detection pass is timed."""
+    from bot.ops.watch import WatchedDetector
     from bot.privacy.detector import Detector  # Presidio takes about a second to import
 
     known = KnownEntitySource(crm.directory, company_names=settings.privacy.company_names)
@@ -80,7 +86,7 @@ def build_gateway(settings: Settings, crm: CrmAdapter) -> tuple[Gateway, Detecto
         known.refresh()
     detector = Detector(settings.privacy, known)
     detector.warm()
-    return Gateway(detector), detector, known
+    return Gateway(WatchedDetector(detector, metrics) if metrics is not None else detector), detector, known
 
 
 def build_checked(settings: Settings) -> Components:
@@ -131,6 +137,35 @@ class Services:
     agent: Agent
     audit: SqlAuditLog
     model: Model
+    ops: Ops | None = None
+
+
+def build_ops(settings: Settings, components: Components) -> Ops:
+    """Metrics (unless bot.metrics is off), the log of decisions and the health checks of a bot process.
+    The checks: the database answers, its schema is current; `run_slack` adds Slack's."""
+    from sqlalchemy import text
+
+    from bot.ops.health import Health
+    from bot.ops.journal import Journal
+    from bot.ops.metrics import Metrics
+
+    engine, head = components.engine, schema.head_revision()
+    metrics = Metrics() if settings.bot.metrics else None
+    journal = Journal(metrics, log_decisions=settings.bot.decision_log, lookup=SqlProposals(engine).get)
+
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    async def database() -> str | None:
+        await asyncio.to_thread(ping)
+        return None
+
+    async def schema_current() -> str | None:
+        current = await asyncio.to_thread(schema.current_revision, engine)
+        return None if current == head else f"at {current or 'no revision'}, the code needs {head}: run migrate"
+
+    return Ops(metrics, journal, Health([("database", database), ("schema", schema_current)]))
 
 
 def build_model(settings: Settings) -> Model:
@@ -161,14 +196,16 @@ def build_email(settings: Settings, engine: Engine) -> EmailSender:
 
 def build_approvals(components: Components, *, clock: Callable[[], datetime] = utcnow,
                     on_executed: Callable[[ProposalView], None] | None = None,
-                    known: KnownEntitySource | None = None) -> Approvals:
+                    known: KnownEntitySource | None = None, ops: Ops | None = None) -> Approvals:
     """The approval service alone: all that deciding on a proposal needs (no detector, no model).
-    With `known`, the CRM's known entities, an e-mail's warnings also name the other contacts in it."""
+    With `known`, the CRM's known entities, an e-mail's warnings also name the other contacts in it;
+    with `ops`, every audit event also reaches the log of decisions and the metrics."""
     settings, engine = components.settings, components.engine
     targets = Targets(crm=components.crm, email=build_email(settings, engine), email_sender=settings.email.sender,
                       clock=clock, amount_threshold=Decimal(str(settings.approvals.amount_threshold)),
                       find_known=_finder(known) if known is not None and settings.privacy.known_entities else None)
-    return Approvals(SqlProposals(engine), SqlAuditLog(engine), operations(), targets,
+    audit = SqlAuditLog(engine, on_recorded=ops.journal.audited if ops is not None else None)
+    return Approvals(SqlProposals(engine), audit, operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
                      clock=clock, on_executed=on_executed, groups=settings.groups)
 
@@ -183,26 +220,33 @@ def _finder(known: KnownEntitySource) -> Callable[[str], list[tuple[str, str, st
 
 
 def build_services(settings: Settings, components: Components | None = None, *, model: Model | None = None,
-                   clock: Callable[[], datetime] = utcnow) -> Services:
-    """The agent and the approval service over the configured CRM, knowledge base and model."""
+                   clock: Callable[[], datetime] = utcnow, ops: Ops | None = None) -> Services:
+    """The agent and the approval service over the configured CRM, knowledge base and model; with
+    `ops` (see build_ops), watched: model calls, detection passes, tool calls and audit events."""
+    from bot.ops.watch import WatchedModel
+
     components = components or build(settings)
     engine, crm = components.engine, components.crm
-    gateway, _detector, known = build_gateway(settings, crm)
+    metrics = ops.metrics if ops is not None else None
+    gateway, _detector, known = build_gateway(settings, crm, metrics)
 
     def after_execute(proposal: ProposalView) -> None:
         # New or renamed contacts and companies must be masked from the next message on.
         if settings.privacy.known_entities and proposal.tool in ("create_lead", "update_contact", "update_company"):
             known.refresh()
 
-    approvals = build_approvals(components, clock=clock, on_executed=after_execute, known=known)
+    approvals = build_approvals(components, clock=clock, on_executed=after_execute, known=known, ops=ops)
     vault_store = SqlVaultStore(engine)
     # The model is told of the same writes the approval service plans and executes.
     registry = ToolRegistry([*read_tools(components.kb, clock=clock), *write_tools(operations().values())])
     model = model or build_model(settings)
-    agent = Agent(model=model, gateway=gateway, vaults=lambda cid: Vault(cid, vault_store), registry=registry,
+    if metrics is not None:
+        metrics.known_tools(registry.names())
+    agent = Agent(model=WatchedModel(model, metrics) if ops is not None else model, gateway=gateway,
+                  vaults=lambda cid: Vault(cid, vault_store), registry=registry,
                   history=SqlHistory(engine), audit=approvals.audit, proposals=approvals, crm=crm,
                   settings=settings.agent, bot_name=settings.bot.name, clock=clock)
-    return Services(components, gateway, known, approvals, agent, approvals.audit, model)
+    return Services(components, gateway, known, approvals, agent, approvals.audit, model, ops)
 
 
 def build_digests(settings: Settings, components: Components, approvals: Approvals, *,
@@ -311,12 +355,16 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     links = Links.from_settings(slack.record_url, slack.kb_url, slack.allowed_link_hosts)
     poster, members, requests = Poster(client, links.allowed_hosts), Members(client), SqlRequests(engine)
     runner = Runner(slack.max_concurrent_runs)
+    ops = services.ops
+    if ops is not None and ops.metrics is not None:
+        ops.metrics.watch_waiting(lambda: runner.waiting)
     vault_store = SqlVaultStore(engine)
     access = access or slack_access(settings, services.components.crm, client)
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
-                                  max_answer_chars=slack.max_answer_chars)
+                                  max_answer_chars=slack.max_answer_chars,
+                                  journal=ops.journal if ops is not None else None)
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,
@@ -324,9 +372,11 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
 
 
 async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],
-                    stop: asyncio.Event | None = None) -> None:
+                    stop: asyncio.Event | None = None, ops_address: tuple[str, int] | None = None) -> None:
     """`python -m bot run`: build the Slack side, then serve until stop is set or a signal arrives.
-    Raises SlackUnavailable (bot.slack.client) when Slack refuses the token or cannot be reached."""
+    With ops_address (host, port), /healthz, /readyz and /metrics are served there (services.ops
+    is built if missing). Raises SlackUnavailable (bot.slack.client) when Slack refuses the token or
+    cannot be reached, OpsUnavailable (bot.ops.http) when the ops port cannot be opened."""
     from bot.digests.scheduler import DigestScheduler
     from bot.slack.app import build_app
     from bot.slack.client import identify
@@ -348,9 +398,18 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
                                 access=access)
         app_token = settings.secrets.slack_app_token
         app = build_app(deps, socket_mode=app_token is not None)
+        ops = services.ops
+        metrics = ops.metrics if ops is not None else None
+        ops_server = None
+        if ops_address is not None:
+            from bot.ops.http import OpsServer
+
+            ops = ops or build_ops(settings, services.components)
+            ops_server = OpsServer(ops.health, ops.metrics, host=ops_address[0], port=ops_address[1])
         await serve(app, deps, Housekeeping(deps, services.known, settings, clock),
-                    DigestScheduler(digests, tick_seconds=settings.scheduler.tick_seconds),
-                    app_token=app_token.get_secret_value() if app_token else None, port=port, stop=stop)
+                    DigestScheduler(digests, tick_seconds=settings.scheduler.tick_seconds, metrics=metrics),
+                    app_token=app_token.get_secret_value() if app_token else None, port=port, stop=stop,
+                    ops=ops, ops_server=ops_server)
     finally:
         await services.model.aclose()
 

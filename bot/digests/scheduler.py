@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digests.service import DigestService
+from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,8 @@ log = logging.getLogger(__name__)
 class DigestScheduler:
     """One APScheduler interval job per process that runs the digest service's `run_due`."""
 
-    def __init__(self, service: DigestService, *, tick_seconds: float) -> None:
-        self._service, self._tick = service, tick_seconds
+    def __init__(self, service: DigestService, *, tick_seconds: float, metrics: Metrics | None = None) -> None:
+        self._service, self._tick, self._metrics = service, tick_seconds, metrics
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self) -> None:
@@ -41,6 +42,8 @@ class DigestScheduler:
         try:
             for outcome in await self._service.run_due():
                 log.info("digest %s for %s: %s", outcome.name, outcome.slot, outcome.message)
+                if self._metrics is not None:
+                    self._metrics.digest_run(outcome.status if outcome.status in ("posted", "failed") else "skipped")
         except Exception:  # noqa: BLE001 - the next tick tries again
             log.exception("digest tick failed")
 

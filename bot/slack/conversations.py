@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,6 +22,7 @@ from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
 from bot.access.service import Admitted
 from bot.agent.loop import Agent, AgentResult, Request
+from bot.ops.journal import Journal
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
 from bot.slack.audience import Audience
@@ -151,8 +153,9 @@ class EphemeralDestination:
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
                  runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
-                 max_answer_chars: int = 12_000) -> None:
+                 max_answer_chars: int = 12_000, journal: Journal | None = None) -> None:
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
+        self._journal = journal or Journal(None, log_decisions=False)
         self._max_answer_chars = max_answer_chars
         self._requests, self._runner, self._links = requests, runner, links
         self._crm, self._audience = crm, audience
@@ -165,6 +168,8 @@ class Conversations:
         if not claimed:
             log.info("duplicate delivery of %s ignored", incoming.key)
             return False
+        self._journal.received(incoming.kind, user=incoming.user, channel=incoming.channel,
+                               conversation_id=incoming.conversation_id)
         self._runner.spawn(lambda: self._run(incoming, destination), name=f"request {incoming.key}")
         return True
 
@@ -175,17 +180,21 @@ class Conversations:
     async def _run(self, incoming: Incoming, destination: Destination) -> None:
         try:
             ahead = self._runner.waiting
+            if self._runner.full:
+                self._journal.queued(incoming.kind, conversation_id=incoming.conversation_id, ahead=ahead)
             await destination.status("Working on it…" if not self._runner.full else
                                       f"Queued: {ahead + 1} request{'s' if ahead else ''} ahead of yours…")
             # Without an admitted asker (no door in front) the run may read no CRM record at all.
             scope = incoming.asker.scope if incoming.asker else Scope(frozenset(), unowned=False)
             reader = ScopedCrm(self._crm, scope)
             async with self._runner.slot():
+                started = time.perf_counter()
                 result = await self._agent.run(
                     Request(incoming.conversation_id, incoming.user, incoming.text, incoming.channel,
                             incoming.thread_ts, reader=reader,
                             may_propose=incoming.asker.grant.propose if incoming.asker else False),
                     on_progress=lambda names: destination.progress(f"Running {names}…"))
+            ran = time.perf_counter() - started
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)
@@ -194,12 +203,15 @@ class Conversations:
                                                      result.citations, self._links, note))
             if result.proposals:
                 await destination.cards(result)
+            self._journal.finished(incoming.kind, conversation_id=incoming.conversation_id, seconds=ran,
+                                   steps=result.steps, error=result.error, stopped=result.stopped)
             summary = await asyncio.to_thread(self._summary, incoming)
             await asyncio.to_thread(self._requests.finish, incoming.key,
                                     status="failed" if result.error else "answered", proposals=len(result.proposals),
                                     error=result.error, summary=summary)
         except Exception as exc:
             log.exception("request %s failed", incoming.key)
+            self._journal.crashed(incoming.kind, conversation_id=incoming.conversation_id, error=exc)
             await asyncio.to_thread(self._requests.finish, incoming.key, status="failed",
                                     error=f"internal error ({type(exc).__name__})")
             try:

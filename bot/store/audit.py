@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,9 +30,12 @@ class AuditRecord:
 class SqlAuditLog:
     """Writes audit events and reads a conversation's or a proposal's trail. Never updates."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, on_recorded: Callable[[Sequence[Mapping[str, Any]]], None] | None = None
+                 ) -> None:
         self._engine = engine
         self._add = insert(AuditEvent)  # built once: every model and tool call writes here
+        # Told of every batch once it is stored (the log of decisions and the metrics read it).
+        self._on_recorded = on_recorded
 
     def record(self, kind: str, **fields: Any) -> None:
         """Append one event (fields: actor, conversation_id, proposal_id, from_status, to_status,
@@ -48,6 +51,8 @@ class SqlAuditLog:
             # A Core executemany: the ORM's unit of work costs several times the INSERT itself.
             with self._engine.begin() as conn:
                 conn.execute(self._add, rows)
+            if self._on_recorded is not None:
+                self._on_recorded(events)
 
     def trail(self, ref: str) -> list[AuditRecord]:
         """Every event of a conversation (with its proposals') or of one proposal, oldest first."""

@@ -71,7 +71,8 @@ class DevProcess:
             env.update({"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "test-key"})
         env.update(extra_env or {})
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "dev", "--port", str(self.port)], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "dev", "--port", str(self.port),
+                                      "--ops-port", "0"], cwd=ROOT,
                                      env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def state(self, user: str, after: int = -1) -> dict[str, Any]:

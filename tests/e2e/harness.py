@@ -92,7 +92,10 @@ class BotProcess:
             env["SLACK_SIGNING_SECRET"] = emulator.config.signing_secret
         env.update(extra_env or {})
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(self.port)], cwd=ROOT,
+        self.ops_port = free_port()
+        self.ops_url = f"http://127.0.0.1:{self.ops_port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(self.port),
+                                      "--ops-port", str(self.ops_port)], cwd=ROOT,
                                      env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._socket_mode = socket_mode
         self._emulator = emulator
