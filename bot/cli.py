@@ -77,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in settings.deprecations():
             log.warning(line)
         handler = _COMMANDS[args.command]
-        return handler(settings, args)
+        code = handler(settings, args)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone away is caught below
+        return code
     except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError,
             cli_digest.DigestCommandError, cli_run.RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
