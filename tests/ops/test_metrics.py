@@ -93,7 +93,7 @@ def test_every_metric_is_documented_in_the_readme_with_its_labels() -> None:
     """README "Operating it" has one table row per metric: `name` | labels | meaning."""
     readme = README.read_text(encoding="utf-8")
     section = readme.split("## Operating it", 1)[1].split("\n## ", 1)[0]
-    rows = dict(re.findall(r"^\| `(crm_copilot_\w+)` \| ([^|]*) \|", section, re.M))
+    rows = dict(re.findall(r"^\| `(crm_copilot_\w+)` \|([^|]*)\|", section, re.M))
     defined = {}
     for family in Metrics().registry.collect():
         name = family.name + ("_total" if family.type == "counter" else "")
