@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import access, agent, digests, foundation, hubspot, privacy, report, slack
+from bench import access, agent, digests, foundation, hubspot, ops, privacy, report, slack
 from bench.common import RESULTS_DIR, log
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
@@ -24,6 +24,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "privacy": privacy.run,
     "agent": agent.run,
     "slack": slack.run,
+    "ops": ops.run,
     "digests": digests.run,
     "access": access.run,
     "hubspot": hubspot.run,

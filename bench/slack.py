@@ -111,7 +111,8 @@ def cpu_seconds(pid: int) -> float:
 class Bot:
     """`python -m bot run` as a subprocess, its output in a log file."""
 
-    def __init__(self, emu: SlackEmulator, model_url: str, db_url: str, log_path: Path, *, socket_mode: bool) -> None:
+    def __init__(self, emu: SlackEmulator, model_url: str, db_url: str, log_path: Path, *, socket_mode: bool,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port, self.log_path, self.socket_mode = free_port(), log_path, socket_mode
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_"))}
         env.update({"DATABASE_URL": db_url, "BOT_KB__PATH": str(Path(REPO) / "kb"), "PYTHONUNBUFFERED": "1",
@@ -120,6 +121,7 @@ class Bot:
                     "BOT_SLACK__MAX_CONCURRENT_RUNS": str(MAX_RUNS)})
         env["SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"] = (
             emu.config.app_token if socket_mode else emu.config.signing_secret)
+        env.update(extra_env or {})
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(self.port),
                                       "--ops-port", "0"], cwd=REPO,
@@ -365,7 +367,8 @@ def latency_stats(samples: list[tuple[str, Delivery]]) -> dict[str, dict[str, An
 
 
 async def run_mode(mode: str, workdir: Path, db_url: str, engine: Engine, model: tuple[str, Any, int],
-                   names: list[str]) -> dict[str, Any]:
+                   names: list[str], *, extra_env: dict[str, str] | None = None, tag: str = "") -> dict[str, Any]:
+    """One load against one bot process; extra_env (settings) and tag (of its log file) serve the ops suite."""
     model_url, pipe, model_pid = model
     letter = "H" if mode == "http" else "S"
     kinds = plan(seed=5 if mode == "http" else 6)
@@ -374,9 +377,9 @@ async def run_mode(mode: str, workdir: Path, db_url: str, engine: Engine, model:
     async with SlackEmulator() as emu:
         emu.default_mode = mode
         cards = await post_cards(emu, approvals, letter, clicks)
-        bot_log = workdir / f"bot-{mode}.log"
+        bot_log = workdir / f"bot-{mode}{tag}.log"
         boot = time.monotonic()
-        bot = Bot(emu, model_url, db_url, bot_log, socket_mode=mode == "socket")
+        bot = Bot(emu, model_url, db_url, bot_log, socket_mode=mode == "socket", extra_env=extra_env)
         try:
             await bot.ready(emu)
             boot_s = time.monotonic() - boot
