@@ -61,19 +61,24 @@ def _demote(record: logging.LogRecord) -> bool:
     return True
 
 
-def configure(level: str, fmt: str, stream: TextIO | None = None) -> logging.Handler:
-    """Set up the root logger (replacing its handlers) for level and format ("text" or "json")."""
-    handler = QuietStreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+def configure(level: str, fmt: str, stream: TextIO | None = None, *, force: bool = False) -> logging.Handler | None:
+    """Set up the root logger for level and format ("text" or "json"). Like logging.basicConfig, a
+    root logger that already has handlers someone else installed (a test runner's) keeps them and
+    gets no handler of ours, unless force; a handler of ours from an earlier call is replaced."""
     for name in DEMOTED:
         logger = logging.getLogger(name)
         if _demote not in logger.filters:
             logger.addFilter(_demote)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    root = logging.getLogger()
+    foreign = [h for h in root.handlers if not isinstance(h, QuietStreamHandler)]
+    if foreign and not force:
+        return None
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler = QuietStreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
     return handler

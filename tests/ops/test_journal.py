@@ -137,7 +137,8 @@ def test_an_event_the_journal_cannot_read_does_not_fail_the_audit_log(lines: lis
 
 def test_json_format_puts_the_fields_on_the_line(lines: list[logging.LogRecord]) -> None:
     out = io.StringIO()
-    handler = logs.configure("INFO", "json", out)
+    handler = logs.configure("INFO", "json", out, force=True)
+    assert handler is not None
     try:
         Journal(None).received("dm", user="U02BOB", channel="D1", conversation_id="D1:1.0")
     finally:
@@ -149,7 +150,8 @@ def test_json_format_puts_the_fields_on_the_line(lines: list[logging.LogRecord])
 
 def test_the_http_clients_request_lines_are_debug(lines: list[logging.LogRecord]) -> None:
     out = io.StringIO()
-    handler = logs.configure("INFO", "text", out)
+    handler = logs.configure("INFO", "text", out, force=True)
+    assert handler is not None
     try:
         logging.getLogger("httpx2").info('HTTP Request: POST http://127.0.0.1/v1/chat/completions "HTTP/1.1 200 OK"')
         logging.getLogger("httpx2").warning("a warning stays")
