@@ -368,7 +368,7 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,
-                     poster=poster, requests=requests, runner=runner, links=links)
+                     poster=poster, requests=requests, runner=runner, links=links, ops=ops)
 
 
 async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],

@@ -16,6 +16,7 @@ from bot.access.service import Access
 from bot.actions.service import Approvals
 from bot.config import Settings
 from bot.digests.service import DigestService
+from bot.ops import Ops
 from bot.slack.blocks.home import digest_home_blocks, home_view
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Conversations
@@ -45,6 +46,7 @@ class SlackDeps:
     requests: SqlRequests
     runner: Runner
     links: Links
+    ops: Ops | None = None  # metrics and the log of decisions (None where nothing watches, as in some tests)
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""

@@ -81,7 +81,8 @@ async def door(body: dict[str, Any], context: dict[str, Any], ack: Ack, next: Ne
         return None
     if not who.addressed and not await _in_bots_thread(deps, body):
         return await ack()  # someone else's chatter in a channel the bot is in: not a request
-    log.info("refused %s at the door (%s) on %s", who.user, verdict.reason, who.kind)
+    # The log of decisions writes the refusal's line (request.refused) from the audit event below.
+    log.debug("refused %s at the door (%s) on %s", who.user, verdict.reason, who.kind)
     deps.runner.spawn(lambda: _record(deps, who, verdict), name=f"refusal {who.user}")
     if who.kind == "command":
         return await ack(text=verdict.message, response_type="ephemeral")
