@@ -76,10 +76,12 @@ class WatchedModel:
             if state == self.state:
                 return
             before, self.state = self.state, state
+        event = "model.recovered" if state == "ok" else f"model.{state}"
+        extra = {"event": event, "fields": {"model": self.name, "before": before}}
         if state == "ok":
-            log.info("model.recovered the model %s answers again (it %s before)", self.name, _SAYING[before])
+            log.info("%s the model %s answers again (it %s before)", event, self.name, _SAYING[before], extra=extra)
         else:
-            log.warning("model.%s the model %s %s", state, self.name, _SAYING[state])
+            log.warning("%s the model %s %s", event, self.name, _SAYING[state], extra=extra)
 
     async def aclose(self) -> None:
         await self._model.aclose()
