@@ -170,7 +170,8 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
                       find_known=_finder(known) if known is not None and settings.privacy.known_entities else None)
     return Approvals(SqlProposals(engine), SqlAuditLog(engine), operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
-                     clock=clock, on_executed=on_executed, groups=settings.groups)
+                     clock=clock, on_executed=on_executed, groups=settings.groups,
+                     undo=timedelta(minutes=settings.approvals.undo_minutes))
 
 
 def _finder(known: KnownEntitySource) -> Callable[[str], list[tuple[str, str, str]]]:
