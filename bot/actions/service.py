@@ -223,24 +223,23 @@ class Approvals:
 
     # -- follow-ups ---------------------------------------------------------------------------
 
-    def propose_again(self, proposal_id: str, *, user: str, reader: CrmAdapter | None = None,
-                      owner: str | None = None, channel_members: ChannelMembers | None = None,
+    def propose_again(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
                       actor: Actor | None = None) -> ProposalView:
         """A stale proposal's change planned anew on the record as it is now, by its requester or
-        someone who may approve it; the new proposal (user is its requester) needs its own approval.
-        Raises PlanError saying why not."""
+        someone who may approve it; the new proposal (user is its requester, planned through what
+        they may see) needs its own approval. Raises PlanError saying why not."""
         proposal = self._proposals.get(proposal_id)
         if proposal is None:
             raise PlanError(f"proposal {proposal_id} does not exist")
         if proposal.status != ProposalStatus.STALE:
             raise PlanError(f"only a proposal that was not applied can be proposed again; this one is {proposal.status}")
         self._may_follow_up(proposal, user, actor, channel_members, "propose this again")
+        reader, owner = self._as(actor)
         draft = self._plan(proposal.tool, proposal.args, reader, owner)
         return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,
                            supersedes=proposal.id, reverts=proposal.reverts_id)
 
-    def propose_revert(self, proposal_id: str, *, user: str, reader: CrmAdapter | None = None,
-                       owner: str | None = None, channel_members: ChannelMembers | None = None,
+    def propose_revert(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
                        actor: Actor | None = None) -> ProposalView:
         """The reverse of an executed update, within `approvals.undo_minutes` of its execution, as a
         new proposal (user is its requester) on the values the execution wrote. Raises PlanError
@@ -255,6 +254,7 @@ class Approvals:
         if open_reverts:
             raise PlanError(f"a revert of this change is already {open_reverts[0].status}")
         args, written = reverse_args(proposal)
+        reader, owner = self._as(actor)
         draft = self._plan(proposal.tool, args, reader, owner)
         record = (reader or self._targets.crm).get(proposal.record_kind, proposal.record_id)  # type: ignore[arg-type]
         moved = moved_fields(proposal.record_kind, record, written) if record is not None else []  # type: ignore[arg-type]
@@ -264,6 +264,12 @@ class Approvals:
         draft = replace(draft, summary=f"Revert: {draft.summary}")
         return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,
                            supersedes=None, reverts=proposal.id)
+
+    def _as(self, actor: Actor | None) -> tuple[CrmAdapter | None, str | None]:
+        """(the CRM as the actor may see it, their CRM owner): what a plan made for them reads through."""
+        if actor is None or actor.scope is None:
+            return None, actor.owner_id if actor else None
+        return ScopedCrm(self._targets.crm, actor.scope), actor.owner_id
 
     def _may_follow_up(self, proposal: ProposalView, user: str, actor: Actor | None,
                        channel_members: ChannelMembers | None, verb: str) -> None:
