@@ -11,11 +11,12 @@ archives records through the bot, and an e-mail that has left cannot be called b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.crm.base import ConflictError
-from bot.actions.operations import json_value
+from bot.actions.operations import Draft, json_value
 from bot.records import PlanError, ProposalStatus, ProposalView
 
 UPDATE_TOOLS = ("update_contact", "update_company", "update_deal")
@@ -83,3 +84,21 @@ def check_revertible(proposal: ProposalView, now: datetime, undo: timedelta) -> 
     if now > until:
         minutes = int(undo.total_seconds() // 60)
         raise PlanError(f"the time to revert this change has passed ({minutes} minutes after it was made)")
+
+
+def with_clears(draft: Draft | None, *, tool: str, risk: str, record: Any, clears: list[str]) -> Draft:
+    """A revert's plan with the fields it empties again (the model's arguments cannot say "empty":
+    a missing value means "leave as is", so those are added here, to the diff and the basis too)."""
+    kind = type(record).__name__.lower()
+    cleared = [f for f in clears if getattr(record, f, None) not in (None, "")]
+    diff = tuple({"field": f, "before": json_value(getattr(record, f)), "after": None} for f in cleared)
+    if draft is None:
+        if not diff:
+            raise PlanError("this change cannot be reverted: the record already has the old values")
+        title = getattr(record, "full_name", None) or getattr(record, "name", None) or ""
+        draft = Draft(tool, {f"{kind}_id": record.id}, f"Update {kind} {record.id} ({title}):", (), risk,  # type: ignore[arg-type]
+                      kind, record.id, record.version, {})
+    changes = ", ".join(f"{d['field']} {d['before']} -> empty" for d in diff)
+    summary = f"{draft.summary}{',' if draft.diff and diff else ''} {changes}".rstrip() if diff else draft.summary
+    return replace(draft, args={**draft.args, **{d["field"]: None for d in diff}}, diff=(*draft.diff, *diff),
+                   summary=summary, basis={**(draft.basis or {}), **{d["field"]: d["before"] for d in diff}})

@@ -27,7 +27,7 @@ from adapters.crm.base import ConflictError, CrmAdapter, CrmError, RecordKind
 from adapters.crm.basis import moved_fields
 from adapters.email.base import EmailError
 from bot.actions.email_checks import MANAGERS, unknown_recipient
-from bot.actions.followups import check_revertible, reverse_args, stale_error, stale_result
+from bot.actions.followups import check_revertible, reverse_args, stale_error, stale_result, with_clears
 from bot.actions.operations import Draft, Operation, Targets
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
@@ -255,9 +255,15 @@ class Approvals:
             raise PlanError(f"a revert of this change is already {open_reverts[0].status}")
         args, written = reverse_args(proposal)
         reader, owner = self._as(actor)
-        draft = self._plan(proposal.tool, args, reader, owner)
         record = (reader or self._targets.crm).get(proposal.record_kind, proposal.record_id)  # type: ignore[arg-type]
-        moved = moved_fields(proposal.record_kind, record, written) if record is not None else []  # type: ignore[arg-type]
+        if record is None:
+            raise PlanError(f"{proposal.record_kind} {proposal.record_id} does not exist")
+        clears = [f for f, v in args.items() if v is None]
+        values = {f: v for f, v in args.items() if v is not None}
+        draft = self._plan(proposal.tool, values, reader, owner) if len(values) > 1 else None
+        draft = with_clears(draft, tool=proposal.tool, risk=self._operations[proposal.tool].risk, record=record,
+                            clears=clears)
+        moved = moved_fields(proposal.record_kind, record, written)  # type: ignore[arg-type]
         if moved:
             raise PlanError(f"{', '.join(moved)} changed again since this change was made; reverting would "
                             "overwrite that, so propose the change you want instead")

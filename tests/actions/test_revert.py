@@ -131,3 +131,16 @@ def test_the_activity_owner_is_hidden_from_the_model() -> None:
     from bot.actions.operations import operations
     for tool in ("log_activity", "send_email"):
         assert "owner" not in operations()[tool].args.model_json_schema()["properties"]
+
+
+def test_a_revert_empties_a_field_the_change_had_filled(world: World) -> None:
+    approvals: Approvals = world.services.approvals
+    proposal = approvals.propose_call("update_company", {"company_id": world.ids["globex"], "industry": "Retail",
+                                                         "employees": 40}, requester="U02BOB", channel="C1")
+    assert approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
+    revert = approvals.propose_revert(proposal.id, user="U02BOB")
+    assert revert.args == {"company_id": world.ids["globex"], "industry": None, "employees": None}
+    assert {"field": "industry", "before": "Retail", "after": None} in revert.diff
+    assert approvals.approve(revert.id, user="U01ALICE").outcome == "executed"
+    globex = world.crm.get("company", world.ids["globex"])
+    assert (globex.industry, globex.employees) == (None, None)  # type: ignore[union-attr]
