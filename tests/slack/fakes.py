@@ -57,6 +57,8 @@ class FakeSlack(AsyncWebClient):
             answer |= {"user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1"}
         elif api_method == "chat.postMessage":
             answer |= {"channel": args.get("channel"), "ts": f"{len(self.calls)}.000100"}
+        elif api_method == "conversations.open":  # a DM: "D" and the user id
+            answer |= {"channel": {"id": f"D{args.get('users')}"}}
         elif api_method == "conversations.members":
             answer |= {"members": self._members.get(str(args.get("channel")), [])}
         return AsyncSlackResponse(client=self, http_verb=http_verb, api_url=api_method, req_args=args, data=answer,
