@@ -14,6 +14,8 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
+from pydantic.json_schema import SkipJsonSchema
+
 from bot.access.scope import Scope
 from bot.access.service import Access, Admitted
 from bot.actions.service import Actor, Approvals, Decision
@@ -215,7 +217,9 @@ def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[
     if args is None:
         return []
     fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
-    return [(name, info.description or "") for name, info in args.model_fields.items() if name != fixed]
+    # Fields the plan fills in itself (hidden from the model: an activity's owner) are not edited either.
+    return [(name, info.description or "") for name, info in args.model_fields.items()
+            if name != fixed and not any(isinstance(m, SkipJsonSchema) for m in info.metadata)]
 
 
 def _for_clicker(decision: Decision) -> str:

@@ -161,3 +161,13 @@ def test_approve_all_lists_its_proposals_and_follows_their_fate(world: World, de
     assert answer["thread_ts"] == THREAD and "Send the offer" in json.dumps(answer) and "`" not in answer["blocks"][0]["text"]["text"]
     redrawn = [u for u in slack.made("chat.update") if "All decided" in json.dumps(u)]
     assert redrawn and "Approve all" not in json.dumps(redrawn[-1]["blocks"])
+
+
+def test_the_edit_form_does_not_offer_the_owner_the_plan_fills_in(world: World) -> None:
+    from bot.slack.decisions import editable_fields
+
+    proposal = world.services.approvals.propose_call("log_activity", {"kind": "call", "subject": "Intro",
+                                                                      "deal_id": world.ids["deal"]},
+                                                     requester="U02BOB", owner="U02BOB")
+    names = [name for name, _ in editable_fields(world.services.approvals, proposal)]
+    assert "owner" not in names and "subject" in names
