@@ -5,9 +5,12 @@ digest buttons, the terminal and Slack.
 against the current record (capturing its version) and stores the proposal, audited.
 
 Approval claims the proposal with one conditional UPDATE (pending -> executing), so of any
-number of simultaneous clicks exactly one wins; the winner checks the payload hash, executes
-through the adapter with the proposal id as idempotency key against the captured record version,
-and records the outcome. Every transition is audited.
+number of simultaneous clicks exactly one wins; the winner checks the payload hash (which covers
+the values the write was planned on), executes through the adapter with the proposal id as
+idempotency key, refused as stale only when a field it changes or read to decide moved since, and
+records the outcome. A stale proposal can be proposed again from the current values, and an
+executed update reverted (its reverse proposed) for `approvals.undo_minutes`: both are new
+proposals on the same path. Every transition is audited.
 """
 
 from __future__ import annotations

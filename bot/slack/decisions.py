@@ -4,7 +4,9 @@ The approval service does the deciding (policy, atomic claim, exactly-once execu
 this module only fetches what the policy needs from Slack (channel membership), runs the
 service off the event loop, tells the clicker what happened and redraws the card from the
 database. A card is never redrawn in the transient `executing` state, so a replica that lost
-the race cannot paint over the winner's final card.
+the race cannot paint over the winner's final card. Each redraw of a decided card also tells its
+requester the outcome (once) and updates the "Approve all" message covering it (bot.slack.notices);
+"Propose again" and "Revert" post the new proposal's card in the old card's thread.
 """
 
 from __future__ import annotations
