@@ -188,6 +188,8 @@ class ApprovalsSection(_Section):
     self_approval: tuple[Literal[RISKS], ...] = ("low",)  # type: ignore[valid-type]
     # A deal amount change larger than this (in the deal's currency) is high risk.
     amount_threshold: float = Field(10_000, ge=0)
+    # How long after its execution an update may be reverted (its card's Revert button); 0: never.
+    undo_minutes: int = Field(60, ge=0, le=60 * 24 * 30)
     groups: dict[str, tuple[str, ...]] = {}  # deprecated: [people.groups]
 
     @field_validator("low", "medium", "high")

@@ -67,6 +67,13 @@ class ProposalView:
     supersedes_id: str | None
     channel: str | None
     message_ts: str | None
+    # The fields the write depends on, as planned (field -> value): it is stale only if one of them
+    # changed. None for creates, e-mails and proposals stored before field-level checks.
+    basis: dict[str, Any] | None = None
+    thread_ts: str | None = None  # the thread its card is in: where its requester hears the outcome
+    reverts_id: str | None = None  # the executed proposal this one undoes
+    told: str | None = None  # the final status its requester has been told of
+    group_ts: str | None = None  # the "Approve all" message that covers it
 
 
 # -- digests ------------------------------------------------------------------------------------

@@ -207,7 +207,8 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
     audit = SqlAuditLog(engine, on_recorded=ops.journal.audited if ops is not None else None)
     return Approvals(SqlProposals(engine), audit, operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
-                     clock=clock, on_executed=on_executed, groups=settings.groups)
+                     clock=clock, on_executed=on_executed, groups=settings.groups,
+                     undo=timedelta(minutes=settings.approvals.undo_minutes))
 
 
 def _finder(known: KnownEntitySource) -> Callable[[str], list[tuple[str, str, str]]]:

@@ -269,15 +269,19 @@ class CrmUnavailable(CrmError):
 
 
 class ConflictError(CrmError):
-    """The record changed since the expected version; carries the current record."""
+    """The record changed since the expected version (or, for a write given its basis, one of the
+    fields it depends on changed: `fields` names them); carries the current record."""
 
-    def __init__(self, current: Record, expected_version: int) -> None:
+    def __init__(self, current: Record, expected_version: int, fields: tuple[str, ...] = ()) -> None:
         kind = type(current).__name__.lower()
-        super().__init__(
-            f"{kind} {current.id} is at version {current.version}, not {expected_version}"
-        )
+        if fields:
+            message = f"{kind} {current.id}: {', '.join(fields)} changed since the write was planned"
+        else:
+            message = f"{kind} {current.id} is at version {current.version}, not {expected_version}"
+        super().__init__(message)
         self.current = current
         self.expected_version = expected_version
+        self.fields = fields
 
 
 @dataclass(frozen=True)
@@ -354,4 +358,10 @@ class CrmAdapter(Protocol):
         *,
         expected_version: int,
         idempotency_key: str,
-    ) -> WriteResult: ...
+        basis: Mapping[str, Any] | None = None,
+    ) -> WriteResult:
+        """Set only `changes`. Without basis, refused (ConflictError) when the record is no longer at
+        expected_version. With basis (field -> value the write was planned on), refused only when one
+        of those fields no longer holds its value: other changes since do not block it, and it
+        writes against the record as it is now."""
+        ...

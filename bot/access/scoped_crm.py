@@ -188,6 +188,6 @@ class ScopedCrm:
         return self._crm.create(kind, fields, idempotency_key=idempotency_key)
 
     def update(self, kind: RecordKind, record_id: int, changes: Mapping[str, Any], *, expected_version: int,
-               idempotency_key: str) -> WriteResult:
+               idempotency_key: str, basis: Mapping[str, Any] | None = None) -> WriteResult:
         return self._crm.update(kind, record_id, changes, expected_version=expected_version,
-                                idempotency_key=idempotency_key)
+                                idempotency_key=idempotency_key, basis=basis)

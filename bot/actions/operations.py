@@ -7,7 +7,7 @@ approved proposal, with the proposal id as the adapter's idempotency key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from datetime import date, datetime, time, timezone
@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from adapters.crm.base import (
     ACTIVITY_KINDS,
@@ -23,6 +24,7 @@ from adapters.crm.base import (
     OPEN_DEAL_STAGES,
     TICKET_PRIORITIES,
     CrmAdapter,
+    CrmError,
     RecordKind,
     ValidationFailed,
 )
@@ -46,6 +48,9 @@ class Draft:
     record_kind: str | None = None
     record_id: int | None = None
     record_version: int | None = None
+    # What the write depends on, as planned (field -> JSON value): the fields it changes and those
+    # it read to decide. Execution refuses the write as stale only when one of them moved.
+    basis: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Targets:
     clock: Callable[[], datetime]
     amount_threshold: Decimal = Decimal(10_000)  # a deal amount change above this is high risk
     find_known: KnownFinder | None = None  # the CRM's people in a text (names in an e-mail's warnings)
+    owner: str | None = None  # the CRM owner of the person proposing: who an activity is logged for
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,9 @@ class Operation:
     args: type[BaseModel]
     risk: Risk
     plan: Callable[[Targets, BaseModel], Draft]
-    execute: Callable[[Targets, Mapping[str, Any], int | None, int | None, str], dict[str, Any]]
+    # (targets, args, record id, record version, idempotency key, basis) -> result
+    execute: Callable[[Targets, Mapping[str, Any], int | None, int | None, str, Mapping[str, Any] | None],
+                      dict[str, Any]]
 
     def parse(self, raw: Mapping[str, Any]) -> BaseModel:
         """Validate arguments; raises PlanError with the first problem."""
@@ -127,9 +135,18 @@ def _update(name: str, kind: RecordKind, id_field: str, args: type[_Args], risk:
         changes = ", ".join(f"{d['field']} {d['before']} -> {d['after']}" for d in diff)
         return Draft(name, {id_field: record_id, **{d["field"]: data[d["field"]] for d in diff}},
                      f"Update {_label(record)}: {changes}", diff, _risk_of(record, values, risk, targets),
-                     kind, record_id, record.version)
+                     kind, record_id, record.version, basis_of(record, diff))
 
     return Operation(name, description, args, risk, plan, partial(execute_update, kind, id_field))
+
+
+def basis_of(record: Any, diff: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What an update depends on: the values it changes, as they were, and a deal's currency when
+    its amount changes (the amount's meaning, and its risk, depend on it)."""
+    basis = {d["field"]: d["before"] for d in diff}
+    if "amount" in basis and hasattr(record, "currency"):
+        basis.setdefault("currency", record.currency)
+    return basis
 
 
 def _risk_of(record: Any, values: Mapping[str, Any], risk: Risk, targets: Targets) -> Risk:
@@ -146,11 +163,12 @@ def _risk_of(record: Any, values: Mapping[str, Any], risk: Risk, targets: Target
 
 
 def execute_update(kind: RecordKind, id_field: str, targets: Targets, raw: Mapping[str, Any], record_id: int | None,
-                   version: int | None, key: str) -> dict[str, Any]:
-    """An approved update: the CRM's update of the record, at the version that was shown."""
+                   version: int | None, key: str, basis: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An approved update: only its own fields, refused when a field it depends on moved since it was
+    planned (with a basis) or, for a proposal stored without one, when the record's version moved."""
     changes = {k: v for k, v in raw.items() if k != id_field}
     assert record_id is not None and version is not None
-    result = targets.crm.update(kind, record_id, changes, expected_version=version, idempotency_key=key)
+    result = targets.crm.update(kind, record_id, changes, expected_version=version, idempotency_key=key, basis=basis)
     return {"record": f"{kind}:{result.record.id}", "version": result.record.version,
             "changed": list(result.changed_fields), "replayed": result.replayed}
 
@@ -214,7 +232,8 @@ def _create(name: str, kind: RecordKind, args: type[_Args], risk: Risk, descript
 
 
 def execute_create(kind: RecordKind, shape: Callable[[dict[str, Any]], dict[str, Any]], targets: Targets,
-                   raw: Mapping[str, Any], record_id: int | None, version: int | None, key: str) -> dict[str, Any]:
+                   raw: Mapping[str, Any], record_id: int | None, version: int | None, key: str,
+                   basis: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """An approved create: the CRM's create of the record the stored arguments shape."""
     result = targets.crm.create(kind, shape(dict(raw)), idempotency_key=key)
     return {"record": f"{kind}:{result.record.id}", "version": result.record.version, "replayed": result.replayed}
@@ -253,6 +272,8 @@ class LogActivityArgs(_Links):
     subject: str
     body: str = ""
     occurred_at: datetime | None = Field(None, description="ISO 8601; default: now")
+    # Filled in when planned (the requester's CRM owner, so the rep gets the credit); not the model's to set.
+    owner: SkipJsonSchema[str | None] = None
 
 
 class CreateTaskArgs(_Links):
@@ -287,8 +308,17 @@ def _with_company(targets: Targets, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _activity_defaults(targets: Targets, data: dict[str, Any]) -> dict[str, Any]:
+    """Now, the company, and the requester as the owner: every activity the bot logs is theirs."""
     occurred = targets.clock().astimezone(timezone.utc).replace(microsecond=0).isoformat()
-    return {"occurred_at": occurred, **_with_company(targets, data)}
+    data = {"occurred_at": occurred, **_with_company(targets, data)}
+    data.pop("owner", None)
+    return {**data, "owner": targets.owner} if targets.owner else data
+
+
+def _task_defaults(targets: Targets, data: dict[str, Any]) -> dict[str, Any]:
+    """A task nobody was named for is the requester's."""
+    data = _with_company(targets, data)
+    return data if data.get("owner") or not targets.owner else {**data, "owner": targets.owner}
 
 
 def _activity(data: dict[str, Any]) -> dict[str, Any]:
@@ -313,12 +343,17 @@ class SendEmailArgs(_Args):
     subject: str = Field(min_length=1, max_length=300, pattern=r"^[^\r\n]*$")  # a header: one line
     body: str = Field(min_length=1, max_length=20_000)
     contact_id: int | None = Field(None, ge=1)
+    deal_id: int | None = Field(None, ge=1, description="the deal the e-mail is about, if any")
+    owner: SkipJsonSchema[str | None] = None  # the requester's CRM owner: who the logged e-mail is for
 
 
 def _plan_email(targets: Targets, parsed: BaseModel) -> Draft:
     """An e-mail, always high risk; what the approver must check (personal data of others in the
     body, a recipient the CRM does not know) is added to the diff as warnings."""
     data = parsed.model_dump(mode="json", exclude_none=True)
+    data.pop("owner", None)
+    if targets.owner:
+        data["owner"] = targets.owner
     try:
         validate_fields("contact", {"email": data["to"]}, create=False)
     except ValidationFailed:
@@ -334,10 +369,25 @@ def _plan_email(targets: Targets, parsed: BaseModel) -> Draft:
 
 
 def _send_email(targets: Targets, raw: Mapping[str, Any], record_id: int | None, version: int | None,
-                key: str) -> dict[str, Any]:
+                key: str, basis: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Send (or queue) once, then log it as an e-mail activity on its contact and deal, owned by the
+    requester. The e-mail has left once this returns; a CRM that cannot log it is noted, not an error."""
     result = targets.email.send(EmailMessage(targets.email_sender, raw["to"], raw["subject"], raw["body"]),
                                 idempotency_key=key)
-    return {"email": result.outbox_id, "status": result.status, "replayed": result.replayed}
+    done: dict[str, Any] = {"email": result.outbox_id, "status": result.status, "replayed": result.replayed}
+    links = {f: raw[f] for f in ("contact_id", "deal_id") if raw.get(f)}
+    if not links:
+        return done
+    fields = {"kind": "email", "subject": raw["subject"], "body": raw["body"], "done": True,
+              "occurred_at": targets.clock().astimezone(timezone.utc).replace(microsecond=0).isoformat(),
+              **({"owner": raw["owner"]} if raw.get("owner") else {}), **links}
+    try:
+        fields = _with_company(targets, fields)
+        # Its own key, derived from the proposal's: a retry or a recovery logs it once.
+        logged = targets.crm.create("activity", fields, idempotency_key=f"{key}-activity")
+    except CrmError as exc:
+        return {**done, "activity_error": str(exc)}
+    return {**done, "activity": f"activity:{logged.record.id}"}
 
 
 def operations() -> dict[str, Operation]:
@@ -358,7 +408,7 @@ def operations() -> dict[str, Operation]:
                 "Propose logging a note, call, meeting or e-mail on a company, contact or deal.", _activity,
                 lambda d: f"Log {d['kind']} \"{d['subject']}\"{_links(d)}", _activity_defaults),
         _create("create_task", "activity", CreateTaskArgs, "low", "Propose a follow-up task with a due date.", _task,
-                lambda d: f"Create task \"{d['subject']}\" due {d['due_date']}{_links(d)}", _with_company),
+                lambda d: f"Create task \"{d['subject']}\" due {d['due_date']}{_links(d)}", _task_defaults),
         _create("create_ticket", "ticket", CreateTicketArgs, "low", "Propose a support ticket for a company.",
                 lambda d: d, lambda d: f"Create {d['priority']} ticket \"{d['subject']}\" for company {d['company_id']}"),
         Operation("send_email", "Propose sending an e-mail (high risk: a second person must approve).",

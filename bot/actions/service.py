@@ -5,9 +5,12 @@ digest buttons, the terminal and Slack.
 against the current record (capturing its version) and stores the proposal, audited.
 
 Approval claims the proposal with one conditional UPDATE (pending -> executing), so of any
-number of simultaneous clicks exactly one wins; the winner checks the payload hash, executes
-through the adapter with the proposal id as idempotency key against the captured record version,
-and records the outcome. Every transition is audited.
+number of simultaneous clicks exactly one wins; the winner checks the payload hash (which covers
+the values the write was planned on), executes through the adapter with the proposal id as
+idempotency key, refused as stale only when a field it changes or read to decide moved since, and
+records the outcome. A stale proposal can be proposed again from the current values, and an
+executed update reverted (its reverse proposed) for `approvals.undo_minutes`: both are new
+proposals on the same path. Every transition is audited.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -24,9 +27,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from adapters.crm.base import ConflictError, CrmAdapter, CrmError, RecordKind
+from adapters.crm.basis import moved_fields
 from adapters.email.base import EmailError
 from bot.actions.email_checks import MANAGERS, unknown_recipient
-from bot.actions.operations import Draft, Operation, Targets, json_value
+from bot.actions.followups import check_revertible, reverse_args, stale_error, stale_result, with_clears
+from bot.actions.operations import Draft, Operation, Targets
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
 from bot.actions.policy import ApprovalPolicy, Approver, ChannelMembers, Verdict
@@ -51,10 +56,13 @@ class Decision:
 
 
 def payload_hash(tool: str, args: Mapping[str, Any], record_kind: str | None, record_id: int | None,
-                 record_version: int | None) -> str:
-    """SHA-256 of what will execute: the tool, its arguments and the record version shown."""
-    canonical = json.dumps([tool, dict(args), record_kind, record_id, record_version], sort_keys=True,
-                           separators=(",", ":"), default=str)
+                 record_version: int | None, basis: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 of what will execute: the tool, its arguments, the record version shown and the
+    values of the fields it depends on (a proposal stored before field-level checks has none)."""
+    parts: list[Any] = [tool, dict(args), record_kind, record_id, record_version]
+    if basis is not None:
+        parts.append(dict(basis))
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -85,8 +93,9 @@ class Approvals:
                  targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
                  clock: Callable[[], datetime] = utcnow,
                  on_executed: Callable[[ProposalView], None] | None = None,
-                 groups: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 groups: Mapping[str, tuple[str, ...]] | None = None, undo: timedelta = timedelta(minutes=60)) -> None:
         self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
+        self.undo = undo  # how long after its execution an update may be reverted
         self.audit, self._operations, self._targets = audit, operations, targets
         self._on_executed = on_executed
         self._groups = dict(groups or {})  # [people.groups]: the groups of a decider given without an Actor
@@ -95,15 +104,17 @@ class Approvals:
 
     def propose_call(self, tool: str, raw_args: Mapping[str, Any], *, requester: str,
                      conversation_id: str | None = None, channel: str | None = None,
-                     supersedes: str | None = None, reader: CrmAdapter | None = None) -> ProposalView:
+                     supersedes: str | None = None, reader: CrmAdapter | None = None,
+                     owner: str | None = None) -> ProposalView:
         """Plan a write tool's call and store it as a pending proposal (audited); nothing executes.
 
         reader is the CRM as the requester may see it: the plan reads the target record through it,
-        so a record they may not see cannot be proposed on (it is "not found" for them too).
+        so a record they may not see cannot be proposed on (it is "not found" for them too). owner is
+        the requester's CRM owner: the activities the write logs are theirs.
         Raises PlanError for an unknown tool, invalid arguments or a write that cannot be planned,
         and CrmError when the CRM cannot be read.
         """
-        return self._store(self._plan(tool, raw_args, reader), requester=requester,
+        return self._store(self._plan(tool, raw_args, reader, owner), requester=requester,
                            conversation_id=conversation_id, channel=channel, supersedes=supersedes)
 
     def argument_model(self, tool: str) -> type[BaseModel] | None:
@@ -115,27 +126,30 @@ class Approvals:
         """The service's clock: what dates plans and expiries."""
         return self._clock()
 
-    def _plan(self, tool: str, raw_args: Mapping[str, Any], reader: CrmAdapter | None = None) -> Draft:
+    def _plan(self, tool: str, raw_args: Mapping[str, Any], reader: CrmAdapter | None = None,
+              owner: str | None = None) -> Draft:
         operation = self._operations.get(tool)
         if operation is None:
             raise PlanError(f"unknown write tool {tool!r}; use one of: {', '.join(self._operations)}")
-        targets = self._targets if reader is None else replace(self._targets, crm=reader)
+        targets = replace(self._targets, crm=reader or self._targets.crm, owner=owner)
         return operation.plan(targets, operation.parse(raw_args))
 
     def _store(self, draft: Draft, *, requester: str, conversation_id: str | None,
-               channel: str | None, supersedes: str | None) -> ProposalView:
+               channel: str | None, supersedes: str | None, reverts: str | None = None) -> ProposalView:
         now = self._clock()
         proposal = ProposalView(
             id=secrets.token_hex(8), conversation_id=conversation_id, tool=draft.tool, args=draft.args,
-            payload_hash=payload_hash(draft.tool, draft.args, draft.record_kind, draft.record_id, draft.record_version),
+            payload_hash=payload_hash(draft.tool, draft.args, draft.record_kind, draft.record_id, draft.record_version,
+                                      draft.basis),
             summary=draft.summary, diff=list(draft.diff), risk=draft.risk, requester=requester,
             record_kind=draft.record_kind, record_id=draft.record_id, record_version=draft.record_version,
             status=ProposalStatus.PENDING, created_at=now, expires_at=now + self._expiry, decided_by=None,
             decided_at=None, reason=None, result=None, error=None, supersedes_id=supersedes, channel=channel,
-            message_ts=None,
+            message_ts=None, basis=draft.basis, reverts_id=reverts,
         )
         self._proposals.insert(proposal)
-        self._record(proposal, requester, None, ProposalStatus.PENDING, {"tool": draft.tool, "risk": draft.risk})
+        self._record(proposal, requester, None, ProposalStatus.PENDING,
+                     {"tool": draft.tool, "risk": draft.risk, **({"reverts": reverts} if reverts else {})})
         return proposal
 
     # -- deciding ---------------------------------------------------------------------------
@@ -198,7 +212,7 @@ class Approvals:
         # propose_call's two halves, with the old version superseded in between: planned first, so
         # an invalid edit leaves it pending; stored only once this edit has won it.
         try:
-            draft = self._plan(proposal.tool, {**proposal.args, **changes})
+            draft = self._plan(proposal.tool, {**proposal.args, **changes}, owner=actor.owner_id if actor else None)
         except (PlanError, CrmError) as exc:
             return Decision("invalid", str(exc), proposal)
         if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,),
@@ -207,8 +221,84 @@ class Approvals:
             return self._already(self._proposals.get(proposal_id) or proposal)
         self._record(proposal, user, ProposalStatus.PENDING, ProposalStatus.SUPERSEDED, {"edited": sorted(changes)})
         new = self._store(draft, requester=user, conversation_id=proposal.conversation_id,
-                          channel=proposal.channel, supersedes=proposal.id)
+                          channel=proposal.channel, supersedes=proposal.id, reverts=proposal.reverts_id)
         return Decision("edited", f"replaced by proposal {new.id}", new)
+
+    # -- follow-ups ---------------------------------------------------------------------------
+
+    def propose_again(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
+                      actor: Actor | None = None) -> ProposalView:
+        """A stale proposal's change planned anew on the record as it is now, by its requester or
+        someone who may approve it; the new proposal (user is its requester, planned through what
+        they may see) needs its own approval. Raises PlanError saying why not."""
+        proposal = self._proposals.get(proposal_id)
+        if proposal is None:
+            raise PlanError(f"proposal {proposal_id} does not exist")
+        if proposal.status != ProposalStatus.STALE:
+            raise PlanError(f"only a proposal that was not applied can be proposed again; this one is {proposal.status}")
+        self._may_follow_up(proposal, user, actor, channel_members, "propose this again")
+        reader, owner = self._as(actor)
+        draft = self._plan(proposal.tool, proposal.args, reader, owner)
+        return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,
+                           supersedes=proposal.id, reverts=proposal.reverts_id)
+
+    def propose_revert(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
+                       actor: Actor | None = None) -> ProposalView:
+        """The reverse of an executed update, within `approvals.undo_minutes` of its execution, as a
+        new proposal (user is its requester) on the values the execution wrote. Raises PlanError
+        saying why not (too late, not an update, changed again since, already being reverted)."""
+        proposal = self._proposals.get(proposal_id)
+        if proposal is None:
+            raise PlanError(f"proposal {proposal_id} does not exist")
+        check_revertible(proposal, self._clock(), self.undo)
+        self._may_follow_up(proposal, user, actor, channel_members, "revert this change")
+        open_reverts = [p for p in self._proposals.related(reverts_id=proposal.id)
+                        if p.status in (ProposalStatus.PENDING, ProposalStatus.EXECUTING, ProposalStatus.EXECUTED)]
+        if open_reverts:
+            raise PlanError(f"a revert of this change is already {open_reverts[0].status}")
+        args, written = reverse_args(proposal)
+        reader, owner = self._as(actor)
+        record = (reader or self._targets.crm).get(proposal.record_kind, proposal.record_id)  # type: ignore[arg-type]
+        if record is None:
+            raise PlanError(f"{proposal.record_kind} {proposal.record_id} does not exist")
+        clears = [f for f, v in args.items() if v is None]
+        values = {f: v for f, v in args.items() if v is not None}
+        draft = self._plan(proposal.tool, values, reader, owner) if len(values) > 1 else None
+        draft = with_clears(draft, tool=proposal.tool, risk=self._operations[proposal.tool].risk, record=record,
+                            clears=clears)
+        moved = moved_fields(proposal.record_kind, record, written)  # type: ignore[arg-type]
+        if moved:
+            raise PlanError(f"{', '.join(moved)} changed again since this change was made; reverting would "
+                            "overwrite that, so propose the change you want instead")
+        draft = replace(draft, summary=f"Revert: {draft.summary}")
+        return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,
+                           supersedes=None, reverts=proposal.id)
+
+    def _as(self, actor: Actor | None) -> tuple[CrmAdapter | None, str | None]:
+        """(the CRM as the actor may see it, their CRM owner): what a plan made for them reads through."""
+        if actor is None or actor.scope is None:
+            return None, actor.owner_id if actor else None
+        return ScopedCrm(self._targets.crm, actor.scope), actor.owner_id
+
+    def _may_follow_up(self, proposal: ProposalView, user: str, actor: Actor | None,
+                       channel_members: ChannelMembers | None, verb: str) -> None:
+        if user == proposal.requester or self._verdict(proposal, user, actor, channel_members).allowed:
+            return
+        self._record(proposal, user, proposal.status, None, {"refused": verb}, kind="approval.refused")
+        raise PlanError(f"only the requester or someone who may approve it can {verb}")
+
+    def mark_told(self, proposal: ProposalView) -> bool:
+        """Claim telling the requester of the proposal's final status: True for one caller only."""
+        return self._proposals.mark_told(proposal.id, proposal.status)
+
+    def related(self, *, group_ts: str | None = None, reverts_id: str | None = None,
+                conversation_ids: Sequence[str] = ()) -> list[ProposalView]:
+        """Proposals of one "Approve all" message, reverting one proposal, or of some conversations."""
+        return self._proposals.related(group_ts=group_ts, reverts_id=reverts_id, conversation_ids=conversation_ids)
+
+    def grouped(self, proposal_ids: Sequence[str], *, group_ts: str) -> None:
+        """Remember the "Approve all" message covering these proposals (so it follows their fate)."""
+        self._proposals.set_group(proposal_ids, group_ts=group_ts)
 
     # -- housekeeping -----------------------------------------------------------------------
 
@@ -241,9 +331,10 @@ class Approvals:
     def get(self, proposal_id: str) -> ProposalView | None:
         return self._proposals.get(proposal_id)
 
-    def card_posted(self, proposal_id: str, *, channel: str, message_ts: str) -> None:
-        """Remember where the proposal's card is, so later decisions and the expiry sweep update it."""
-        self._proposals.set_message(proposal_id, channel=channel, message_ts=message_ts)
+    def card_posted(self, proposal_id: str, *, channel: str, message_ts: str, thread_ts: str | None = None) -> None:
+        """Remember where the proposal's card is, so later decisions and the expiry sweep update it,
+        and the thread it is in, where its requester hears the outcome."""
+        self._proposals.set_message(proposal_id, channel=channel, message_ts=message_ts, thread_ts=thread_ts)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -291,7 +382,7 @@ class Approvals:
 
     def _execute(self, proposal: ProposalView, user: str) -> Decision:
         expected = payload_hash(proposal.tool, proposal.args, proposal.record_kind, proposal.record_id,
-                                proposal.record_version)
+                                proposal.record_version, proposal.basis)
         operation = self._operations.get(proposal.tool)
         if expected != proposal.payload_hash or operation is None:
             return self._finish(proposal, user, ProposalStatus.FAILED,
@@ -299,12 +390,10 @@ class Approvals:
                                 result={"retryable": False})
         try:
             result = operation.execute(self._targets, proposal.args, proposal.record_id, proposal.record_version,
-                                       proposal.id)
+                                       proposal.id, proposal.basis)
         except ConflictError as exc:
-            current = {d["field"]: json_value(getattr(exc.current, d["field"], None)) for d in proposal.diff}
-            return self._finish(proposal, user, ProposalStatus.STALE,
-                                result={"current": current, "current_version": exc.current.version},
-                                error=f"the record changed since the proposal (now version {exc.current.version})")
+            return self._finish(proposal, user, ProposalStatus.STALE, result=stale_result(proposal, exc),
+                                error=stale_error(proposal, exc))
         except EmailError as exc:
             return self._finish(proposal, user, ProposalStatus.FAILED, error=str(exc),
                                 result={"retryable": exc.transient})
@@ -322,7 +411,9 @@ class Approvals:
         self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status, result=result,
                                    error=error)
         # The audit keeps references and versions, not field values (which may be personal data).
-        audited = {k: v for k, v in result.items() if k != "current"}
+        audited = {k: v for k, v in result.items() if k not in ("current", "moved")}
+        if result.get("moved"):
+            audited["moved_fields"] = [m["field"] for m in result["moved"]]
         self._record(proposal, user, ProposalStatus.EXECUTING, status,
                      {**audited, **({"error": error} if error else {})})
         done = replace(proposal, status=status, result=result, error=error)

@@ -40,6 +40,6 @@ class ProposalSink(Protocol):
 
     def propose_call(self, tool: str, raw_args: Mapping[str, Any], *, requester: str,
                      conversation_id: str | None = None, channel: str | None = None,
-                     supersedes: str | None = None, reader: Any = None) -> ProposalView:
+                     supersedes: str | None = None, reader: Any = None, owner: str | None = None) -> ProposalView:
         """The stored proposal; raises PlanError (or CrmError) when the write cannot be proposed."""
         ...

@@ -50,6 +50,7 @@ class Request:
     # None only for callers that speak for the whole CRM (the agent then reads its own CRM).
     reader: CrmAdapter | None = None
     may_propose: bool = True  # False: write tools answer that the asker's role may not propose changes
+    owner: str | None = None  # the asker's CRM owner: the activities their proposals log are theirs
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,8 @@ class Agent:
         """A write tool's call (real values) stored as a proposal for approval, and its summary masked."""
         proposal = self._proposals.propose_call(tool.name, real, requester=run.request.user,
                                                 conversation_id=run.request.conversation_id,
-                                                channel=run.request.channel, reader=run.reader)
+                                                channel=run.request.channel, reader=run.reader,
+                                                owner=run.request.owner)
         return proposal, self._gateway.mask_text(run.vault, proposal.summary).text
 
     async def _mask(self, run: _Run, text: str) -> str:

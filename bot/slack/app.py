@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack import middleware
 from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
+from bot.slack.blocks.outcomes import PROPOSE_AGAIN, REVERT
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
 from bot.slack.blocks.email import VIEW_EMAIL
 from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW
@@ -58,6 +59,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(APPROVE)(actions.on_approve)
     app.action(RETRY)(actions.on_approve)  # a retry is an approval of a transiently failed proposal
     app.action(APPROVE_ALL)(actions.on_approve_all)
+    app.action(PROPOSE_AGAIN)(actions.on_propose_again)
+    app.action(REVERT)(actions.on_revert)
     app.action(REJECT)(actions.on_reject)
     app.action(EDIT)(actions.on_edit)
     app.action(VIEW_EMAIL)(actions.on_view_email)

@@ -192,7 +192,8 @@ class Conversations:
                 result = await self._agent.run(
                     Request(incoming.conversation_id, incoming.user, incoming.text, incoming.channel,
                             incoming.thread_ts, reader=reader,
-                            may_propose=incoming.asker.grant.propose if incoming.asker else False),
+                            may_propose=incoming.asker.grant.propose if incoming.asker else False,
+                            owner=_owner_id(incoming.asker)),
                     on_progress=lambda names: destination.progress(f"Running {names}…"))
             ran = time.perf_counter() - started
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
@@ -234,6 +235,11 @@ class Conversations:
         if not conversation_id:
             return summary
         return self._gateway.unmask_text(self._vaults(conversation_id), summary)
+
+
+def _owner_id(asker: Admitted | None) -> str | None:
+    owner = asker.person.owner if asker else None
+    return owner.id if owner else None
 
 
 def _note(result: AgentResult) -> str | None:

@@ -4,7 +4,9 @@ The approval service does the deciding (policy, atomic claim, exactly-once execu
 this module only fetches what the policy needs from Slack (channel membership), runs the
 service off the event loop, tells the clicker what happened and redraws the card from the
 database. A card is never redrawn in the transient `executing` state, so a replica that lost
-the race cannot paint over the winner's final card.
+the race cannot paint over the winner's final card. Each redraw of a decided card also tells its
+requester the outcome (once) and updates the "Approve all" message covering it (bot.slack.notices);
+"Propose again" and "Revert" post the new proposal's card in the old card's thread.
 """
 
 from __future__ import annotations
@@ -14,16 +16,22 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
+from pydantic.json_schema import SkipJsonSchema
+
 from bot.access.scope import Scope
 from bot.access.service import Access, Admitted
 from bot.actions.service import Actor, Approvals, Decision
-from bot.records import ProposalStatus, ProposalView
-from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
+from adapters.crm.base import CrmError
+from bot.actions.followups import revert_until
+from bot.records import PlanError, ProposalStatus, ProposalView
+from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.messages import plain
+from bot.slack.blocks.outcomes import followup_blocks, group_done, name
 from bot.slack.ids import thread_of
 from bot.slack.members import Members
 from bot.slack.mrkdwn import escape
+from bot.slack.notices import Notices, Place
 from bot.slack.poster import Poster
 from bot.slack.types import Respond
 
@@ -37,6 +45,7 @@ class CardDecisions:
     def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access) -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
         self._access = access
+        self.notices = Notices(approvals, poster, links)
 
     async def actor(self, user: str) -> Actor:
         """The person deciding, as the approval policy needs them (groups, CRM owner, what they see).
@@ -96,13 +105,12 @@ class CardDecisions:
         for proposal in proposals:
             card = proposal_card(proposal, self._links, owner_name=await self._owner_name())
             ts = await self._poster.post(channel, card, thread_ts=thread_ts)
-            await asyncio.to_thread(self.approvals.card_posted, proposal.id, channel=channel, message_ts=ts)
-        together = approve_all_message(proposals)
-        if together:
-            await self._poster.post(channel, together, thread_ts=thread_ts)
+            await asyncio.to_thread(self.approvals.card_posted, proposal.id, channel=channel, message_ts=ts,
+                                    thread_ts=thread_ts)
+        await self.notices.post_group(channel, thread_ts, list(proposals))
 
     async def approve(self, proposal_id: str, user: str, respond: Respond | None = None, *,
-                      tell_clicker: bool = True) -> Decision:
+                      tell_clicker: bool = True, place: Place | None = None) -> Decision:
         """Approve (or retry a transient failure); the clicker hears back only when nothing visible changed."""
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         decision = await self._refuse_outsider(proposal, user)
@@ -110,17 +118,18 @@ class CardDecisions:
             checker = await self._members.checker(proposal.channel if proposal else None)
             decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user, channel_members=checker,
                                                actor=await self.actor(user))
-        await self._after(decision, user, respond, tell_clicker=tell_clicker)
+        await self._after(decision, user, respond, tell_clicker=tell_clicker, place=place)
         return decision
 
-    async def reject(self, proposal_id: str, user: str, reason: str | None, respond: Respond | None = None) -> Decision:
+    async def reject(self, proposal_id: str, user: str, reason: str | None, respond: Respond | None = None,
+                     place: Place | None = None) -> Decision:
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         decision = await self._refuse_outsider(proposal, user)
         if decision is None:
             checker = await self._members.checker(proposal.channel if proposal else None)
             decision = await asyncio.to_thread(self.approvals.reject, proposal_id, user=user, reason=reason,
                                                channel_members=checker, actor=await self.actor(user))
-        await self._after(decision, user, respond)
+        await self._after(decision, user, respond, place=place)
         return decision
 
     async def after_edit(self, old: ProposalView, decision: Decision, user: str) -> None:
@@ -136,37 +145,72 @@ class CardDecisions:
             await self._poster.ephemeral(old.channel, user,
                                          proposal_card(new, self._links, owner_name=await self._owner_name()))
 
-    async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None) -> list[str]:
-        """Each proposal still goes through the policy and the claim on its own."""
-        lines = []
+    async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None,
+                          place: Place | None = None) -> list[str]:
+        """Each proposal still goes through the policy and the claim on its own; the clicker gets one
+        summary naming each proposal, where they clicked."""
+        outcomes = []
         for proposal_id in proposal_ids:
             decision = await self.approve(proposal_id, user, tell_clicker=False)  # one summary instead
-            lines.append(f"• `{proposal_id}`: {_said(decision.message)}")
-        if respond is not None:
-            summary, blocks = approve_all_done(lines)
-            await respond(replace_original=False, response_type="ephemeral", text=summary, blocks=blocks)
-        return lines
+            outcomes.append((decision.proposal, _said(decision.message)))
+        await self.notices.answer_click(user, group_done(outcomes), place, respond)
+        return [f"{name(p) if p else '?'}: {said}" for p, said in outcomes]
+
+    async def follow_up(self, verb: str, proposal_id: str, user: str, respond: Respond | None = None,
+                        place: Place | None = None) -> ProposalView | None:
+        """"Propose again" (verb "again", on a stale proposal) or "Revert" (verb "revert", on an executed
+        update): a new proposal through the same approval path, its card posted under the old one.
+        The clicker is told why not when it cannot be made."""
+        proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
+        refused = await self._refuse_outsider(proposal, user)
+        if proposal is None or refused is not None:
+            message = refused.message if refused else "this proposal no longer exists"
+            await self.notices.answer_click(user, plain(f"🚫 {escape(message)}"), place, respond)
+            return None
+        method = self.approvals.propose_again if verb == "again" else self.approvals.propose_revert
+        try:
+            new = await asyncio.to_thread(method, proposal_id, user=user, actor=await self.actor(user),
+                                          channel_members=await self._members.checker(proposal.channel))
+        except (PlanError, CrmError) as exc:
+            await self.notices.answer_click(user, plain(f"⚠️ {escape(str(exc))}"), place, respond)
+            await self.refresh(proposal_id, respond)
+            return None
+        await self._post_next(proposal, new, user, place)
+        return new
+
+    async def _post_next(self, old: ProposalView, new: ProposalView, user: str, place: Place | None) -> None:
+        """The new proposal's card goes where the old one is (its thread), else to the clicker's DM."""
+        if old.channel and old.message_ts:
+            thread = old.thread_ts or (thread_of(old.conversation_id) or (None, None))[1] or old.message_ts
+            await self.post_cards(old.channel, thread, [new])
+            return
+        opened = await self._poster.client.conversations_open(users=user)
+        await self.post_cards(opened["channel"]["id"], None, [new])
 
     async def refresh(self, proposal_id: str, respond: Respond | None = None) -> None:
         """Redraw the card from the database (skipped while executing: the executor will redraw it)."""
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         if proposal is None or proposal.status == ProposalStatus.EXECUTING:
             return
-        text, blocks = proposal_card(proposal, self._links, owner_name=await self._owner_name())
+        followups = followup_blocks(proposal, now=self.approvals.now(),
+                                    revert_until=revert_until(proposal, self.approvals.undo))
+        text, blocks = proposal_card(proposal, self._links, owner_name=await self._owner_name(), followups=followups)
         if proposal.channel and proposal.message_ts:
             await self._poster.update(proposal.channel, proposal.message_ts, (text, blocks))
         elif respond is not None:  # an ephemeral card (from /crm): only its response_url can replace it
             await respond(replace_original=True, text=text, blocks=blocks)
+        await self.notices.tell_requester(proposal)
+        await self.notices.regroup(proposal)
 
-    async def _after(self, decision: Decision, user: str, respond: Respond | None, *, tell_clicker: bool = True) -> None:
+    async def _after(self, decision: Decision, user: str, respond: Respond | None, *, tell_clicker: bool = True,
+                     place: Place | None = None) -> None:
         if decision.proposal is not None and decision.outcome != "refused":
-            await self.refresh(decision.proposal.id, respond)
-        if not tell_clicker or decision.outcome not in ("refused", "already_decided", "not_found", "invalid"):
+            await self.refresh(decision.proposal.id, None if place is not None and place.home else respond)
+        # A click on the App Home leaves no card to look at: its clicker hears every result.
+        answered = ("refused", "already_decided", "not_found", "invalid")
+        if not tell_clicker or (decision.outcome not in answered and not (place is not None and place.home)):
             return
-        if respond is not None:
-            await respond(replace_original=False, response_type="ephemeral", text=_for_clicker(decision))
-        elif decision.proposal is not None and decision.proposal.channel:
-            await self._poster.ephemeral(decision.proposal.channel, user, plain(_for_clicker(decision)))
+        await self.notices.answer_click(user, plain(_for_clicker(decision)), place, respond, decision.proposal)
 
 
 def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[str, str]]:
@@ -175,12 +219,16 @@ def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[
     if args is None:
         return []
     fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
-    return [(name, info.description or "") for name, info in args.model_fields.items() if name != fixed]
+    # Fields the plan fills in itself (hidden from the model: an activity's owner) are not edited either.
+    return [(name, info.description or "") for name, info in args.model_fields.items()
+            if name != fixed and not any(isinstance(m, SkipJsonSchema) for m in info.metadata)]
 
 
 def _for_clicker(decision: Decision) -> str:
-    icon = {"refused": "🚫", "already_decided": "ℹ️", "not_found": "❓", "invalid": "⚠️"}.get(decision.outcome, "")
-    return f"{icon} {_said(decision.message)}".strip()
+    icon = {"refused": "🚫", "already_decided": "ℹ️", "not_found": "❓", "invalid": "⚠️", "executed": "✅",
+            "rejected": "🚫", "stale": "⚠️", "failed": "❌", "expired": "⌛"}.get(decision.outcome, "")
+    what = f"*{name(decision.proposal)}*: " if decision.proposal is not None else ""
+    return f"{icon} {what}{_said(decision.message)}".strip()
 
 
 def _said(message: str) -> str:

@@ -19,6 +19,7 @@ from bot.digests.service import DigestService
 from bot.ops import Ops
 from bot.slack.blocks.home import digest_home_blocks, home_view
 from bot.slack.blocks.links import Links
+from bot.slack.blocks.outcomes import request_outcomes
 from bot.slack.conversations import Conversations
 from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
@@ -55,7 +56,10 @@ class SlackDeps:
         shown = [replace(r, summary=await asyncio.to_thread(self.conversations.shown, r.conversation_id, r.summary))
                  for r in recent]
         extra = await self._digest_blocks(user)
-        view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra)
+        conversations = sorted({r.conversation_id for r in recent if r.proposals and r.conversation_id})
+        made = await asyncio.to_thread(self.approvals.related, conversation_ids=conversations)
+        view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra,
+                                         outcomes=request_outcomes(recent, made))
         await self.poster.client.views_publish(user_id=user, view=view)
 
     async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:

@@ -51,11 +51,44 @@ class SqlProposals:
         with Session(self._engine) as session, session.begin():
             return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
 
-    def set_message(self, proposal_id: str, *, channel: str, message_ts: str) -> None:
-        """Where the proposal's card was posted (so it can be updated in place)."""
+    def set_message(self, proposal_id: str, *, channel: str, message_ts: str, thread_ts: str | None = None) -> None:
+        """Where the proposal's card was posted (so it can be updated in place), and in which thread."""
         with Session(self._engine) as session, session.begin():
             session.execute(update(Proposal).where(Proposal.id == proposal_id)
-                            .values(channel=channel, message_ts=message_ts))
+                            .values(channel=channel, message_ts=message_ts, thread_ts=thread_ts))
+
+    def set_group(self, proposal_ids: Sequence[str], *, group_ts: str) -> None:
+        """The "Approve all" message that covers these proposals."""
+        with Session(self._engine) as session, session.begin():
+            session.execute(update(Proposal).where(Proposal.id.in_(tuple(proposal_ids)))  # type: ignore[attr-defined]
+                            .values(group_ts=group_ts))
+
+    def mark_told(self, proposal_id: str, status: ProposalStatus) -> bool:
+        """Claim telling the requester of this final status: True for exactly one caller (every
+        replica redraws cards; only one tells)."""
+        statement = (update(Proposal)
+                     .where(Proposal.id == proposal_id, Proposal.status == status,
+                            (Proposal.told.is_(None)) | (Proposal.told != status))  # type: ignore[union-attr]
+                     .values(told=status))
+        with Session(self._engine) as session, session.begin():
+            return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+
+    def related(self, *, group_ts: str | None = None, reverts_id: str | None = None,
+                conversation_ids: Sequence[str] = ()) -> list[ProposalView]:
+        """Proposals in any status: of one "Approve all" message, reverting one proposal, or of
+        some conversations; oldest first."""
+        query = select(Proposal)
+        if group_ts is not None:
+            query = query.where(Proposal.group_ts == group_ts)
+        if reverts_id is not None:
+            query = query.where(Proposal.reverts_id == reverts_id)
+        if conversation_ids:
+            query = query.where(Proposal.conversation_id.in_(tuple(conversation_ids)))  # type: ignore[union-attr]
+        if group_ts is None and reverts_id is None and not conversation_ids:
+            return []
+        with Session(self._engine) as session:
+            rows = session.scalars(query.order_by(Proposal.created_at, Proposal.id).limit(500)).all()
+            return [_view(r) for r in rows]
 
     def list(self, *, statuses: Sequence[ProposalStatus] = (ProposalStatus.PENDING,), requester: str | None = None,
              conversation_id: str | None = None, expired_before: datetime | None = None,

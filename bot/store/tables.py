@@ -77,6 +77,11 @@ class Proposal(SQLModel, table=True):
     supersedes_id: str | None = Field(default=None, foreign_key="proposal.id", max_length=32)
     channel: str | None = Field(default=None, max_length=64)
     message_ts: str | None = Field(default=None, max_length=32)
+    basis: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    reverts_id: str | None = Field(default=None, foreign_key="proposal.id", max_length=32, index=True)
+    told: str | None = Field(default=None, max_length=16)
+    group_ts: str | None = Field(default=None, max_length=32)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -80,7 +80,9 @@ def test_a_record_changed_since_the_proposal_makes_it_stale_and_writes_nothing(w
     world.crm.update("deal", world.ids["deal"], {"stage": "qualified"}, expected_version=1, idempotency_key="other")
     decision = world.services.approvals.approve(proposal.id, user="U01ALICE")
     assert decision.outcome == "stale"
-    assert decision.proposal.result == {"current": {"stage": "qualified"}, "current_version": 2}
+    assert decision.proposal.result == {"current": {"stage": "qualified"}, "current_version": 2,
+                                        "moved": [{"field": "stage", "planned": "proposal", "now": "qualified"}]}
+    assert decision.message == "the deal's stage changed since the proposal"
     assert world.crm.get("deal", world.ids["deal"]).stage == "qualified"  # type: ignore[union-attr]
 
 

@@ -132,3 +132,72 @@ def test_approve_all_checks_and_executes_each_proposal(stack: Stack) -> None:
     stack.emulator.click("U02BOB", channel=SALES, message_ts=together.ts, action_id=APPROVE_ALL)
     for ts in card_ts:
         wait_for_card_text(stack.emulator, SALES, ts, "Executed")
+
+
+def told(stack: Stack, root: str, needle: str) -> str:
+    """The bot's message in the thread that tells the requester an outcome, containing needle."""
+    found = stack.emulator.wait_for(
+        lambda e: next((m for m in e.messages(SALES, thread_ts=root)
+                        if m.bot_id and needle in text_of(m) and '"text": "Proposal: ' not in text_of(m)), None),
+        20, what=f"the requester told {needle!r}")
+    return text_of(found)
+
+
+def test_a_stale_change_is_told_with_its_field_and_proposed_again(stack: Stack) -> None:
+    """Two changes to one deal: the amount goes through, then a close date changed elsewhere makes
+    the close-date proposal stale; Bob is told which field moved, and "Propose again" makes a new card."""
+    deal = stack.crm.get("deal", stack.ids["deal"])
+    assert deal is not None
+    root, (amount_ts, close_ts) = propose(stack, ("update_deal", {"deal_id": deal.id, "amount": "51000"}),
+                                          ("update_deal", {"deal_id": deal.id, "close_date": "2027-01-26"}))
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=amount_ts, action_id=APPROVE)
+    wait_for_card_text(stack.emulator, SALES, amount_ts, "Executed")
+    assert "<@U02BOB>" in told(stack, root, "and it is done")
+    now = stack.crm.get("deal", deal.id)
+    stack.crm.update("deal", deal.id, {"close_date": "2027-03-01"}, expected_version=now.version,  # type: ignore[union-attr]
+                     idempotency_key="outside-close-date")
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=close_ts, action_id=APPROVE)
+    card = wait_for_card_text(stack.emulator, SALES, close_ts, "Propose again with current values")
+    assert "changed from" in text_of(card) and "to 2027-03-01" in text_of(card)
+    assert "not applied" in told(stack, root, "to 2027-03-01")
+
+    stack.emulator.click("U02BOB", channel=SALES, message_ts=close_ts, action_id="proposal_propose_again")
+    fresh = wait_for_cards(stack.emulator, SALES, root, 3)[-1]
+    assert "2027-03-01" in text_of(fresh) and "2027-01-26" in text_of(fresh)
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=fresh.ts, action_id=APPROVE)
+    wait_for_card_text(stack.emulator, SALES, fresh.ts, "Executed")
+    after = stack.crm.get("deal", deal.id)
+    assert after.close_date.isoformat() == "2027-01-26" and str(after.amount) == "51000.00"  # type: ignore[union-attr]
+
+
+def test_an_executed_change_is_reverted_through_the_same_approval(stack: Stack) -> None:
+    company = stack.crm.get("company", stack.ids["acme"])
+    assert company is not None
+    root, (card_ts,) = propose(stack, ("update_company", {"company_id": company.id, "industry": "Shipping"}))
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=card_ts, action_id=APPROVE)
+    wait_for_card_text(stack.emulator, SALES, card_ts, "Revert")
+    assert stack.crm.get("company", company.id).industry == "Shipping"  # type: ignore[union-attr]
+    # Carol is not in the conversation's approvers nor its requester: she is told so, in the thread.
+    stack.emulator.click("U03CAROL", channel=SALES, message_ts=card_ts, action_id="proposal_revert")
+    refusal = stack.emulator.wait_for(
+        lambda e: next((x for x in e.ephemerals("U03CAROL") if "revert this change" in x.text), None), 20,
+        what="Carol told she may not revert")
+    assert refusal.thread_ts == root
+    stack.emulator.click("U02BOB", channel=SALES, message_ts=card_ts, action_id="proposal_revert")
+    revert = wait_for_cards(stack.emulator, SALES, root, 2)[-1]
+    assert "Revert: " in text_of(revert) and "Shipping" in text_of(revert)
+    assert stack.crm.get("company", company.id).industry == "Shipping"  # type: ignore[union-attr]  (nothing yet)
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=revert.ts, action_id=APPROVE)
+    wait_for_card_text(stack.emulator, SALES, revert.ts, "Executed")
+    assert stack.crm.get("company", company.id).industry == company.industry  # type: ignore[union-attr]
+
+
+def test_a_rejection_is_told_to_the_requester_with_the_reason(stack: Stack) -> None:
+    deal = stack.crm.get("deal", stack.ids["deal"])
+    root, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "stage": "qualified"}))  # type: ignore[union-attr]
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=card_ts, action_id=REJECT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U01ALICE") and e.open_views("U01ALICE")[-1], 20,
+                                   what="the reject modal")
+    stack.emulator.submit_view("U01ALICE", view.id, {"reason": {"value": "too early"}})
+    message = told(stack, root, "rejected")
+    assert "<@U02BOB>" in message and "<@U01ALICE> rejected" in message and "too early" in message

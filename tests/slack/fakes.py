@@ -57,6 +57,8 @@ class FakeSlack(AsyncWebClient):
             answer |= {"user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1"}
         elif api_method == "chat.postMessage":
             answer |= {"channel": args.get("channel"), "ts": f"{len(self.calls)}.000100"}
+        elif api_method == "conversations.open":  # a DM: "D" and the user id
+            answer |= {"channel": {"id": f"D{args.get('users')}"}}
         elif api_method == "conversations.members":
             answer |= {"members": self._members.get(str(args.get("channel")), [])}
         return AsyncSlackResponse(client=self, http_verb=http_verb, api_url=api_method, req_args=args, data=answer,
@@ -107,11 +109,19 @@ class FakeDecisions:
     async def part_of(self, proposal: ProposalView, user: str) -> bool:
         return user not in self.outsiders
 
-    async def approve(self, proposal_id: str, user: str, respond: Any = None) -> None:
+    async def approve(self, proposal_id: str, user: str, respond: Any = None, place: Any = None) -> None:
         self.calls.append(("approve", proposal_id, user, respond))
+        self.places.append(place)
 
-    async def approve_all(self, ids: list[str], user: str, respond: Any = None) -> None:
+    async def approve_all(self, ids: list[str], user: str, respond: Any = None, place: Any = None) -> None:
         self.calls.append(("approve_all", ids, user))
+        self.places.append(place)
+
+    async def follow_up(self, verb: str, proposal_id: str, user: str, respond: Any = None, place: Any = None) -> None:
+        self.calls.append((verb, proposal_id, user, respond))
+        self.places.append(place)
+
+    places: list[Any] = field(default_factory=list)  # where each click happened
 
     async def reject(self, proposal_id: str, user: str, reason: str | None) -> None:
         self.calls.append(("reject", proposal_id, user, reason))
@@ -135,6 +145,9 @@ class FakeApprovals:
     def edit(self, proposal_id: str, *, user: str, changes: dict[str, str], channel_members: Any) -> Decision:
         self.edits.append({"id": proposal_id, "user": user, "changes": changes})
         return self.edit_decision
+
+    def related(self, **filters: Any) -> list[ProposalView]:
+        return [p for p in self.proposals.values() if p.conversation_id in filters.get("conversation_ids", ())]
 
     def pending(self) -> list[ProposalView]:
         return list(self.proposals.values())

@@ -11,7 +11,8 @@ import pytest
 
 from bot.records import ProposalView
 from bot.slack.blocks import messages
-from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY, approve_all_message, proposal_card
+from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY, proposal_card
+from bot.slack.blocks.outcomes import group_message
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.modals import changed_fields, edit_modal, reject_modal, submitted
@@ -93,12 +94,11 @@ def test_card_values_are_escaped_and_within_limits() -> None:
     assert "<!channel>" not in dumps(blocks) and "<@U1>" not in dumps(blocks)
 
 
-def test_approve_all_covers_low_and_medium_pending_only() -> None:
-    ps = [proposal(id="a", risk="low"), proposal(id="b", risk="medium"), proposal(id="c", risk="high"),
-          proposal(id="d", risk="low", status="executed")]
-    _, blocks = approve_all_message(ps)  # type: ignore[misc]
+def test_approve_all_covers_the_pending_ones_it_lists() -> None:
+    ps = [proposal(id="a", risk="low"), proposal(id="b", risk="medium"), proposal(id="d", risk="low", status="executed")]
+    _, blocks = group_message(ps)  # type: ignore[misc]
     assert buttons(blocks)[0]["action_id"] == APPROVE_ALL and buttons(blocks)[0]["value"] == "a,b"
-    assert approve_all_message([proposal(id="a"), proposal(id="c", risk="high")]) is None
+    assert group_message([proposal(id="a")]) is None
 
 
 def test_edit_modal_is_prefilled_and_only_real_changes_count() -> None:

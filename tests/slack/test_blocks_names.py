@@ -13,7 +13,8 @@ import pytest
 from bot.actions.service import Decision
 from bot.records import Digest, Line, Section
 from bot.slack.blocks import messages
-from bot.slack.blocks.cards import approve_all_done, proposal_card
+from bot.slack.blocks.cards import proposal_card
+from bot.slack.blocks.outcomes import group_done, outcome_message
 from bot.slack.blocks.digest import render
 from bot.slack.blocks.home import home_view
 from bot.slack.decisions import _for_clicker
@@ -77,7 +78,8 @@ BUILDERS: list[tuple[str, Callable[[], tuple[str, Any]]]] = [
     ("stale card", lambda: _card(status="stale", decided_by="U02BOB", decided_at=NOW, diff=OWNER_CHANGE,
                                  result={"current": {"owner": "alice"}})),
     ("pending list", lambda: messages.pending_list([proposal()], LINKS)),
-    ("approve all", lambda: approve_all_done(["• `p1`: this proposal is already executed by <@U01ALICE>"])),
+    ("approve all", lambda: group_done([(proposal(), "this proposal is already executed by <@U01ALICE>")])),
+    ("told rejected", lambda: outcome_message(proposal(status="rejected", decided_by="U01ALICE", reason="no"), LINKS)),
     ("digest", _digest),
     ("home", _home),
     ("decision message", _clicker),

@@ -335,9 +335,9 @@ class HubSpotCrm:
         return self._writes.create(kind, fields, idempotency_key=idempotency_key)
 
     def update(self, kind: RecordKind, record_id: int, changes: Mapping[str, Any], *, expected_version: int,
-               idempotency_key: str) -> WriteResult:
+               idempotency_key: str, basis: Mapping[str, Any] | None = None) -> WriteResult:
         return self._writes.update(kind, record_id, changes, expected_version=expected_version,
-                                   idempotency_key=idempotency_key)
+                                   idempotency_key=idempotency_key, basis=basis)
 
     def _locate(self, kind: RecordKind, record_id: int) -> tuple[str | None, int]:
         if kind == "activity":

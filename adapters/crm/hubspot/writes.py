@@ -6,7 +6,9 @@ holding the key (one GET with idProperty) and returns it as a replay instead of 
 
 Versioned update: HubSpot has no conditional update. The record is re-read right before the PATCH
 and the write is refused as stale (ConflictError) when its `updatedAt` (its version) moved since
-the proposal was planned. A change made in HubSpot between that read and the PATCH (a window of
+the proposal was planned, or, when the caller gives the write's basis (the fields it depends on, as
+planned), only when one of those fields holds another value now: the PATCH sends only the fields
+being changed, so other properties changed meanwhile stay as they are. A change made in HubSpot between that read and the PATCH (a window of
 one request, some tens of milliseconds) is overwritten: the README states this. The PATCH also
 stores the key in `crm_copilot_last_write`, so a repeated update with the same key is answered
 from the record as a replay instead of being refused as stale by its own first attempt.
@@ -25,6 +27,7 @@ from adapters.crm.base import (
     ValidationFailed,
     WriteResult,
 )
+from adapters.crm.basis import moved_fields
 from adapters.crm.fields import validate_fields
 from adapters.crm.hubspot.calls import Calls
 from adapters.crm.hubspot.client import ApiError
@@ -89,7 +92,7 @@ class Writes:
                            changed_fields=tuple(sorted(values)))
 
     def update(self, kind: RecordKind, record_id: int, changes: Mapping[str, Any], *, expected_version: int,
-               idempotency_key: str) -> WriteResult:
+               idempotency_key: str, basis: Mapping[str, Any] | None = None) -> WriteResult:
         values = validate_fields(kind, changes, create=False)
         _check_key(idempotency_key)
         object_type, hs_id = self._locate(kind, record_id)
@@ -106,7 +109,11 @@ class Writes:
             raise ValidationFailed("kind: an activity's kind cannot change in HubSpot")
         changed = tuple(sorted(k for k, v in values.items() if getattr(current, k) != v
                                and not (k == "aliases" and tuple(v or ()) == getattr(current, k))))
-        if current.version != expected_version:
+        if basis is not None:
+            moved = moved_fields(kind, current, basis)
+            if moved:
+                raise ConflictError(current, expected_version, moved)
+        elif current.version != expected_version:
             raise ConflictError(current, expected_version)
         if not changed:
             return WriteResult(record=current, created=False)

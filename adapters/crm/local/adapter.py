@@ -300,9 +300,11 @@ class LocalCrm:
         *,
         expected_version: int,
         idempotency_key: str,
+        basis: Mapping[str, Any] | None = None,
     ) -> WriteResult:
         return self._writer.update(
-            kind, record_id, changes, expected_version=expected_version, idempotency_key=idempotency_key
+            kind, record_id, changes, expected_version=expected_version, idempotency_key=idempotency_key,
+            basis=basis,
         )
 
 

@@ -2,7 +2,11 @@
 
 A write and its idempotency row commit in one transaction, so a repeated key either finds the
 stored outcome or races on the primary key and then finds it. Updates change a row only
-`WHERE id = :id AND version = :expected`; a row count of zero means someone else wrote first.
+`WHERE id = :id AND version = :v`; a row count of zero means someone else wrote first. Without a
+basis v is the version the write was planned on; with one (the fields it depends on, as planned)
+those fields are compared with the row read in the same transaction and v is that row's version,
+so an unrelated change since the plan does not block the write, and one that lands between the
+read and the write makes it read again.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from adapters.crm.base import (
     ValidationFailed,
     WriteResult,
 )
+from adapters.crm.basis import moved_fields
 from adapters.crm.fields import validate_fields
 from adapters.crm.local import search
 from adapters.crm.local.convert import from_snapshot, snapshot, to_record
 from adapters.crm.local.tables import ROW_MODELS, CompanyRow, ContactRow, DealRow, IdempotencyRow
 
+_BASIS_ATTEMPTS = 3  # reads and writes of one update given a basis, when others write in between
 _REFERENCES = {"company_id": "company", "contact_id": "contact", "deal_id": "deal"}
 
 
@@ -76,47 +82,76 @@ class Writer:
         *,
         expected_version: int,
         idempotency_key: str,
+        basis: Mapping[str, Any] | None = None,
     ) -> WriteResult:
         values = validate_fields(kind, changes, create=False)
         _check_key(idempotency_key)
-        model = ROW_MODELS[kind]
         try:
-            with Session(self._engine, expire_on_commit=False) as session, session.begin():
-                replay = _replay(session, idempotency_key, "update", kind, record_id)
-                if replay:
-                    return replay
-                row = session.get(model, record_id)
-                if row is None:
-                    raise NotFoundError(kind, record_id)
-                _check_references(session, values)
-                changed = tuple(sorted(k for k, v in values.items() if getattr(row, k) != v))
-                if not changed:
-                    # Nothing to write: keep the version, so a no-op cannot make approvals stale.
-                    if row.version != expected_version:
-                        raise ConflictError(to_record(kind, row), expected_version)
-                    result = WriteResult(record=to_record(kind, row), created=False)
-                    _remember(session, idempotency_key, "update", kind, result)
+            for _ in range(_BASIS_ATTEMPTS):
+                result = self._update_once(kind, record_id, values, expected_version, idempotency_key, basis)
+                if result is not None:
                     return result
-                now = utcnow()
-                extra: dict[str, Any] = {"updated_at": now, "version": model.version + 1}
-                if kind == "deal" and "stage" in changed:
-                    extra["stage_changed_at"] = now
-                rows = session.execute(
-                    update(model)
-                    .where(model.id == record_id, model.version == expected_version)
-                    .values(**values, **extra)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                session.expire(row)
-                current = session.get(model, record_id)
-                if rows == 0:
-                    raise ConflictError(to_record(kind, current), expected_version)
-                _after_write(session, kind, current)
-                result = WriteResult(record=to_record(kind, current), created=False, changed_fields=changed)
-                _remember(session, idempotency_key, "update", kind, result)
-                return result
+            # Other writers kept moving the record between our read and our write: treat it as stale.
+            current = self._current(kind, record_id)
+            raise ConflictError(current, expected_version)
         except IntegrityError:
             return self._after_integrity_error(idempotency_key, "update", kind, record_id)
+
+    def _update_once(self, kind: RecordKind, record_id: int, values: dict[str, Any], expected_version: int,
+                     key: str, basis: Mapping[str, Any] | None) -> WriteResult | None:
+        """One attempt; None when, with a basis, another write landed between the read and the write
+        (the caller reads again: that write may not touch the fields this one depends on)."""
+        model = ROW_MODELS[kind]
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            replay = _replay(session, key, "update", kind, record_id)
+            if replay:
+                return replay
+            row = session.get(model, record_id)
+            if row is None:
+                raise NotFoundError(kind, record_id)
+            if basis is not None:
+                moved = moved_fields(kind, to_record(kind, row), basis)
+                if moved:
+                    raise ConflictError(to_record(kind, row), expected_version, moved)
+                version = row.version  # the fields still hold what was planned: write on the record as it is
+            else:
+                version = expected_version
+            _check_references(session, values)
+            changed = tuple(sorted(k for k, v in values.items() if getattr(row, k) != v))
+            if not changed:
+                # Nothing to write: keep the version, so a no-op cannot make approvals stale.
+                if row.version != version:
+                    raise ConflictError(to_record(kind, row), expected_version)
+                result = WriteResult(record=to_record(kind, row), created=False)
+                _remember(session, key, "update", kind, result)
+                return result
+            now = utcnow()
+            extra: dict[str, Any] = {"updated_at": now, "version": model.version + 1}
+            if kind == "deal" and "stage" in changed:
+                extra["stage_changed_at"] = now
+            rows = session.execute(
+                update(model)
+                .where(model.id == record_id, model.version == version)
+                .values(**values, **extra)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.expire(row)
+            current = session.get(model, record_id)
+            if rows == 0:
+                if basis is not None:
+                    return None
+                raise ConflictError(to_record(kind, current), expected_version)
+            _after_write(session, kind, current)
+            result = WriteResult(record=to_record(kind, current), created=False, changed_fields=changed)
+            _remember(session, key, "update", kind, result)
+            return result
+
+    def _current(self, kind: RecordKind, record_id: int) -> Any:
+        with Session(self._engine) as session:
+            row = session.get(ROW_MODELS[kind], record_id)
+            if row is None:
+                raise NotFoundError(kind, record_id)
+            return to_record(kind, row)
 
     def _after_integrity_error(
         self, key: str, operation: str, kind: RecordKind, record_id: int | None

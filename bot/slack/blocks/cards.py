@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.records import ProposalStatus, ProposalView
-from bot.slack.blocks import email
+from bot.slack.blocks import email, outcomes
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 
@@ -79,6 +79,8 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
     result = proposal.result or {}
     if proposal.status == ProposalStatus.EXECUTING:
         return f"⏳ Executing (approved{who}{at})…"
+    if proposal.status == ProposalStatus.EXECUTED and email.is_email(proposal):
+        return outcomes.email_outcome(proposal, who, at)  # queued or sent, as the outbox said
     if proposal.status == ProposalStatus.EXECUTED:
         record = f" · {links.record_ref(result['record'])}" if result.get("record") else ""
         return f"✅ *Executed*{who}{at}{record}"
@@ -98,10 +100,11 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
     return escape(proposal.status)
 
 
-def proposal_card(proposal: ProposalView, links: Links, *,
-                  owner_name: OwnerName | None = None) -> tuple[str, list[dict[str, Any]]]:
+def proposal_card(proposal: ProposalView, links: Links, *, owner_name: OwnerName | None = None,
+                  followups: Sequence[dict[str, Any]] = ()) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) of the card for the proposal's current state; `owner_name` names the
-    CRM owners its changes mention (without it, their ids are shown)."""
+    CRM owners its changes mention (without it, their ids are shown); `followups` (from
+    bot.slack.blocks.outcomes) go under a decided card's outcome."""
     target = (links.record(proposal.record_kind, proposal.record_id)
               if proposal.record_kind and proposal.record_id else "new record")
     fields = [
@@ -135,27 +138,7 @@ def proposal_card(proposal: ProposalView, links: Links, *,
         if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
             blocks.append({"type": "actions", "block_id": block_id,
                            "elements": [button("Retry", RETRY, proposal.id, "primary")]})
+        blocks.extend(followups)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Proposal `{proposal.id}`"}]})
     text = escape_fit(f"Proposal ({proposal.status}): {proposal.summary}", 300)
     return text, blocks
-
-
-def approve_all_message(proposals: Sequence[ProposalView]) -> tuple[str, list[dict[str, Any]]] | None:
-    """One button approving every low and medium risk proposal of an answer (each checked on its own)."""
-    eligible = [p for p in proposals if p.risk in ("low", "medium") and p.status == ProposalStatus.PENDING]
-    if len(eligible) < 2:
-        return None
-    value = ",".join(p.id for p in eligible)
-    text = f"{len(eligible)} low and medium risk proposals above can be approved together."
-    return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text + " High-risk ones need their own click."}},
-        {"type": "actions", "block_id": "approve_all", "elements": [
-            button(f"Approve all {len(eligible)}", APPROVE_ALL, value, "primary")]},
-    ]
-
-
-def approve_all_done(lines: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
-    """One line per proposal (mrkdwn, people as mentions); the fallback text only counts them."""
-    text = "\n".join(lines)
-    fallback = f"{len(lines)} proposal{'s' if len(lines) != 1 else ''} decided"
-    return fallback, [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}]

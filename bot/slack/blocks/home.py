@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.records import ProposalView
@@ -19,8 +19,10 @@ _STATUS = {"running": "⏳ working", "answered": "✅ answered", "failed": "❌ 
 
 
 def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequence[RequestView],
-              links: Links, *, extra: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The Home view; `extra` blocks (e.g. digest subscriptions) go at the end."""
+              links: Links, *, extra: Sequence[dict[str, Any]] = (),
+              outcomes: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Home view; `extra` blocks (e.g. digest subscriptions) go at the end; `outcomes` (request
+    key -> what its proposals came to, from bot.slack.blocks.outcomes) replace the proposal count."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(bot_name, 150)}},
         section(HELP),
@@ -43,6 +45,8 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
     for request in requests[:15]:
         outcome = _STATUS.get(request.status, escape(request.status))
         extra_text = f" · {request.proposals} proposal{'s' if request.proposals != 1 else ''}" if request.proposals else ""
+        if outcomes and request.key in outcomes:
+            extra_text = f" · {outcomes[request.key]}"
         error = f" · {escape_fit(request.error, 200)}" if request.error else ""
         blocks.append(context(f"{when(request.received_at)} in <#{request.channel}> · {outcome}{extra_text}{error}\n"
                               f"“{escape_fit(request.summary, 200)}”"))

@@ -16,6 +16,7 @@ from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.modals import changed_fields, edit_modal, email_modal, reject_modal, submitted
 from bot.slack.decisions import editable_fields
 from bot.slack.deps import SlackDeps, deps_of
+from bot.slack.notices import place_of
 from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ async def on_approve(ack: Ack, body: dict[str, Any], respond: Respond, context: 
     proposal_id, user, from_home = _clicked(body)
 
     async def job() -> None:
-        await deps.decisions.approve(proposal_id, user, None if from_home else respond)
+        await deps.decisions.approve(proposal_id, user, None if from_home else respond, place=place_of(body))
         if from_home:
             await deps.publish_home(user)
 
@@ -48,7 +49,26 @@ async def on_approve_all(ack: Ack, body: dict[str, Any], respond: Respond, conte
     deps = deps_of(context)
     value, user, _ = _clicked(body)
     ids = [i for i in value.split(",") if i][:APPROVE_ALL_LIMIT]
-    deps.runner.spawn(lambda: deps.decisions.approve_all(ids, user, respond), name="approve all")
+    deps.runner.spawn(lambda: deps.decisions.approve_all(ids, user, respond, place=place_of(body)), name="approve all")
+
+
+async def on_propose_again(ack: Ack, body: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
+    """Propose again with current values (a stale proposal): a new proposal, same approval path."""
+    await _follow_up(ack, body, respond, context, "again")
+
+
+async def on_revert(ack: Ack, body: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
+    """Revert (an executed update, within approvals.undo_minutes): its reverse proposed for approval."""
+    await _follow_up(ack, body, respond, context, "revert")
+
+
+async def _follow_up(ack: Ack, body: dict[str, Any], respond: Respond, context: dict[str, Any], verb: str) -> None:
+    await ack()
+    deps = deps_of(context)
+    proposal_id, user, from_home = _clicked(body)
+    place = place_of(body)
+    deps.runner.spawn(lambda: deps.decisions.follow_up(verb, proposal_id, user, None if from_home else respond, place),
+                      name=f"{verb} {proposal_id}")
 
 
 async def on_reject(ack: Ack, body: dict[str, Any], client: Any, respond: Respond, context: dict[str, Any]) -> None:
@@ -116,7 +136,7 @@ async def on_reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, An
     deps = deps_of(context)
     proposal_id, user = view.get("private_metadata", ""), body["user"]["id"]
     reason = submitted(view.get("state", {}).get("values", {})).get("reason")
-    deps.runner.spawn(lambda: _reject(deps, proposal_id, user, reason), name=f"reject {proposal_id}")
+    deps.runner.spawn(lambda: deps.decisions.reject(proposal_id, user, reason), name=f"reject {proposal_id}")
 
 
 async def on_edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]) -> None:
@@ -142,6 +162,3 @@ async def on_edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]
     await ack()
     deps.runner.spawn(lambda: deps.decisions.after_edit(proposal, decision, user), name=f"edit {proposal_id}")
 
-
-async def _reject(deps: SlackDeps, proposal_id: str, user: str, reason: str | None) -> None:
-    await deps.decisions.reject(proposal_id, user, reason)

@@ -225,9 +225,11 @@ async def _propose(deps: SlackDeps, user: str, channel: str, thread: str | None,
     label = getattr(record, "name", f"{kind} {record_id}")
     due = today + timedelta(days=7) if snooze else _next_working_day(today)
     subject = f"Check {label} again (snoozed from the digest)" if snooze else f"Follow up on {label}"
-    args = {f"{kind}_id": record_id, "subject": subject, "due_date": due.isoformat(), "owner": user}
+    args = {f"{kind}_id": record_id, "subject": subject, "due_date": due.isoformat()}
+    owner = (await deps.decisions.actor(user)).owner_id  # the task is the clicker's: their CRM owner
     try:
-        proposal = await asyncio.to_thread(approvals.propose_call, "create_task", args, requester=user, channel=channel)
+        proposal = await asyncio.to_thread(approvals.propose_call, "create_task", args, requester=user,
+                                           channel=channel, owner=owner)
     except PlanError as exc:
         await deps.poster.ephemeral(channel, user, ("refused", [section(escape(str(exc)))]))
         return

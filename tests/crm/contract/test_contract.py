@@ -282,6 +282,47 @@ def test_a_change_made_elsewhere_makes_a_proposal_stale(world: World, acme: dict
     assert crm.get("company", acme["acme"]).name == "Acme Logistics"  # type: ignore[union-attr]
 
 
+def test_with_a_basis_an_unrelated_change_does_not_block_the_write(world: World, pipeline: dict[str, int]) -> None:
+    """The amount was planned on the deal; its close date changed since: the amount still applies,
+    and the close date set meanwhile is kept."""
+    crm = world.crm
+    planned = crm.get("deal", pipeline["soon"])
+    assert planned is not None
+    moved = crm.update("deal", planned.id, {"close_date": TODAY + timedelta(days=30)},
+                       expected_version=planned.version, idempotency_key="someone-else")
+    done = crm.update("deal", planned.id, {"amount": "240.00"}, expected_version=planned.version,
+                      idempotency_key="ours", basis={"amount": "100.00", "currency": planned.currency})  # type: ignore[union-attr]
+    now = crm.get("deal", planned.id)
+    assert done.changed_fields == ("amount",) and not done.replayed
+    assert now.amount == Decimal("240.00") and now.close_date == TODAY + timedelta(days=30)  # type: ignore[union-attr]
+    assert now.version == done.record.version and done.record.version != moved.record.version  # type: ignore[union-attr]
+    again = crm.update("deal", planned.id, {"amount": "240.00"}, expected_version=planned.version,
+                       idempotency_key="ours", basis={"amount": "100.00"})
+    assert again.replayed and crm.get("deal", planned.id).version == done.record.version  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("field, planned_value, elsewhere", [
+    ("close_date", None, {"close_date": TODAY + timedelta(days=40)}),
+    ("amount", "100.00", {"amount": "150"}),
+    ("currency", "EUR", {"currency": "GBP"}),  # what an amount change read to decide its risk
+])
+def test_with_a_basis_a_change_to_a_field_it_depends_on_makes_it_stale(
+        world: World, pipeline: dict[str, int], field: str, planned_value: object, elsewhere: dict[str, object]) -> None:
+    crm = world.crm
+    planned = crm.get("deal", pipeline["soon"])
+    assert planned is not None
+    value = (TODAY + timedelta(days=3)).isoformat() if field == "close_date" else planned_value
+    crm.update("deal", planned.id, elsewhere, expected_version=planned.version, idempotency_key="someone-else")
+    changes = {"close_date": TODAY + timedelta(days=50)} if field == "close_date" else {"amount": "999"}
+    basis = {field: value, **({"amount": "100.00"} if field == "currency" else {})}
+    with pytest.raises(ConflictError) as refused:
+        crm.update("deal", planned.id, changes, expected_version=planned.version, idempotency_key="ours", basis=basis)
+    assert refused.value.fields == (field,)
+    after = crm.get("deal", planned.id)
+    assert getattr(refused.value.current, field) == getattr(after, field)
+    assert after.amount != Decimal("999") and after.close_date != TODAY + timedelta(days=50)  # type: ignore[union-attr]
+
+
 def test_update_moves_associations_and_stages(world: World, acme: dict[str, int], pipeline: dict[str, int]) -> None:
     crm = world.crm
     zoe = crm.get("contact", acme["zoe"])
