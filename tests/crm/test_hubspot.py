@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.crm.base import CrmUnavailable, DealFilter, StageTotal
+from adapters.crm.base import CrmUnavailable, DealFilter, StageTotal, ValidationFailed
 from adapters.crm.hubspot.adapter import HubSpotCrm
 from adapters.crm.hubspot.client import Limits
 from adapters.crm.hubspot.limiter import RateLimiter
@@ -309,3 +309,29 @@ def test_wiring_selects_hubspot_only_when_configured(hub: HubSpotEmulator, tmp_p
     assert crm.transport.limits.search_requests_per_second == 2
     hub.store.create("companies", {"name": "Acme"})
     assert [h.title for h in crm.search_companies("acme")] == ["Acme"]
+
+
+# -- what HubSpot decides itself ---------------------------------------------------------------
+
+def test_a_tickets_sla_is_read_from_hubspot_and_never_written(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    acme = crm.create("company", {"name": "Acme"}, idempotency_key="c1").record.id
+    with pytest.raises(ValidationFailed, match="SLA policies"):
+        crm.create("ticket", {"subject": "Late", "company_id": acme, "sla_due_at": "2026-01-01T00:00:00Z"},
+                   idempotency_key="t0")
+    assert hub.count("POST", "/crm/v3/objects/tickets") == 0  # refused before any request
+    ticket = crm.create("ticket", {"subject": "Late", "company_id": acme}, idempotency_key="t1").record
+    assert ticket.sla_due_at is None  # no SLA policy applies: never counted as breached
+    hub.store.calculate("tickets", ticket.id, hs_time_to_close_sla_due_date="2026-01-01T00:00:00.000Z")
+    again = crm.get("ticket", ticket.id)
+    assert again is not None and again.sla_due_at is not None and again.sla_due_at.year == 2026  # type: ignore[union-attr]
+    # The emulator refuses the calculated property as HubSpot does, whoever sends it.
+    with pytest.raises(ValidationFailed, match="read only property"):
+        crm.transport.call("raw update", "write", crm.transport.apis.objects.update, "tickets", str(ticket.id),
+                           {"properties": {"hs_time_to_close_sla_due_date": "2030-01-01T00:00:00.000Z"}})
+
+
+def test_an_owner_id_that_is_no_hubspot_user_is_refused(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    hub.add_owner(101, "alice@example.com", "Alice", "Adler")
+    with pytest.raises(ValidationFailed, match="not a valid owner id"):
+        crm.create("company", {"name": "Acme", "owner": "U01ALICE"}, idempotency_key="c1")
+    assert crm.create("company", {"name": "Acme", "owner": "101"}, idempotency_key="c2").record.owner == "101"

@@ -207,10 +207,12 @@ def test_contact_filters(world: World, acme: dict[str, int]) -> None:
 
 def test_ticket_filters(world: World, acme: dict[str, int]) -> None:
     crm = world.crm
-    crm.create("ticket", {"subject": "Urgent", "company_id": acme["acme"], "priority": "urgent",
-                          "sla_due_at": NOW - timedelta(hours=1)}, idempotency_key="t1")
-    crm.create("ticket", {"subject": "Calm", "company_id": acme["acme"], "priority": "low",
-                          "sla_due_at": NOW + timedelta(days=2)}, idempotency_key="t2")
+    urgent = crm.create("ticket", {"subject": "Urgent", "company_id": acme["acme"], "priority": "urgent"},
+                        idempotency_key="t1").record
+    calm = crm.create("ticket", {"subject": "Calm", "company_id": acme["acme"], "priority": "low"},
+                      idempotency_key="t2").record
+    world.set_sla_due(urgent.id, NOW - timedelta(hours=1))
+    world.set_sla_due(calm.id, NOW + timedelta(days=2))
     crm.create("ticket", {"subject": "Waiting", "company_id": acme["globex"], "status": "pending"},
                idempotency_key="t3")
     crm.create("ticket", {"subject": "Done", "company_id": acme["globex"], "status": "closed"}, idempotency_key="t4")
