@@ -261,8 +261,10 @@ class Store:
             raise HubSpotError(400, "VALIDATION_ERROR", "There was a problem with the request: paging past 10000 "
                                "results is not supported")
         groups = body.get("filterGroups") or []
-        if len(groups) > 5 or any(len(g.get("filters") or []) > 6 for g in groups):
-            raise HubSpotError(400, "VALIDATION_ERROR", "at most 5 filterGroups with at most 6 filters each")
+        if len(groups) > 5 or any(len(g.get("filters") or []) > 6 for g in groups) \
+                or sum(len(g.get("filters") or []) for g in groups) > 18:
+            raise HubSpotError(400, "VALIDATION_ERROR", "at most 5 filterGroups with at most 6 filters each, "
+                               "18 filters in all")
         query = (body.get("query") or "").strip().lower()
         with self.lock:
             found = [o for o in self.objects[object_type].values()
