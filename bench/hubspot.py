@@ -46,6 +46,8 @@ def seed(hub: HubSpotEmulator, rng: random.Random, sizes: dict[str, int]) -> dic
     store = hub.store
     ids: dict[str, list[int]] = {}
     owners = [str(100 + i) for i in range(8)]
+    for i, owner in enumerate(owners):  # first: HubSpot refuses an owner id that is none of its users
+        hub.add_owner(int(owner), f"owner{i}@example.com", f"Owner{i}", "Example", ("Sales",))
     ids["companies"] = [store.create("companies", {"name": f"Company {i}", "domain": f"c{i}.example",
                                                    "phone": f"+1 415 555 {i:04d}", "hubspot_owner_id": rng.choice(owners)}).id
                         for i in range(sizes["companies"])]
@@ -74,20 +76,21 @@ def seed(hub: HubSpotEmulator, rng: random.Random, sizes: dict[str, int]) -> dic
         store.create(object_type, {text: f"Activity {i}", "hs_timestamp": when},
                      [{"to": {"id": str(rng.choice(ids["contacts"]))}, "types": [{"associationTypeId": to_contact}]},
                       {"to": {"id": str(rng.choice(ids["deals"]))}, "types": [{"associationTypeId": to_deal}]}])
-    ids["tickets"] = [store.create("tickets", {"subject": f"Ticket {i}", "hs_pipeline": "0",
-                                               "hs_pipeline_stage": rng.choice("1234"),
-                                               "hs_ticket_priority": rng.choice(["LOW", "MEDIUM", "HIGH", "URGENT"]),
-                                               "hs_time_to_close_sla_due_date":
-                                                   iso(int((NOW + timedelta(hours=rng.randint(-48, 48))).timestamp() * 1000))},
-                                      [{"to": {"id": str(rng.choice(ids["companies"]))}, "types": [{"associationTypeId": 26}]}]).id
-                      for i in range(sizes["tickets"])]
+    ids["tickets"] = []
+    for i in range(sizes["tickets"]):
+        ticket = store.create("tickets", {"subject": f"Ticket {i}", "hs_pipeline": "0",
+                                          "hs_pipeline_stage": rng.choice("1234"),
+                                          "hs_ticket_priority": rng.choice(["LOW", "MEDIUM", "HIGH", "URGENT"])},
+                              [{"to": {"id": str(rng.choice(ids["companies"]))}, "types": [{"associationTypeId": 26}]}])
+        # HubSpot calculates the SLA due time from its SLA policies; no API writes it.
+        due = iso(int((NOW + timedelta(hours=rng.randint(-48, 48))).timestamp() * 1000))
+        store.calculate("tickets", ticket.id, hs_time_to_close_sla_due_date=due)
+        ids["tickets"].append(ticket.id)
     ids["bare_deals"] = [store.create("deals", {"dealname": f"Bare {i}", "dealstage": "qualifiedtobuy", "pipeline": "default",
                                                 "amount": "100"},
                                       [{"to": {"id": str(rng.choice(ids["companies"]))}, "types": [{"associationTypeId": 5}]},
                                        {"to": {"id": str(rng.choice(ids["contacts"]))}, "types": [{"associationTypeId": 3}]}]).id
                          for i in range(REPEAT)]
-    for i, owner in enumerate(owners):
-        hub.add_owner(int(owner), f"owner{i}@example.com", f"Owner{i}", "Example", ("Sales",))
     return ids
 
 

@@ -3,32 +3,44 @@
 Each score is the sum of a few factors' points, clamped to 0..100. A factor's weight is the most
 points it can give, and the weights of one score add up to 100. Every threshold is a constant
 below; docs/scoring.md gives the formulas and a worked example. The clock is a parameter (`now`),
-so the same CRM state and the same `now` always give the same score.
+so the same CRM state and the same `now` always give the same score. Scoring many records at once
+(`lead_scores`, `churn_risks`, for digests) gives exactly the scores one by one, with each list read
+shared by a few records; a shared read that may have been cut is redone record by record.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 from adapters.crm.base import (
     OPEN_TICKET_STATUSES,
     Activity,
     ActivityFilter,
+    Company,
+    ContactDetail,
     CrmAdapter,
+    Deal,
     DealFilter,
     NotFoundError,
+    Ticket,
     TicketFilter,
 )
+
+R = TypeVar("R")
 
 # Activities that are contact with the customer; tasks are reminders, so they never count.
 TOUCH_KINDS = ("meeting", "call", "email", "note")
 # The most rows one query reads; a record busier than this is scored on its newest rows.
 QUERY_LIMIT = 500
+# Records whose lists one read serves when many are scored (a digest): five fill one HubSpot search.
+SHARED = 5
 
 # -- lead score ---------------------------------------------------------------------------------
 LEAD_WEIGHTS = (
@@ -107,8 +119,31 @@ def lead_score(crm: CrmAdapter, contact_id: int, *, now: datetime) -> Score:
     detail = crm.get_contact(contact_id)
     if detail is None:
         raise NotFoundError("contact", contact_id)
-    contact = detail.contact
     touches = _touches(crm, ActivityFilter(contact_id=contact_id, since=now - timedelta(days=LEAD_RECENCY_DAYS)), now)
+    return _lead(detail, touches, now)
+
+
+def lead_scores(crm: CrmAdapter, contact_ids: Sequence[int], *, now: datetime) -> dict[int, Score]:
+    """lead_score of each contact that exists (the others are left out), the same scores, with the
+    activity reads shared by SHARED contacts at a time."""
+    _check_now(now)
+    scores: dict[int, Score] = {}
+    for chunk in _chunks(contact_ids):
+        since = now - timedelta(days=LEAD_RECENCY_DAYS)
+        touches = _shared(crm.list_activities(ActivityFilter(contact_ids=chunk, since=since, kinds=TOUCH_KINDS),
+                                              limit=QUERY_LIMIT), "contact_id")
+        for contact_id in chunk:
+            detail = crm.get_contact(contact_id)
+            if detail is None:
+                continue
+            mine = ([a for a in touches.get(contact_id, ()) if a.occurred_at <= now] if touches is not None
+                    else _touches(crm, ActivityFilter(contact_id=contact_id, since=since), now))
+            scores[contact_id] = _lead(detail, mine, now)
+    return scores
+
+
+def _lead(detail: ContactDetail, touches: list[Activity], now: datetime) -> Score:
+    contact = detail.contact
     weights = dict(LEAD_WEIGHTS)
 
     recent = Counter(a.kind for a in touches if a.occurred_at >= now - timedelta(days=LEAD_ENGAGEMENT_DAYS))
@@ -150,7 +185,7 @@ def lead_score(crm: CrmAdapter, contact_id: int, *, now: datetime) -> Score:
                           f"came from {source}" if source else "lead source unknown")
 
     factors = (engagement, recency, stage, value, seniority, size, lead_source)
-    return _score("lead_score", contact_id, factors, LEAD_BANDS)
+    return _score("lead_score", contact.id, factors, LEAD_BANDS)
 
 
 def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
@@ -158,11 +193,51 @@ def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
     _check_now(now)
     if crm.get("company", company_id) is None:
         raise NotFoundError("company", company_id)
-    weights = dict(CHURN_WEIGHTS)
     tickets = crm.list_tickets(
         TicketFilter(company_id=company_id, statuses=OPEN_TICKET_STATUSES), limit=QUERY_LIMIT
     )
+    window = CHURN_RECENT_DAYS + CHURN_PREVIOUS_DAYS
+    touches = _touches(crm, ActivityFilter(company_id=company_id, since=now - timedelta(days=window)), now)
+    # No upper bound: a lost deal whose close date is still ahead was lost before it was due.
+    lost = crm.list_deals(DealFilter(
+        company_id=company_id, stages=("closed_lost",), closing_from=now.date() - timedelta(days=CHURN_LOST_DAYS),
+    ), limit=QUERY_LIMIT)
+    has_open = bool(crm.list_deals(DealFilter(company_id=company_id, open_only=True), limit=1))
+    return _churn(company_id, tickets, touches, lost, has_open, now)
 
+
+def churn_risks(crm: CrmAdapter, companies: Sequence[Company], *, now: datetime) -> dict[int, Score]:
+    """churn_risk of each of the companies (records the caller has read), the same scores, with the
+    ticket, activity and deal reads shared by SHARED companies at a time."""
+    _check_now(now)
+    scores: dict[int, Score] = {}
+    window = CHURN_RECENT_DAYS + CHURN_PREVIOUS_DAYS
+    for chunk in _chunks([c.id for c in companies]):
+        tickets = _shared(crm.list_tickets(TicketFilter(company_ids=chunk, statuses=OPEN_TICKET_STATUSES),
+                                           limit=QUERY_LIMIT), "company_id")
+        touches = _shared(crm.list_activities(ActivityFilter(company_ids=chunk, since=now - timedelta(days=window),
+                                                             kinds=TOUCH_KINDS), limit=QUERY_LIMIT), "company_id")
+        lost = _shared(crm.list_deals(DealFilter(company_ids=chunk, stages=("closed_lost",), closing_from=now.date()
+                                                 - timedelta(days=CHURN_LOST_DAYS)), limit=QUERY_LIMIT), "company_id")
+        open_deals = _shared(crm.list_deals(DealFilter(company_ids=chunk, open_only=True), limit=QUERY_LIMIT),
+                             "company_id")
+        if tickets is None or touches is None or lost is None or open_deals is None:
+            for company_id in chunk:  # a shared read may have been cut: one by one
+                try:
+                    scores[company_id] = churn_risk(crm, company_id, now=now)
+                except NotFoundError:  # deleted meanwhile
+                    continue
+            continue
+        for company_id in chunk:
+            mine = [a for a in touches.get(company_id, ()) if a.occurred_at <= now]
+            scores[company_id] = _churn(company_id, tickets.get(company_id, []), mine, lost.get(company_id, []),
+                                        bool(open_deals.get(company_id)), now)
+    return scores
+
+
+def _churn(company_id: int, tickets: list[Ticket], touches: list[Activity], lost: list[Deal], has_open: bool,
+           now: datetime) -> Score:
+    weights = dict(CHURN_WEIGHTS)
     by_priority = Counter(t.priority for t in tickets)
     raw = sum(by_priority[p] * pts for p, pts in CHURN_PRIORITY_POINTS)
     terms = " + ".join(f"{by_priority[p]} {p} × {pts}" for p, pts in CHURN_PRIORITY_POINTS if by_priority[p])
@@ -176,7 +251,6 @@ def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
                   if breached else "no open ticket past its SLA")
 
     window = CHURN_RECENT_DAYS + CHURN_PREVIOUS_DAYS
-    touches = _touches(crm, ActivityFilter(company_id=company_id, since=now - timedelta(days=window)), now)
     if touches:
         days = (now - touches[0].occurred_at).days
         pts = next((p for more, p in CHURN_SILENCE_STEPS if days > more), 0)
@@ -199,17 +273,12 @@ def churn_risk(crm: CrmAdapter, company_id: int, *, now: datetime) -> Score:
                         f"{_n(recent, 'touch')} in the last {CHURN_RECENT_DAYS} days against {previous} in the "
                         f"{CHURN_PREVIOUS_DAYS} before: {abs(percent)}% {'down' if drop >= 0 else 'up'} per 30 days")
 
-    # No upper bound: a lost deal whose close date is still ahead was lost before it was due.
-    lost = crm.list_deals(DealFilter(
-        company_id=company_id, stages=("closed_lost",), closing_from=now.date() - timedelta(days=CHURN_LOST_DAYS),
-    ), limit=QUERY_LIMIT)
     raw = len(lost) * CHURN_LOST_POINTS
     lost_deals = _factor("lost_deals", len(lost), weights, raw,
                          f"{_n(len(lost), 'lost deal')} closing in the last {CHURN_LOST_DAYS} days or later"
                          f" × {CHURN_LOST_POINTS} = {raw}"
                          if lost else f"no lost deal closing in the last {CHURN_LOST_DAYS} days")
 
-    has_open = bool(crm.list_deals(DealFilter(company_id=company_id, open_only=True), limit=1))
     no_open = _factor("no_open_deals", not has_open, weights, 0 if has_open else weights["no_open_deals"],
                       "has an open deal" if has_open else "no open deal")
 
@@ -227,6 +296,22 @@ def _touches(crm: CrmAdapter, query: ActivityFilter, now: datetime) -> list[Acti
     """The touches the query finds, newest first, up to now: later ones have not happened yet."""
     found = crm.list_activities(replace(query, kinds=TOUCH_KINDS), limit=QUERY_LIMIT)
     return [a for a in found if a.occurred_at <= now]
+
+
+def _chunks(ids: Sequence[int]) -> list[tuple[int, ...]]:
+    unique = tuple(dict.fromkeys(ids))
+    return [unique[i:i + SHARED] for i in range(0, len(unique), SHARED)]
+
+
+def _shared(rows: Sequence[R], key: str) -> dict[int, list[R]] | None:
+    """Rows of a read shared by several records, by record (newest first as read); None when the
+    read came back so full that it may have been cut, so that no score rests on a cut list."""
+    if len(rows) >= QUERY_LIMIT // 2:
+        return None
+    grouped: dict[int, list[R]] = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, key), []).append(row)
+    return grouped
 
 
 def _factor(name: str, value: int | str | bool | None, weights: dict[str, int], raw: int, why: str) -> Factor:

@@ -265,3 +265,28 @@ def test_each_score_costs_a_few_bounded_reads(crm: LocalCrm) -> None:
     ]
     assert all(limit is not None and limit <= scoring.QUERY_LIMIT for name, limit in counting.calls
                if name.startswith("list_"))
+
+
+def test_scores_of_many_records_equal_the_scores_one_by_one(sqlite_engine: Engine, crm: LocalCrm) -> None:
+    demo.seed(sqlite_engine, scale=1, seed=7, today=NOW.date())
+    contacts, companies = list(range(1, 61)), [crm.get("company", i) for i in range(1, 41)]
+    counting = _Counting(crm)
+    leads = scoring.lead_scores(counting, [*contacts, 999_999], now=NOW)  # type: ignore[arg-type]
+    risks = scoring.churn_risks(counting, companies, now=NOW)  # type: ignore[arg-type]
+    assert leads == {i: lead_score(crm, i, now=NOW) for i in contacts}  # the unknown contact is left out
+    assert risks == {c.id: churn_risk(crm, c.id, now=NOW) for c in companies}  # type: ignore[union-attr]
+    # The lists are read once per SHARED records, not once per record.
+    lists = [name for name, _ in counting.calls if name.startswith("list_")]
+    assert len(lists) == 61 // scoring.SHARED + 1 + 4 * (40 // scoring.SHARED)
+
+
+def test_a_shared_read_that_may_be_cut_is_redone_record_by_record(crm: LocalCrm) -> None:
+    add = adder(crm)
+    busy, quiet = add("company", name="Busy"), add("company", name="Quiet")
+    for i in range(scoring.QUERY_LIMIT // 2):  # enough for the shared read to look cut
+        add("activity", kind="call", subject=f"c{i}", company_id=busy.id, occurred_at=ago(1 + i % 80))
+    add("activity", kind="call", subject="q", company_id=quiet.id, occurred_at=ago(70))
+    counting = _Counting(crm)
+    risks = scoring.churn_risks(counting, [busy, quiet], now=NOW)  # type: ignore[arg-type]
+    assert risks == {busy.id: churn_risk(crm, busy.id, now=NOW), quiet.id: churn_risk(crm, quiet.id, now=NOW)}
+    assert [name for name, _ in counting.calls].count("list_activities") == 1 + 2  # shared, then one each

@@ -62,24 +62,27 @@ OWNERS = [{"id": "U01ALICE", "name": "Alice Archer", "email": "alice@example.com
           {"id": "U02BOB", "name": "Bob Baker", "email": "bob@example.com", "team": "sales"}]
 
 
-def seed(crm: Any) -> dict[str, int]:
-    """The world's records in a CRM (the local one gets its owners too; another CRM has its own users)."""
+def seed(crm: Any, owner_ids: dict[str, str] | None = None) -> dict[str, int]:
+    """The world's records in a CRM (the local one gets its owners too; another CRM has its own users,
+    whose ids `owner_ids` gives for the world's owner ids: the same people, matched by e-mail)."""
+    ids = owner_ids or {}
+    owner_alice, owner_bob = ids.get("U01ALICE", "U01ALICE"), ids.get("U02BOB", "U02BOB")
     if isinstance(crm, LocalCrm):
         with crm._engine.begin() as conn:  # seeding twice (several worlds on one database) adds them once
             if not conn.execute(select(OwnerRow.id)).first():
                 conn.execute(insert(OwnerRow), OWNERS)
     acme = crm.create("company", {"name": "Acme Logistics GmbH", "domain": "acme-logistics.de",
-                                  "employees": 250, "owner": "U01ALICE"}, idempotency_key="s-c1").record
+                                  "employees": 250, "owner": owner_alice}, idempotency_key="s-c1").record
     globex = crm.create("company", {"name": "Globex Retail", "domain": "globex.com"}, idempotency_key="s-c2").record
     zoe = crm.create("contact", {"first_name": "Zoë", "last_name": "Müller", "email": PLANTED["email"],
                                  "phone": PLANTED["phone"], "company_id": acme.id, "title": "Head of Support",
-                                 "owner": "U02BOB"}, idempotency_key="s-p1").record
+                                 "owner": owner_bob}, idempotency_key="s-p1").record
     bob = crm.create("contact", {"first_name": "Robert", "last_name": "Miller", "email": PLANTED["other_email"],
                                  "phone": PLANTED["other_phone"], "company_id": globex.id, "aliases": ["Bob Miller"]},
                      idempotency_key="s-p2").record
     deal = crm.create("deal", {"name": "Acme renewal 2027", "company_id": acme.id, "contact_id": zoe.id,
                                "amount": "48500.00", "currency": "EUR", "stage": "proposal", "close_date": "2026-11-30",
-                               "owner": "U02BOB"}, idempotency_key="s-d1").record
+                               "owner": owner_bob}, idempotency_key="s-d1").record
     crm.create("activity", {"kind": "note", "subject": "Billing details",
                             "body": f"Zoë pays by card {PLANTED['card']}, IBAN {PLANTED['iban']}; "
                                     f"call her on {PLANTED['phone']}.",

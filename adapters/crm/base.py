@@ -210,6 +210,9 @@ class DealFilter:
     created_since: datetime | None = None
     stage_changed_since: datetime | None = None
     unowned: bool = False  # with owners: deals without an owner match too
+    # Any of these companies (several records' lists in one read); a deal linked to several of them
+    # is listed once per company it matches, carrying that company's id. () matches nothing.
+    company_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,7 @@ class TicketFilter:
     priorities: tuple[str, ...] | None = None
     company_id: int | None = None
     sla_breached_at: datetime | None = None
+    company_ids: tuple[int, ...] | None = None  # as DealFilter.company_ids
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,10 @@ class ActivityFilter:
     deal_id: int | None = None
     kinds: tuple[str, ...] | None = None
     since: datetime | None = None
+    # Any of these companies or contacts, as DealFilter.company_ids: an activity linked to several
+    # of them is listed once per id it matches, carrying that id.
+    company_ids: tuple[int, ...] | None = None
+    contact_ids: tuple[int, ...] | None = None
 
 
 class CrmError(Exception):

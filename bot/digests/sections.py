@@ -25,14 +25,13 @@ from adapters.crm.base import (
     CrmAdapter,
     Deal,
     DealFilter,
-    NotFoundError,
     StageTotal,
     Ticket,
     TicketFilter,
 )
 from bot.config import DigestSectionsSection
 from bot.records import Line, Section
-from bot.scoring import CHURN_LOST_DAYS, churn_risk, lead_score
+from bot.scoring import CHURN_LOST_DAYS, churn_risks, lead_scores
 
 ESCALATED = ("high", "urgent")
 TITLES = {
@@ -169,12 +168,9 @@ class SectionBuilder:
         contacts = b.crm.list_contacts(ContactFilter(lifecycle_stages=("lead",), owners=b.scope.owners,
                                                      created_since=b.since),
                                        limit=self._settings.scored_candidates)
-        scored = []
-        for contact in contacts:
-            try:
-                scored.append((lead_score(b.crm, contact.id, now=b.now), contact))
-            except NotFoundError:  # deleted between the list and the score
-                continue
+        # Scored together: the reads of several contacts are shared (a CRM behind a rate limit feels it).
+        scores = lead_scores(b.crm, [c.id for c in contacts], now=b.now)
+        scored = [(scores[c.id], c) for c in contacts if c.id in scores]  # a contact deleted meanwhile is left out
         if not scored:
             return None
         scored.sort(key=lambda pair: (-pair[0].score, pair[1].id))
@@ -185,8 +181,10 @@ class SectionBuilder:
 
     def _at_risk_accounts(self, b: _Build) -> Section | None:
         scored = []
-        for company in self._risk_candidates(b):
-            risk = churn_risk(b.crm, company.id, now=b.now)
+        candidates = self._risk_candidates(b)
+        risks = churn_risks(b.crm, candidates, now=b.now)
+        for company in candidates:
+            risk = risks[company.id]
             if risk.band != "low":
                 top = max(risk.factors, key=lambda f: f.points)
                 scored.append((risk, company, top.explanation))

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.crm.base import CrmUnavailable, DealFilter, StageTotal
+from adapters.crm.base import CrmUnavailable, DealFilter, StageTotal, ValidationFailed
 from adapters.crm.hubspot.adapter import HubSpotCrm
 from adapters.crm.hubspot.client import Limits
 from adapters.crm.hubspot.limiter import RateLimiter
@@ -309,3 +309,84 @@ def test_wiring_selects_hubspot_only_when_configured(hub: HubSpotEmulator, tmp_p
     assert crm.transport.limits.search_requests_per_second == 2
     hub.store.create("companies", {"name": "Acme"})
     assert [h.title for h in crm.search_companies("acme")] == ["Acme"]
+
+
+# -- what HubSpot decides itself ---------------------------------------------------------------
+
+def test_a_tickets_sla_is_read_from_hubspot_and_never_written(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    acme = crm.create("company", {"name": "Acme"}, idempotency_key="c1").record.id
+    with pytest.raises(ValidationFailed, match="SLA policies"):
+        crm.create("ticket", {"subject": "Late", "company_id": acme, "sla_due_at": "2026-01-01T00:00:00Z"},
+                   idempotency_key="t0")
+    assert hub.count("POST", "/crm/v3/objects/tickets") == 0  # refused before any request
+    ticket = crm.create("ticket", {"subject": "Late", "company_id": acme}, idempotency_key="t1").record
+    assert ticket.sla_due_at is None  # no SLA policy applies: never counted as breached
+    hub.store.calculate("tickets", ticket.id, hs_time_to_close_sla_due_date="2026-01-01T00:00:00.000Z")
+    again = crm.get("ticket", ticket.id)
+    assert again is not None and again.sla_due_at is not None and again.sla_due_at.year == 2026  # type: ignore[union-attr]
+    # The emulator refuses the calculated property as HubSpot does, whoever sends it.
+    with pytest.raises(ValidationFailed, match="read only property"):
+        crm.transport.call("raw update", "write", crm.transport.apis.objects.update, "tickets", str(ticket.id),
+                           {"properties": {"hs_time_to_close_sla_due_date": "2030-01-01T00:00:00.000Z"}})
+
+
+def test_an_owner_id_that_is_no_hubspot_user_is_refused(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    hub.add_owner(101, "alice@example.com", "Alice", "Adler")
+    with pytest.raises(ValidationFailed, match="not a valid owner id"):
+        crm.create("company", {"name": "Acme", "owner": "U01ALICE"}, idempotency_key="c1")
+    assert crm.create("company", {"name": "Acme", "owner": "101"}, idempotency_key="c2").record.owner == "101"
+
+
+# -- many records at once ------------------------------------------------------------------------
+
+def test_scoring_many_accounts_shares_the_searches(hub: HubSpotEmulator, sleeps: Sleeps) -> None:
+    from datetime import datetime, timezone
+
+    from bot import scoring
+
+    crm = connect(hub, sleeps, search_requests_per_second=100)
+    now = datetime.now(timezone.utc)
+    companies = [crm.create("company", {"name": f"Co {i}"}, idempotency_key=f"c{i}").record for i in range(7)]
+    people = [crm.create("contact", {"first_name": f"P{i}", "last_name": "X", "company_id": c.id},
+                         idempotency_key=f"p{i}").record for i, c in enumerate(companies)]
+    for i, (company, person) in enumerate(zip(companies, people, strict=True)):
+        for n in range(i % 3):
+            crm.create("activity", {"kind": ("call", "meeting", "note")[n], "subject": f"a{i}{n}",
+                                    "company_id": company.id, "contact_id": person.id,
+                                    "occurred_at": now - timedelta(days=5 + 20 * n)}, idempotency_key=f"a{i}{n}")
+        crm.create("ticket", {"subject": f"t{i}", "company_id": company.id, "priority": ("urgent", "low")[i % 2]},
+                   idempotency_key=f"t{i}")
+        crm.create("deal", {"name": f"d{i}", "company_id": company.id, "amount": 10,
+                            "stage": ("closed_lost", "proposal")[i % 2],
+                            "close_date": date.today() - timedelta(days=10)}, idempotency_key=f"d{i}")
+    # One call linked to two of the accounts counts for both, as it does when each is scored alone.
+    shared = crm.create("activity", {"kind": "call", "subject": "both", "company_id": companies[0].id,
+                                     "occurred_at": now - timedelta(days=1)}, idempotency_key="both").record
+    hs_id = shared.id // 10
+    crm.calls.associate("calls", hs_id, "companies", companies[1].id, 182)
+
+    one_by_one = {c.id: scoring.churn_risk(crm, c.id, now=now) for c in companies}
+    leads_one_by_one = {p.id: scoring.lead_score(crm, p.id, now=now) for p in people}
+    hub.requests.clear()
+    assert scoring.churn_risks(crm, companies, now=now) == one_by_one
+    # 7 accounts: two shared reads of tickets, 4 activity kinds, lost and open deals; not 7 x 7 searches.
+    assert sum(1 for r in hub.requests if r.path.endswith("/search")) == 2 * (1 + 4 + 2)
+    assert one_by_one[companies[1].id].factors[2].value == 1  # the shared call is the last touch of both
+    hub.requests.clear()
+    assert scoring.lead_scores(crm, [p.id for p in people], now=now) == leads_one_by_one
+    assert sum(1 for r in hub.requests if r.path.endswith("/search")) == 2 * 4
+
+
+def test_five_records_share_one_search_within_hubspots_filter_limits(crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    from adapters.crm.base import ActivityFilter, TicketFilter
+
+    ids = tuple(range(2001, 2013))  # twelve companies, none of them there: only the requests count
+    crm.list_tickets(TicketFilter(company_ids=ids, statuses=("open",), priorities=("high",)))
+    bodies = [r.body for r in hub.requests if r.path.endswith("/tickets/search")]
+    # HubSpot ORs at most 5 groups of 18 filters in all: four companies' groups of 4 filters fill one search.
+    assert [len(b["filterGroups"]) for b in bodies] == [4, 4, 4]
+    assert [sum(len(g["filters"]) for g in b["filterGroups"]) for b in bodies] == [16, 16, 16]
+    hub.requests.clear()
+    crm.list_activities(ActivityFilter(contact_ids=ids[:5], kinds=("call",)))
+    assert hub.count("POST", "/crm/v3/objects/calls/search") == 1
+    assert crm.list_deals(DealFilter(company_ids=())) == [] and hub.count("POST", "/crm/v3/objects/deals") == 0

@@ -42,13 +42,14 @@ def hubstack(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorThread,
              script: tuple[Script, str]) -> Iterator[HubStack]:
     emulator.default_mode = "socket"
     with HubSpotEmulator() as hub:
+        # HubSpot's users, with the e-mails of the workspace's Slack users: the bot maps people to
+        # them by e-mail, so the shipped access rules apply (reps see their team's records).
+        hub.add_owner(7101, "alice@example.com", "Alice", "Archer", ("Sales",))
+        hub.add_owner(7102, "bob@example.com", "Bob", "Baker", ("Sales",))
         crm = HubSpotCrm.connect(hub.token, hub.base_url)
-        ids = seed(crm)  # type: ignore[arg-type]
-        env = {"BOT_CRM__ADAPTER": "hubspot", "HUBSPOT_ACCESS_TOKEN": hub.token, "HUBSPOT_API_URL": hub.base_url,
-               "BOT_PEOPLE__GROUPS__SALES": '["U01ALICE", "U02BOB"]',
-               # The seeded HubSpot records carry owner ids no HubSpot user of the emulator has: reps see
-               # everything here, so this test is about the adapter (the trust model has tests of its own).
-               "BOT_ACCESS__ROLES__REP__SEE": "all"}
+        ids = seed(crm, {"U01ALICE": "7101", "U02BOB": "7102"})  # type: ignore[arg-type]
+        # No access settings: the shipped app.toml's groups and roles apply.
+        env = {"BOT_CRM__ADAPTER": "hubspot", "HUBSPOT_ACCESS_TOKEN": hub.token, "HUBSPOT_API_URL": hub.base_url}
         stack = start_stack(tmp_path_factory.mktemp("hubspot"), emulator, script, socket_mode=True, extra_env=env)
         yield HubStack(stack, hub, crm, ids, env)
         assert stack.bot.stop() == 0, stack.bot.output()
@@ -79,6 +80,26 @@ def test_a_question_about_a_contact_is_answered_from_hubspot(hubstack: HubStack)
     tool_result = json.dumps(stack.script.bodies[-1]["messages"][-1], ensure_ascii=False)
     assert "Head of Support" in tool_result and "Acme renewal 2027" in tool_result  # read from HubSpot
     assert hubstack.hub.count("GET", f"/crm/v3/objects/contacts/{zoe}") >= 1
+
+
+def test_a_rep_reads_only_their_teams_hubspot_records(hubstack: HubStack) -> None:
+    """The shipped rules on HubSpot's owners: Bob (rep, team sales) sees Alice's records, not those
+    of a HubSpot user outside his team, and that one reads exactly like a missing record."""
+    stack, hub = hubstack.stack, hubstack.hub
+    hub.add_owner(7109, "zed@example.com", "Zed", "Zimmer", ("Support",))
+    theirs = hubstack.crm.create("company", {"name": "Initrode Support", "owner": "7109"},
+                                 idempotency_key="e2e-c9").record.id
+    acme = hubstack.ids["acme"]  # owned by Alice
+    stack.script.load(tool_calls(("get_company", {"company_id": theirs}), ("get_company", {"company_id": acme})),
+                      text("Checked both."))
+    posted = stack.emulator.user_message("U02BOB", SALES, "<@UBOT> what about those two companies?")
+    stack.emulator.wait_for(lambda e: any("Checked both" in r for r in replies(stack, posted.ts)), 30,
+                            what="the answer")
+    results = [m for m in stack.script.bodies[-1]["messages"] if m.get("role") == "tool"]
+    assert len(results) == 2
+    assert f"company {theirs} was not found or is not visible to you" in results[0]["content"]
+    assert "Initrode" not in json.dumps(stack.script.bodies[-1], ensure_ascii=False)
+    assert "employees" in results[1]["content"] and "not visible" not in results[1]["content"]
 
 
 def test_an_approved_update_is_one_patch_in_hubspot(hubstack: HubStack) -> None:

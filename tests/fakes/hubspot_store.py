@@ -5,7 +5,9 @@ numeric strings; `createdAt`/`updatedAt` (and `createdate`, `hs_lastmodifieddate
 `lastmodifieddate`) are set by the server and `updatedAt` moves on every change; a property with
 unique values refuses a duplicate (409), as a contact's e-mail does; a deal's
 `hs_v2_date_entered_current_stage` moves when its stage does and its `notes_last_updated` when an
-engagement is associated with it; a contact's `associatedcompanyid` follows its primary company.
+engagement is associated with it; a contact's `associatedcompanyid` follows its primary company;
+a ticket's SLA times are calculated by HubSpot and refused on write (400 READ_ONLY_VALUE); an owner
+id that is none of the account's owners is refused (400 INVALID_OWNER_ID) once the account has owners.
 Search follows the documented operators, `sorts`, `after` paging and the 10,000-result cap.
 """
 
@@ -32,7 +34,8 @@ STANDARD: dict[str, set[str]] = {
     "deals": {"dealname", "dealstage", "pipeline", "amount", "deal_currency_code", "closedate", "hubspot_owner_id",
               "hs_v2_date_entered_current_stage", "notes_last_updated"},
     "tickets": {"subject", "content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_priority", "hubspot_owner_id",
-                "hs_time_to_close_sla_due_date"},
+                "hs_time_to_close_sla_due_date", "hs_time_to_first_response_sla_due_date",
+                "hs_time_to_close_sla_status", "hs_time_to_first_response_sla_status"},
     "notes": {"hs_note_body", "hs_timestamp", "hubspot_owner_id"},
     "calls": {"hs_call_title", "hs_call_body", "hs_timestamp", "hubspot_owner_id"},
     "meetings": {"hs_meeting_title", "hs_meeting_body", "hs_timestamp", "hubspot_owner_id"},
@@ -40,6 +43,12 @@ STANDARD: dict[str, set[str]] = {
     "tasks": {"hs_task_subject", "hs_task_body", "hs_task_status", "hs_timestamp", "hubspot_owner_id"},
 }
 SERVER_SET = {"hs_object_id", "createdate", "hs_createdate", "lastmodifieddate", "hs_lastmodifieddate"}
+# Calculated by HubSpot (a ticket's SLA times come from the account's SLA policies): readable and
+# searchable, never written through the API; `Store.calculate` sets them as HubSpot would.
+READ_ONLY: dict[str, set[str]] = {
+    "tickets": {"hs_time_to_close_sla_due_date", "hs_time_to_first_response_sla_due_date",
+                "hs_time_to_close_sla_status", "hs_time_to_first_response_sla_status"},
+}
 # What a search `query` looks in (HubSpot's default searchable properties).
 QUERY_PROPERTIES = {"contacts": ("firstname", "lastname", "email", "phone", "mobilephone", "company"),
                     "companies": ("name", "domain", "website", "phone"), "deals": ("dealname",),
@@ -126,6 +135,14 @@ class Store:
             obj.updated = now
             return obj
 
+    def calculate(self, object_type: str, obj_id: int, **properties: str) -> Obj:
+        """Set properties HubSpot calculates itself (an SLA policy's due date): no API can."""
+        with self.lock:
+            obj = self._get(object_type, obj_id)
+            obj.properties.update(properties)
+            obj.updated = self.tick()
+            return obj
+
     def _checked(self, object_type: str, properties: dict[str, Any], own_id: int | None) -> dict[str, str]:
         props: dict[str, str] = {}
         for name, value in properties.items():
@@ -135,6 +152,15 @@ class Store:
                                    f'"name":"{name}"}}]')
             if value is not None and not isinstance(value, str):
                 value = str(value).lower() if isinstance(value, bool) else str(value)
+            if name in READ_ONLY.get(object_type, ()):
+                raise HubSpotError(400, "VALIDATION_ERROR", f'Property values were not valid: [{{"isValid":false,'
+                                   f'"message":"{name} is a read only property; its value cannot be set.",'
+                                   f'"error":"READ_ONLY_VALUE","name":"{name}"}}]')
+            if name == "hubspot_owner_id" and value and self.owners and value not in {o["id"] for o in self.owners}:
+                # HubSpot refuses an owner id that is none of the account's users.
+                raise HubSpotError(400, "VALIDATION_ERROR", f'Property values were not valid: [{{"isValid":false,'
+                                   f'"message":"{value} is not a valid owner id","error":"INVALID_OWNER_ID",'
+                                   f'"name":"hubspot_owner_id"}}]')
             props[name] = value or ""
         for name in self._unique(object_type):
             value = props.get(name)
@@ -235,8 +261,10 @@ class Store:
             raise HubSpotError(400, "VALIDATION_ERROR", "There was a problem with the request: paging past 10000 "
                                "results is not supported")
         groups = body.get("filterGroups") or []
-        if len(groups) > 5 or any(len(g.get("filters") or []) > 6 for g in groups):
-            raise HubSpotError(400, "VALIDATION_ERROR", "at most 5 filterGroups with at most 6 filters each")
+        if len(groups) > 5 or any(len(g.get("filters") or []) > 6 for g in groups) \
+                or sum(len(g.get("filters") or []) for g in groups) > 18:
+            raise HubSpotError(400, "VALIDATION_ERROR", "at most 5 filterGroups with at most 6 filters each, "
+                               "18 filters in all")
         query = (body.get("query") or "").strip().lower()
         with self.lock:
             found = [o for o in self.objects[object_type].values()

@@ -34,6 +34,8 @@ LAST_WRITE_PROPERTY = "crm_copilot_last_write"  # the idempotency key of the lat
 EXTERNAL_ID = "crm_copilot_external_id"
 ALIASES = "crm_copilot_aliases"  # "; "-separated
 LEAD_SOURCE = "crm_copilot_lead_source"
+# A ticket's SLA due time: HubSpot's "time to close" SLA, calculated (read-only) from the account's
+# SLA policies; empty where no policy applies (or the account has no SLAs), so such a ticket is never late.
 SLA_PROPERTY = "hs_time_to_close_sla_due_date"
 ACTIVITY_TYPES = {"note": "notes", "call": "calls", "meeting": "meetings", "email": "emails", "task": "tasks"}
 _ACTIVITY_DIGIT = {kind: i for i, kind in enumerate(ACTIVITY_TYPES, start=1)}
@@ -249,7 +251,10 @@ def to_properties(kind: RecordKind, values: Mapping[str, Any], stages: Stages, *
         elif name == "priority":
             props["hs_ticket_priority"] = PRIORITY_WRITE[value]
         elif name == "sla_due_at":
-            props[SLA_PROPERTY] = to_text(value)
+            if value is not None:
+                # HubSpot calculates it from the account's SLA policies and refuses it on write.
+                raise ValidationFailed("sla_due_at: HubSpot sets a ticket's SLA due date from its SLA policies "
+                                       "(Service Hub); it cannot be written")
         else:
             props.update(_activity_property(object_type, name, value, values))
     return props

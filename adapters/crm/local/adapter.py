@@ -263,6 +263,10 @@ class LocalCrm:
         ):
             if value:
                 query = query.where(column == value)
+        for column, values in ((ActivityRow.company_id, filters.company_ids),
+                               (ActivityRow.contact_id, filters.contact_ids)):
+            if values is not None:
+                query = query.where(column.in_(values))
         if filters.kinds:
             query = query.where(ActivityRow.kind.in_(filters.kinds))
         if filters.since:
@@ -278,6 +282,8 @@ class LocalCrm:
             query = query.where(TicketRow.priority.in_(filters.priorities))
         if filters.company_id:
             query = query.where(TicketRow.company_id == filters.company_id)
+        if filters.company_ids is not None:
+            query = query.where(TicketRow.company_id.in_(filters.company_ids))
         if filters.sla_breached_at:
             query = query.where(TicketRow.sla_due_at < filters.sla_breached_at)
         query = query.order_by(TicketRow.sla_due_at, TicketRow.id).limit(_clamp(limit))
@@ -321,6 +327,8 @@ def _deal_conditions(query: Any, filters: DealFilter) -> Any:
         query = query.where(or_(owned, DealRow.owner.is_(None)) if filters.unowned else owned)
     if filters.company_id:
         query = query.where(DealRow.company_id == filters.company_id)
+    if filters.company_ids is not None:
+        query = query.where(DealRow.company_id.in_(filters.company_ids))
     if filters.closing_from:
         query = query.where(DealRow.close_date >= filters.closing_from)
     if filters.closing_to:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import insert
 from adapters.crm.base import CrmAdapter, RecordKind, WriteResult
 from adapters.crm.hubspot.adapter import HubSpotCrm
 from adapters.crm.hubspot.client import Limits
-from adapters.crm.hubspot.mapping import ACTIVITY_TYPES, OBJECT_TYPES
+from adapters.crm.hubspot.mapping import ACTIVITY_TYPES, OBJECT_TYPES, SLA_PROPERTY, to_text
 from adapters.crm.local.adapter import LocalCrm
 from adapters.crm.local.tables import OwnerRow
 from tests.fakes.hubspot_emulator import HubSpotEmulator
@@ -28,6 +29,8 @@ class World:
 
     crm: CrmAdapter
     create_with_lost_answer: Callable[[RecordKind, Mapping[str, Any], str], WriteResult]
+    # A ticket's SLA due time, set as the CRM sets it: HubSpot calculates it from SLA policies.
+    set_sla_due: Callable[[int, datetime], None]
 
 
 def _local(engine: Any) -> World:
@@ -41,7 +44,13 @@ def _local(engine: Any) -> World:
         crm.create(kind, fields, idempotency_key=key)  # the answer never reaches the caller ...
         return crm.create(kind, fields, idempotency_key=key)  # ... who tries again
 
-    return World(crm, lost)
+    def sla(ticket_id: int, due: datetime) -> None:
+        ticket = crm.get("ticket", ticket_id)
+        assert ticket is not None
+        crm.update("ticket", ticket_id, {"sla_due_at": due}, expected_version=ticket.version,
+                   idempotency_key=f"sla-{ticket_id}")
+
+    return World(crm, lost, sla)
 
 
 def _hubspot(hub: HubSpotEmulator) -> World:
@@ -54,7 +63,10 @@ def _hubspot(hub: HubSpotEmulator) -> World:
         hub.fail(f"/crm/v3/objects/{object_type}", method="POST", drop=True)
         return crm.create(kind, fields, idempotency_key=key)
 
-    return World(crm, lost)
+    def sla(ticket_id: int, due: datetime) -> None:
+        hub.store.calculate("tickets", ticket_id, **{SLA_PROPERTY: to_text(due)})
+
+    return World(crm, lost, sla)
 
 
 @pytest.fixture(params=["local", "hubspot"])

@@ -207,10 +207,12 @@ def test_contact_filters(world: World, acme: dict[str, int]) -> None:
 
 def test_ticket_filters(world: World, acme: dict[str, int]) -> None:
     crm = world.crm
-    crm.create("ticket", {"subject": "Urgent", "company_id": acme["acme"], "priority": "urgent",
-                          "sla_due_at": NOW - timedelta(hours=1)}, idempotency_key="t1")
-    crm.create("ticket", {"subject": "Calm", "company_id": acme["acme"], "priority": "low",
-                          "sla_due_at": NOW + timedelta(days=2)}, idempotency_key="t2")
+    urgent = crm.create("ticket", {"subject": "Urgent", "company_id": acme["acme"], "priority": "urgent"},
+                        idempotency_key="t1").record
+    calm = crm.create("ticket", {"subject": "Calm", "company_id": acme["acme"], "priority": "low"},
+                      idempotency_key="t2").record
+    world.set_sla_due(urgent.id, NOW - timedelta(hours=1))
+    world.set_sla_due(calm.id, NOW + timedelta(days=2))
     crm.create("ticket", {"subject": "Waiting", "company_id": acme["globex"], "status": "pending"},
                idempotency_key="t3")
     crm.create("ticket", {"subject": "Done", "company_id": acme["globex"], "status": "closed"}, idempotency_key="t4")
@@ -246,6 +248,42 @@ def test_activity_filters(world: World, acme: dict[str, int]) -> None:
     assert subjects(ActivityFilter(company_id=acme["globex"], since=NOW - timedelta(days=2, hours=12))) == ["meeting 2"]
     task = next(a for a in crm.list_activities(ActivityFilter(kinds=("task",))))
     assert task.kind == "task" and task.due_at is not None and not task.done
+
+
+def test_lists_of_several_records_at_once(world: World, acme: dict[str, int], pipeline: dict[str, int]) -> None:
+    """What a digest reads to score many accounts in a few requests: each row carries the record it
+    matched, and nothing matches that the single-record filter would not match."""
+    crm = world.crm
+    both, extra = (acme["acme"], acme["globex"]), crm.create("company", {"name": "Initech"},
+                                                             idempotency_key="c3").record.id
+    for i, (kind, company, contact) in enumerate((("call", "acme", "zoe"), ("note", "globex", "bob"),
+                                                  ("meeting", "globex", "bob"))):
+        crm.create("activity", {"kind": kind, "subject": f"{kind} {i}", "company_id": acme[company],
+                                "contact_id": acme[contact], "occurred_at": NOW - timedelta(days=i)},
+                   idempotency_key=f"many{i}")
+    crm.create("ticket", {"subject": "Broken", "company_id": acme["globex"], "priority": "urgent"},
+               idempotency_key="many-t1")
+    crm.create("ticket", {"subject": "Closed", "company_id": acme["acme"], "status": "closed"},
+               idempotency_key="many-t2")
+
+    def pairs(rows: list) -> list[tuple[str, int | None]]:  # type: ignore[type-arg]
+        return sorted((getattr(r, "name", None) or r.subject, r.company_id) for r in rows)
+
+    assert pairs(crm.list_deals(DealFilter(company_ids=(*both, extra), open_only=True))) == [
+        ("Globex deal", acme["globex"]), ("Later", acme["acme"]), ("Soon", acme["acme"])]
+    assert [d.name for d in crm.list_deals(DealFilter(company_ids=both, open_only=True))] == [
+        "Soon", "Globex deal", "Later"]  # by close date, as with one company
+    assert crm.list_deals(DealFilter(company_ids=())) == [] and crm.list_deals(DealFilter(company_ids=(extra,))) == []
+    assert crm.count_deals(DealFilter(company_ids=both, stages=("closed_won", "lead"))) == 2
+    assert crm.deal_totals(DealFilter(company_ids=(acme["globex"],))) == [
+        StageTotal("qualified", "EUR", 1, Decimal("100.00"))]
+    assert pairs(crm.list_tickets(TicketFilter(company_ids=both, statuses=("open", "pending")))) == [
+        ("Broken", acme["globex"])]
+    assert pairs(crm.list_activities(ActivityFilter(company_ids=both, since=NOW - timedelta(days=1, hours=12)))) == [
+        ("call 0", acme["acme"]), ("note 1", acme["globex"])]
+    by_contact = crm.list_activities(ActivityFilter(contact_ids=(acme["zoe"], acme["bob"]), kinds=("meeting", "call")))
+    assert [(a.subject, a.contact_id) for a in by_contact] == [("call 0", acme["zoe"]), ("meeting 2", acme["bob"])]
+    assert crm.list_activities(ActivityFilter(contact_ids=())) == []
 
 
 # -- writes -----------------------------------------------------------------------------------
