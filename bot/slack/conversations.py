@@ -21,6 +21,7 @@ from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
 from bot.access.service import Admitted
 from bot.agent.loop import Agent, AgentResult, Request
+from bot.agent.model import Usage
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
 from bot.slack.audience import Audience
@@ -65,6 +66,17 @@ class Destination(Protocol):
     async def answer(self, parts: list[SlackMessage]) -> None: ...
 
     async def cards(self, result: AgentResult) -> None: ...
+
+
+class Gate(Protocol):
+    """What a request passes after it is claimed and before it runs (the limits), and what a run's
+    tokens are charged to afterwards."""
+
+    async def admit(self, incoming: Incoming, destination: Destination) -> bool:
+        """False when the request is refused (the person has been told)."""
+        ...
+
+    async def charge(self, user: str, usage: Usage) -> None: ...
 
 
 class ThreadDestination:
@@ -151,7 +163,8 @@ class EphemeralDestination:
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
                  runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
-                 max_answer_chars: int = 12_000) -> None:
+                 max_answer_chars: int = 12_000, gate: Gate | None = None) -> None:
+        self._gate = gate
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
         self._max_answer_chars = max_answer_chars
         self._requests, self._runner, self._links = requests, runner, links
@@ -165,6 +178,9 @@ class Conversations:
         if not claimed:
             log.info("duplicate delivery of %s ignored", incoming.key)
             return False
+        if self._gate is not None and not await self._gate.admit(incoming, destination):
+            await asyncio.to_thread(self._requests.finish, incoming.key, status="refused", error="over a limit")
+            return True
         self._runner.spawn(lambda: self._run(incoming, destination), name=f"request {incoming.key}")
         return True
 
@@ -186,6 +202,8 @@ class Conversations:
                             incoming.thread_ts, reader=reader,
                             may_propose=incoming.asker.grant.propose if incoming.asker else False),
                     on_progress=lambda names: destination.progress(f"Running {names}…"))
+            if self._gate is not None:
+                await self._gate.charge(incoming.user, result.usage)
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)

@@ -7,6 +7,7 @@ reads it back with its type.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,8 +17,10 @@ from bot.access.service import Access
 from bot.actions.service import Approvals
 from bot.config import Settings
 from bot.digests.service import DigestService
+from bot.limits.service import Limits, Usage
 from bot.slack.blocks.home import digest_home_blocks, home_view
 from bot.slack.blocks.links import Links
+from bot.slack.blocks.usage import usage_home_blocks
 from bot.slack.conversations import Conversations
 from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
@@ -26,6 +29,7 @@ from bot.slack.runner import Runner
 from bot.store.requests import SqlRequests
 
 CONTEXT_KEY = "deps"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class SlackDeps:
     requests: SqlRequests
     runner: Runner
     links: Links
+    limits: Limits | None = None
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
@@ -53,8 +58,19 @@ class SlackDeps:
         shown = [replace(r, summary=await asyncio.to_thread(self.conversations.shown, r.conversation_id, r.summary))
                  for r in recent]
         extra = await self._digest_blocks(user)
-        view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra)
+        top = usage_home_blocks(await self.usage(user)) if self.limits is not None else []
+        view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra, top=top)
         await self.poster.client.views_publish(user_id=user, view=view)
+
+    async def usage(self, user: str) -> Usage | None:
+        """The person's usage and limits; None when there are no limits or the counters cannot be read."""
+        if self.limits is None:
+            return None
+        try:
+            return await asyncio.to_thread(self.limits.usage, user)
+        except Exception as exc:  # noqa: BLE001 - the counters' storage is down: say so, do not fail the view
+            log.warning("usage of %s cannot be read (%s)", user, type(exc).__name__)
+            return None
 
     async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:
         """The digests of the channels the user is in (channels named "#…" in app.toml are shown to all)."""

@@ -19,11 +19,14 @@ _STATUS = {"running": "⏳ working", "answered": "✅ answered", "failed": "❌ 
 
 
 def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequence[RequestView],
-              links: Links, *, extra: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The Home view; `extra` blocks (e.g. digest subscriptions) go at the end."""
+              links: Links, *, extra: Sequence[dict[str, Any]] = (),
+              top: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The Home view; `top` blocks (the usage) follow the help, `extra` blocks (e.g. digest
+    subscriptions) go at the end, where the 100-block limit may cut them."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(bot_name, 150)}},
         section(HELP),
+        *top,
         {"type": "divider"},
         {"type": "header", "text": {"type": "plain_text", "text": f"Awaiting your decision ({len(awaiting)})"}},
     ]
