@@ -126,7 +126,7 @@ class Limits:
 
     def _refusal(self, name: LimitName, limit: int, retry_at: float) -> Refusal:
         when = at(retry_at, self._clock())
-        what = {"requests_per_minute": f"You have reached your limit of {limit:,} requests a minute",
+        what = {"requests_per_minute": f"You have reached your limit of {limit:,} request{'s' if limit != 1 else ''} a minute",
                 "tokens_per_day": f"You have used your {limit:,} model tokens for today",
                 "workspace_tokens_per_day": f"The workspace has used its {limit:,} model tokens for today"}[name]
         return Refusal(name, retry_at, f"⏳ {what}; you can ask again {when}.")

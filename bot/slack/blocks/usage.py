@@ -8,22 +8,23 @@ from bot.limits.service import Usage, at
 from bot.slack.blocks.messages import context, section
 
 
-def _of(used: int, limit: int, unit: str) -> str:
-    return f"{used:,} of {limit:,} {unit}" if limit else f"{used:,} {unit} (no limit)"
+def _of(used: int, limit: int) -> str:
+    return f"{used:,} of {limit:,}" if limit else f"{used:,} (no limit)"
 
 
 def usage_lines(usage: Usage) -> list[str]:
-    """One line per limit: what is used, the limit, and when it starts again."""
-    if usage.requests_per_minute:
-        minute = f"{_of(usage.requests_this_minute, usage.requests_per_minute, 'requests')} this minute"
-        if usage.requests_this_minute:
-            minute += f" (a new minute starts {at(usage.minute_resets_at, usage.as_of)})"
+    """One line per limit: what is used, the limit, and when the count starts again."""
+    if not usage.requests_per_minute:
+        minute = "• Requests this minute: no limit"
     else:
-        minute = "Requests: no limit per minute"
-    day = f"resets {at(usage.day_resets_at, usage.as_of)}"
-    return [f"• {minute[0].upper()}{minute[1:]}",
-            f"• Model tokens today: {_of(usage.tokens_today, usage.tokens_per_day, 'tokens')} ({day})",
-            f"• The whole workspace today: {_of(usage.workspace_tokens_today, usage.workspace_tokens_per_day, 'tokens')}"]
+        minute = f"• Requests this minute: {_of(usage.requests_this_minute, usage.requests_per_minute)}"
+        if usage.requests_this_minute:
+            minute += f"; the count starts again {at(usage.minute_resets_at, usage.as_of)}"
+    return [minute,
+            f"• Model tokens today: {_of(usage.tokens_today, usage.tokens_per_day)}; "
+            f"the count starts again {at(usage.day_resets_at, usage.as_of)}",
+            f"• The whole workspace's model tokens today: "
+            f"{_of(usage.workspace_tokens_today, usage.workspace_tokens_per_day)}"]
 
 
 def usage_text(usage: Usage) -> str:
