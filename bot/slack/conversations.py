@@ -72,9 +72,12 @@ class Gate(Protocol):
     """What a request passes after it is claimed and before it runs (the limits), and what a run's
     tokens are charged to afterwards."""
 
-    async def admit(self, incoming: Incoming, destination: Destination) -> bool:
-        """False when the request is refused (the person has been told)."""
+    async def admit(self, incoming: Incoming) -> str | None:
+        """None: the request may run; else the line that refuses it (kept with the request, and
+        told to the person by `refuse`)."""
         ...
+
+    async def refuse(self, incoming: Incoming, destination: Destination, line: str) -> None: ...
 
     async def charge(self, user: str, usage: Usage) -> None: ...
 
@@ -178,8 +181,10 @@ class Conversations:
         if not claimed:
             log.info("duplicate delivery of %s ignored", incoming.key)
             return False
-        if self._gate is not None and not await self._gate.admit(incoming, destination):
-            await asyncio.to_thread(self._requests.finish, incoming.key, status="refused", error="over a limit")
+        refused = await self._gate.admit(incoming) if self._gate is not None else None
+        if refused is not None and self._gate is not None:
+            await asyncio.to_thread(self._requests.finish, incoming.key, status="refused", error=refused)
+            await self._gate.refuse(incoming, destination, refused)
             return True
         self._runner.spawn(lambda: self._run(incoming, destination), name=f"request {incoming.key}")
         return True

@@ -64,7 +64,7 @@ def test_over_the_limit_a_mention_is_refused_privately_and_the_model_not_called(
     requests = SqlRequests(sqlite_engine)
     assert requests.get("C0SALES:5.0").status == "answered"  # type: ignore[union-attr]
     refused = requests.get("C0SALES:6.0")
-    assert refused is not None and (refused.status, refused.error) == ("refused", "over a limit")
+    assert refused is not None and (refused.status, refused.error) == ("refused", told["text"])
     assert service.usage("U02BOB").tokens_today == 80  # 40 prompt + 40 completion, as the model reported
 
 
