@@ -31,7 +31,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorThread,
           script: tuple[Script, str]) -> Iterator[Stack]:
     emulator.default_mode = "socket"
     started = start_stack(tmp_path_factory.mktemp("limits"), emulator, script, socket_mode=True,
-                          extra_env={"BOT_LIMITS__REQUESTS_PER_MINUTE": "1"})
+                          extra_env={"BOT_LIMITS__REQUESTS_PER_MINUTE": "1", "BOT_LIMITS__TOKENS_PER_DAY": "200000",
+                                     "BOT_LIMITS__WORKSPACE_TOKENS_PER_DAY": "2000000"})
     yield started
     assert started.bot.stop() == 0, started.bot.output()
     started.engine.dispose()
