@@ -253,6 +253,30 @@ class SlackSection(_Section):
         return value
 
 
+class LimitsSection(_Section):
+    """Limits per person and per workspace; 0 turns a limit off (its use is still counted)."""
+
+    requests_per_minute: int = Field(20, ge=0, le=100_000, strict=True)
+    tokens_per_day: int = Field(200_000, ge=0, le=10_000_000_000, strict=True)
+    workspace_tokens_per_day: int = Field(2_000_000, ge=0, le=1_000_000_000_000, strict=True)
+    # Empty: the counters live in the database. May carry a password: kept out of repr, redacted when shown.
+    redis_url: str = Field("", repr=False)
+
+    @field_validator("requests_per_minute", "tokens_per_day", "workspace_tokens_per_day", mode="before")
+    @classmethod
+    def _not_negative(cls, value: Any, info: Any) -> Any:
+        if type(value) is int and value < 0:
+            raise ValueError(f"must be 0 (no limit) or a positive number, got {value}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://HOST:PORT/DB (or rediss://, unix://) url, or empty for the database")
+        return value
+
+
 class DemoSection(_Section):
     seed: int = 7
 
@@ -365,6 +389,7 @@ class Settings(_Section):
     access: AccessSection = AccessSection()
     email: EmailSection = EmailSection()
     slack: SlackSection = SlackSection()
+    limits: LimitsSection = LimitsSection()
     scheduler: SchedulerSection = SchedulerSection()
     digest_sections: DigestSectionsSection = DigestSectionsSection()
     digests: tuple[DigestConfig, ...] = ()
@@ -574,6 +599,7 @@ def redacted(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json", exclude={"secrets"})
     data["database"]["effective_url"] = redact_url(settings.database_url)
     data["kb"]["effective_path"] = str(settings.kb_path)
+    data["limits"]["redis_url"] = redact_url(settings.limits.redis_url)
     data["secrets"] = {
         var: ("set" if getattr(settings.secrets, field) else "not set")
         for field, var in SECRET_ENV.items()

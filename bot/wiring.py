@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.ops.metrics import Metrics
+    from bot.limits.service import LimitName, Limits
 
     from bot.access.scope import Scope
     from bot.digests.service import Audience, DigestService, Publisher
@@ -338,15 +339,30 @@ def slack_publisher(settings: Settings, client: AsyncWebClient | None = None) ->
                           lines_per_section=settings.digest_sections.lines_per_section)
 
 
+def build_limits(settings: Settings, engine: Engine, *,
+                 on_refusal: Callable[[LimitName], None] | None = None) -> Limits:
+    """The limits over their counters: Redis when limits.redis_url is set, else the database."""
+    from limits.storage import RedisStorage, Storage
+
+    from bot.limits.service import Limits
+    from bot.store.counters import SqlCounters
+
+    url = settings.limits.redis_url
+    storage: Storage = RedisStorage(url) if url else SqlCounters(engine)
+    return Limits(storage, settings.limits, on_refusal=on_refusal)
+
+
 def build_slack_deps(settings: Settings, services: Services, client: AsyncWebClient, *, bot_user_id: str,
-                     digests: DigestService, access: Access | None = None) -> SlackDeps:
+                     digests: DigestService, access: Access | None = None, limits: Limits | None = None) -> SlackDeps:
     """What every Slack listener shares, complete: the bot's id and the digest service included.
-    access is the door (by default one with no home team check, for tests that build deps alone)."""
+    access is the door (by default one with no home team check, for tests that build deps alone);
+    limits by default those of [limits] over their configured counters."""
     from bot.slack.audience import Audience
     from bot.slack.blocks.links import Links
     from bot.slack.conversations import Conversations
     from bot.slack.decisions import CardDecisions
     from bot.slack.deps import SlackDeps
+    from bot.slack.limit_gate import LimitGate
     from bot.slack.members import Members
     from bot.slack.poster import Poster
     from bot.slack.runner import Runner
@@ -361,15 +377,16 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
         ops.metrics.watch_waiting(lambda: runner.waiting)
     vault_store = SqlVaultStore(engine)
     access = access or slack_access(settings, services.components.crm, client)
+    limits = limits or build_limits(settings, engine)
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
                                   max_answer_chars=slack.max_answer_chars,
-                                  journal=ops.journal if ops is not None else None)
+                                  journal=ops.journal if ops is not None else None, gate=LimitGate(limits, poster))
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,
-                     poster=poster, requests=requests, runner=runner, links=links, ops=ops)
+                     poster=poster, requests=requests, runner=runner, links=links, ops=ops, limits=limits)
 
 
 async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],

@@ -78,6 +78,15 @@ def test_defaults_apply_when_the_file_is_empty(tmp_path: Path) -> None:
         ("[hubspot]\ndeal_pipeline = 'enterprise'\n",
          'app.toml: hubspot: deal_pipeline: "enterprise" is not one of deal_pipelines'),
         ("[hubspot]\nrequests_per_window = 0\n", "app.toml: hubspot.requests_per_window: Input should be greater"),
+        ("[limits]\nrequests_per_minute = -1\n",
+         "app.toml: limits.requests_per_minute: must be 0 (no limit) or a positive number, got -1"),
+        ("[limits]\ntokens_per_day = -200000\n",
+         "app.toml: limits.tokens_per_day: must be 0 (no limit) or a positive number, got -200000"),
+        ("[limits]\nworkspace_tokens_per_day = -5\n",
+         "app.toml: limits.workspace_tokens_per_day: must be 0 (no limit) or a positive number, got -5"),
+        ("[limits]\ntokens_per_day = 1.5\n", "app.toml: limits.tokens_per_day: Input should be a valid integer"),
+        ("[limits]\nrequests_per_minute = true\n", "app.toml: limits.requests_per_minute: Input should be a valid integer"),
+        ("[limits]\nredis_url = 'localhost:6379'\n", "app.toml: limits.redis_url: expected a redis://HOST:PORT/DB"),
     ],
 )
 def test_bad_config_is_refused_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
@@ -109,6 +118,9 @@ def test_bot_config_env_selects_the_file(tmp_path: Path) -> None:
         ({"BOT_KB__SEARCH_LIMIT": "9"}, lambda s: s.kb.search_limit == 9),
         ({"BOT_KB__EXTENSIONS": '[".md"]'}, lambda s: s.kb.extensions == (".md",)),
         ({"BOT_BOT__NAME": "Deal helper"}, lambda s: s.bot.name == "Deal helper"),
+        ({"BOT_LIMITS__REQUESTS_PER_MINUTE": "0", "BOT_LIMITS__TOKENS_PER_DAY": "50000"},
+         lambda s: (s.limits.requests_per_minute, s.limits.tokens_per_day, s.limits.workspace_tokens_per_day)
+         == (0, 50_000, 2_000_000)),
         ({"BOT_DIGESTS__0__CHANNEL": "#emea"}, lambda s: s.digests[0].channel == "#emea"),
         ({"BOT_DATABASE__URL": "sqlite:////tmp/other.db"}, lambda s: s.database_url == "sqlite:////tmp/other.db"),
         (
@@ -129,6 +141,8 @@ def test_environment_overrides(tmp_path: Path, env: dict[str, str], check) -> No
         ({"BOT_KBPATH": "x"}, "BOT_KBPATH: expected BOT_<SECTION>__<KEY>"),
         ({"BOT_DIGESTS__3__CRON": "0 9 * * *"}, "BOT_DIGESTS__3__CRON: digests.3: no such entry (there are 1)"),
         ({"BOT_DIGESTS__0__TIMEZONE": "Mars/Olympus"}, 'BOT_DIGESTS__0__TIMEZONE (environment): digests[0].timezone: unknown time zone "Mars/Olympus"'),
+        ({"BOT_LIMITS__TOKENS_PER_DAY": "-1"},
+         "BOT_LIMITS__TOKENS_PER_DAY (environment): limits.tokens_per_day: must be 0 (no limit) or a positive number"),
     ],
 )
 def test_bad_environment_overrides_name_the_variable(tmp_path: Path, env: dict[str, str], expected: str) -> None:
@@ -145,10 +159,12 @@ def test_redacted_config_hides_every_secret(tmp_path: Path) -> None:
         "OPENAI_API_KEY": "sk-secret-key",
         "OPENAI_BASE_URL": "https://user:urlpass@llm.example/v1",
         "DATABASE_URL": "postgresql+psycopg://bot:dbpass@db.example/crm",
+        "BOT_LIMITS__REDIS_URL": "redis://default:redispass@cache.example:6379/0",
     }
     settings = load_settings(write(tmp_path, GOOD), env=env)
     shown = repr(redacted(settings)) + repr(settings)
-    for secret in ("xoxb-secret-bot", "xapp-secret-app", "signing-secret-123", "sk-secret-key", "urlpass", "dbpass"):
+    for secret in ("xoxb-secret-bot", "xapp-secret-app", "signing-secret-123", "sk-secret-key", "urlpass", "dbpass",
+                   "redispass"):
         assert secret not in shown
     assert redacted(settings)["database"]["effective_url"] == "postgresql+psycopg://bot:***@db.example/crm"
     assert redacted(settings)["secrets"]["SLACK_BOT_TOKEN"] == "set"

@@ -45,7 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.__main__", "bot.cli", "bot.cli_access", "bot.cli_agent", "bot.cli_dev", "bot.cli_digest", "bot.cli_hubspot",
      "bot.cli_run", "bot.wiring"),
     ("bot.slack",),
-    ("bot.agent", "bot.actions", "bot.digests", "bot.ops"),  # the services, and what watches them
+    ("bot.agent", "bot.actions", "bot.digests", "bot.limits", "bot.ops"),  # the services, and what watches them
     ("bot.store", "bot.privacy", "bot.access"),
     # Leaves every layer may import: settings, records, pure helpers. (adapters/ lies below all of bot/.)
     ("bot", "bot.access.settings", "bot.config", "bot.cron", "bot.records", "bot.runtime", "bot.scoring"),

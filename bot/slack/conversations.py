@@ -23,6 +23,7 @@ from bot.access.scoped_crm import ScopedCrm
 from bot.access.service import Admitted
 from bot.agent.loop import Agent, AgentResult, Request
 from bot.ops.journal import Journal
+from bot.agent.model import Usage
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
 from bot.slack.audience import Audience
@@ -67,6 +68,20 @@ class Destination(Protocol):
     async def answer(self, parts: list[SlackMessage]) -> None: ...
 
     async def cards(self, result: AgentResult) -> None: ...
+
+
+class Gate(Protocol):
+    """What a request passes after it is claimed and before it runs (the limits), and what a run's
+    tokens are charged to afterwards."""
+
+    async def admit(self, incoming: Incoming) -> str | None:
+        """None: the request may run; else the line that refuses it (kept with the request, and
+        told to the person by `refuse`)."""
+        ...
+
+    async def refuse(self, incoming: Incoming, destination: Destination, line: str) -> None: ...
+
+    async def charge(self, user: str, usage: Usage) -> None: ...
 
 
 class ThreadDestination:
@@ -153,7 +168,8 @@ class EphemeralDestination:
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
                  runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
-                 max_answer_chars: int = 12_000, journal: Journal | None = None) -> None:
+                 max_answer_chars: int = 12_000, journal: Journal | None = None, gate: Gate | None = None) -> None:
+        self._gate = gate
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
         self._journal = journal or Journal(None, log_decisions=False)
         self._max_answer_chars = max_answer_chars
@@ -170,6 +186,11 @@ class Conversations:
             return False
         self._journal.received(incoming.kind, user=incoming.user, channel=incoming.channel,
                                conversation_id=incoming.conversation_id)
+        refused = await self._gate.admit(incoming) if self._gate is not None else None
+        if refused is not None and self._gate is not None:
+            await asyncio.to_thread(self._requests.finish, incoming.key, status="refused", error=refused)
+            await self._gate.refuse(incoming, destination, refused)
+            return True
         self._runner.spawn(lambda: self._run(incoming, destination), name=f"request {incoming.key}")
         return True
 
@@ -196,6 +217,8 @@ class Conversations:
                             owner=_owner_id(incoming.asker)),
                     on_progress=lambda names: destination.progress(f"Running {names}…"))
             ran = time.perf_counter() - started
+            if self._gate is not None:
+                await self._gate.charge(incoming.user, result.usage)
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)

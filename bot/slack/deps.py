@@ -7,6 +7,7 @@ reads it back with its type.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +21,10 @@ from bot.ops import Ops
 from bot.slack.blocks.home import digest_home_blocks, home_view
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.outcomes import request_outcomes
+from bot.limits.service import Limits, Usage
+from bot.slack.blocks.home import digest_home_blocks, home_view
+from bot.slack.blocks.links import Links
+from bot.slack.blocks.usage import usage_home_blocks
 from bot.slack.conversations import Conversations
 from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
@@ -28,6 +33,7 @@ from bot.slack.runner import Runner
 from bot.store.requests import SqlRequests
 
 CONTEXT_KEY = "deps"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class SlackDeps:
     runner: Runner
     links: Links
     ops: Ops | None = None  # metrics and the log of decisions (None where nothing watches, as in some tests)
+    limits: Limits | None = None
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
@@ -58,9 +65,20 @@ class SlackDeps:
         extra = await self._digest_blocks(user)
         conversations = sorted({r.conversation_id for r in recent if r.proposals and r.conversation_id})
         made = await asyncio.to_thread(self.approvals.related, conversation_ids=conversations)
+        top = usage_home_blocks(await self.usage(user)) if self.limits is not None else []
         view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra,
-                                         outcomes=request_outcomes(recent, made))
+                                         outcomes=request_outcomes(recent, made), top=top)
         await self.poster.client.views_publish(user_id=user, view=view)
+
+    async def usage(self, user: str) -> Usage | None:
+        """The person's usage and limits; None when there are no limits or the counters cannot be read."""
+        if self.limits is None:
+            return None
+        try:
+            return await asyncio.to_thread(self.limits.usage, user)
+        except Exception as exc:  # noqa: BLE001 - the counters' storage is down: say so, do not fail the view
+            log.warning("usage of %s cannot be read (%s)", user, type(exc).__name__)
+            return None
 
     async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:
         """The digests of the channels the user is in (channels named "#…" in app.toml are shown to all)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.records import ProposalStatus, RunStatus
@@ -182,3 +182,17 @@ class VaultRow(SQLModel, table=True):
     key_hash: str = Field(max_length=64)
     value: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LimitCounter(SQLModel, table=True):
+    """A counter of the limits (requests in a window, tokens of a day), shared by every replica.
+
+    `expires_at` is in seconds since the epoch, the unit the `limits` package works in; an expired
+    row counts as absent and is replaced by the next increment.
+    """
+
+    __tablename__ = "limit_counter"
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: int = Field(default=0, sa_type=BigInteger)
+    expires_at: float = Field(index=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ROOT, free_port
+from tests.e2e.harness import NO_LIMITS, ROOT, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium as root in a container: no sandbox, no GPU, and none of the background traffic to
@@ -66,7 +66,7 @@ class DevProcess:
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_"))}
         env.update({"DATABASE_URL": database_url, "BOT_KB__PATH": str(kb_path), "PYTHONUNBUFFERED": "1",
-                    "BOT_MODEL__MAX_RETRIES": "0"})
+                    "BOT_MODEL__MAX_RETRIES": "0", **NO_LIMITS})  # tests ask faster than people do
         if model_url:
             env.update({"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "test-key"})
         env.update(extra_env or {})

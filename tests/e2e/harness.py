@@ -26,6 +26,8 @@ from tests.fakes.model_server import Reply, text
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+NO_LIMITS = {"BOT_LIMITS__REQUESTS_PER_MINUTE": "0", "BOT_LIMITS__TOKENS_PER_DAY": "0",
+             "BOT_LIMITS__WORKSPACE_TOKENS_PER_DAY": "0"}
 
 
 class Script:
@@ -85,6 +87,8 @@ class BotProcess:
             "DATABASE_URL": database_url, "BOT_KB__PATH": str(kb_path), "SLACK_BOT_TOKEN": emulator.config.bot_token,
             "SLACK_API_URL": emulator.api_url, "OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "test-key",
             "BOT_SLACK__SWEEP_SECONDS": "1", "BOT_MODEL__MAX_RETRIES": "0", "PYTHONUNBUFFERED": "1",
+            # Tests ask faster than people do: no limits (still counted) unless a test sets them.
+            **NO_LIMITS,
         })
         if socket_mode:
             env["SLACK_APP_TOKEN"] = emulator.config.app_token

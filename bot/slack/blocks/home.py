@@ -20,12 +20,14 @@ _STATUS = {"running": "⏳ working", "answered": "✅ answered", "failed": "❌ 
 
 def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequence[RequestView],
               links: Links, *, extra: Sequence[dict[str, Any]] = (),
-              outcomes: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The Home view; `extra` blocks (e.g. digest subscriptions) go at the end; `outcomes` (request
-    key -> what its proposals came to, from bot.slack.blocks.outcomes) replace the proposal count."""
+              outcomes: Mapping[str, str] | None = None, top: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The Home view; `top` blocks (the usage) follow the help, `extra` blocks (e.g. digest
+    subscriptions) go at the end, where the 100-block limit may cut them; `outcomes` (request key ->
+    what its proposals came to, from bot.slack.blocks.outcomes) replace the proposal count."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(bot_name, 150)}},
         section(HELP),
+        *top,
         {"type": "divider"},
         {"type": "header", "text": {"type": "plain_text", "text": f"Awaiting your decision ({len(awaiting)})"}},
     ]

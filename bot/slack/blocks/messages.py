@@ -18,6 +18,7 @@ HELP = (
     "• `/crm <question>`: ask the agent\n"
     "• `/crm find <text>`: search contacts and companies (no AI)\n"
     "• `/crm pending`: proposals you can approve or reject\n"
+    "• `/crm usage`: your requests this minute and model tokens today, with their limits\n"
     "• `/crm digest`: scheduled digests for a channel (subscribe, list, preview, run now)\n"
     "• `/crm help`: this help\n"
     "Changes I suggest are posted as cards: nothing happens until someone allowed to clicks *Approve*."

@@ -1,4 +1,4 @@
-"""`/crm`: a question for the agent, `find`, `pending`, `help`. Every branch acknowledges first."""
+"""`/crm`: a question for the agent, `find`, `pending`, `usage`, `help`. Every branch acknowledges first."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
 from bot.access.service import Admitted
 from bot.slack.blocks import messages
+from bot.slack.blocks.usage import usage_text
 from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
 from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.door import asker_of
@@ -21,7 +22,7 @@ from bot.slack.mrkdwn import escape_fit, incoming
 from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
-SUBCOMMANDS = ("help", "find", "pending", "digest")
+SUBCOMMANDS = ("help", "find", "pending", "digest", "usage")
 
 
 async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
@@ -43,6 +44,8 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
         deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
     elif sub == "pending":
         deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
+    elif sub == "usage" and not rest:  # "/crm usage of the API…" is a question
+        deps.runner.spawn(lambda: _usage(deps, user, respond), name="crm usage")
     else:
         deps.runner.spawn(lambda: _question(deps, command, text, respond, asker), name="crm question")
 
@@ -64,6 +67,16 @@ async def _pending(deps: SlackDeps, user: str, respond: Respond) -> None:
     mine = await deps.decisions.awaiting(user)
     text, blocks = messages.pending_list(mine, deps.links)
     await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def _usage(deps: SlackDeps, user: str, respond: Respond) -> None:
+    """`/crm usage`: one's own requests this minute and tokens today, with the limits (not a request itself)."""
+    usage = await deps.usage(user)
+    if usage is None:
+        text = "No limits are set." if deps.limits is None else "Usage cannot be read just now; try again shortly."
+    else:
+        text = usage_text(usage)
+    await respond(text=text, response_type="ephemeral")
 
 
 async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond,

@@ -1,0 +1,1 @@
+"""Limits and budgets: requests per minute and model tokens per day, per person and per workspace."""
