@@ -191,7 +191,8 @@ class Conversations:
             note = _note(result)
             answer = cap(result.answer, self._max_answer_chars)
             await destination.answer(messages.answer(from_model(answer, self._links.allowed_hosts),
-                                                     result.citations, self._links, note))
+                                                     result.citations, self._links, note,
+                                                     names=result.source_names))
             if result.proposals:
                 await destination.cards(result)
             summary = await asyncio.to_thread(self._summary, incoming)
