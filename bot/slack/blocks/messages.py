@@ -125,6 +125,7 @@ class Found:
     url: str | None = None
     company_url: str | None = None
     deal_urls: Mapping[int, str | None] = field(default_factory=dict)
+    subtitle: str | None = None  # in place of the search's own (a contact's title, e-mail, phone)
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -155,8 +156,9 @@ def find_results(query: str, found: Sequence[Found], links: Links, *, deals_show
         if item.company is not None:
             company = item.company
             line += f" · at {links.record('company', company.id, company.name, item.company_url)} (company {company.id})"
-        if hit.subtitle:
-            line += f"\n{escape_fit(hit.subtitle, 500)}"
+        subtitle = hit.subtitle if item.subtitle is None else item.subtitle
+        if subtitle:
+            line += f"\n{escape_fit(subtitle, 500)}"
         deals = item.open_deals
         if deals:
             line += f"\n{count(len(deals), 'open deal')}:"

@@ -72,15 +72,17 @@ def find(crm: ScopedCrm, query: str, limit: int) -> list[messages.Found]:
         if index >= messages.MAX_FOUND:
             found.append(messages.Found(hit))  # counted, not shown: no need to read its details
             continue
-        company, deals = None, ()
-        if hit.kind == "contact" and (contact := crm.get_contact(hit.id)) is not None:
-            company, deals = contact.company, contact.open_deals
-        elif hit.kind == "company" and (detail := crm.get_company(hit.id)) is not None:
-            deals = detail.open_deals
+        company, deals, subtitle = None, (), None
+        if hit.kind == "contact" and (detail := crm.get_contact(hit.id)) is not None:
+            company, deals = detail.company, detail.open_deals
+            c = detail.contact  # its company is shown as a link of its own, when the reader may see it
+            subtitle = " · ".join(p for p in (c.title, c.email, c.phone) if p)
+        elif hit.kind == "company" and (whole := crm.get_company(hit.id)) is not None:
+            deals = whole.open_deals
         found.append(messages.Found(
             hit, company, deals, url=crm.record_url(hit.kind, hit.id),
             company_url=crm.record_url("company", company.id) if company else None,
-            deal_urls={d.id: crm.record_url("deal", d.id) for d in deals[:3]}))
+            deal_urls={d.id: crm.record_url("deal", d.id) for d in deals[:3]}, subtitle=subtitle))
     return found
 
 
