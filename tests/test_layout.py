@@ -35,7 +35,8 @@ RULES = [
     ("", ("openai",), ("bot.agent.openai_model",)),
     ("", ("presidio_analyzer",), ("bot.privacy.detector", "bot.privacy.recognizers")),
     ("", ("sqlmodel",), ("bot.store", "adapters.crm.local", "adapters.kb.tables", "adapters.email.outbox")),
-    ("", ("bot.slack",), ("bot.slack", "bot.wiring", "bot.cli", "bot.cli_access", "bot.cli_run", "bot.__main__")),
+    ("", ("bot.slack",), ("bot.slack", "bot.wiring", "bot.cli", "bot.cli_access", "bot.cli_dev", "bot.cli_run",
+                          "bot.__main__")),
 ]
 
 # The layers of bot/, top first. A module may import its own layer and the layers below it; the
