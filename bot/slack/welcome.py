@@ -68,8 +68,7 @@ def demo_tries(crm: CrmAdapter, *, rep: Person, manager: Person, bot_handle: str
             "an answer from the CRM, with the records it used", ("deal", deal.id)),
         Try(rep, f"@{bot_handle} move the {account} deal to {next_stage}",
             "a proposed change: nothing happens until someone allowed approves it", ("deal", deal.id),
-            then=f"then, *as {escape(manager.handle.title())}* ({escape(manager.name)}), "
-                 "open the thread and click *Approve*"),
+            then=f"then, *as {escape(manager.name)}*, open the thread and click *Approve*"),
     ]
 
 
@@ -83,8 +82,8 @@ def welcome_message(tries: list[Try], bot_name: str) -> SlackMessage:
     lines = [f"{head} Pick who you are at the top left, then try, here in #sales:"]
     for number, one in enumerate(tries, 1):
         then = f"; {one.then}" if one.then else ""
-        lines.append(f"{number}. *As {escape(one.person.handle.title())}* ({escape(one.person.name)}): "
-                     f"`{escape(one.text)}`{then}\n      _{escape(one.shows)}_")
+        lines.append(f"{number}. *As {escape(one.person.name)}*: `{escape(one.text)}`{then}\n"
+                     f"      _{escape(one.shows)}_")
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
               {"type": "context", "elements": [{"type": "mrkdwn", "text": (
                   "Each person sees only the records their role allows. `/crm help` lists the commands; "

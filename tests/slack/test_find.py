@@ -54,7 +54,7 @@ def shown(found: list[messages.Found], query: str = "harbour") -> str:
 def test_each_match_is_named_linked_and_numbered_with_company_and_open_deals(crm: LocalCrm) -> None:
     ids = seed(crm)
     out = shown(find(ScopedCrm(crm, Scope.everything()), "Harbour", 20))
-    assert f"<https://crm.example.com/contacts/{ids['henry']}|Henry Harbourne>* · contact {ids['henry']}" in out
+    assert f"<https://crm.example.com/contacts/{ids['henry']}|Henry Harbourne> · contact {ids['henry']}" in out
     assert f"at <https://crm.example.com/companys/{ids['harbour']}|Harbour Freight> (company {ids['harbour']})" in out
     assert f"<https://crm.example.com/deals/{ids['renewal']}|Harbour renewal> (deal {ids['renewal']}): 24,000 GBP," \
            " Negotiation, closes 11 Dec 2026" in out

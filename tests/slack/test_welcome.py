@@ -23,7 +23,7 @@ def tries_on_the_demo(engine: Engine) -> tuple[LocalCrm, list[Try]]:
 
 def test_the_three_tries_name_records_of_the_demo_crm(sqlite_engine: Engine) -> None:
     crm, tries = tries_on_the_demo(sqlite_engine)
-    assert [t.person.handle for t in tries] == ["bob", "bob", "bob"] and "as Alice" in tries[2].then
+    assert [t.person.handle for t in tries] == ["bob", "bob", "bob"] and "as Alice Archer" in tries[2].then
     assert tries[0].text.startswith("/crm find ") and tries[1].text.startswith("@crm-copilot ")
     for one in tries:
         assert one.record is not None
@@ -35,7 +35,7 @@ def test_the_three_tries_name_records_of_the_demo_crm(sqlite_engine: Engine) -> 
     assert deal is not None and deal.owner == "bob" and deal.stage == "proposal"  # Bob's, and it can move on
     text, blocks = welcome_message(tries, "CRM copilot")
     shown = json.dumps(blocks, ensure_ascii=False)
-    assert all(t.text.replace("&", "&amp;") in shown for t in tries) and shown.count("*As Bob*") == 3
+    assert all(t.text.replace("&", "&amp;") in shown for t in tries) and shown.count("*As Bob Baker (account executive)*") == 3
 
 
 def test_an_empty_crm_says_how_to_load_the_demo(sqlite_engine: Engine) -> None:

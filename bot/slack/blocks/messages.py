@@ -152,7 +152,7 @@ def find_results(query: str, found: Sequence[Found], links: Links, *, deals_show
     blocks = [section(f"*{head}*")]
     for item in found[:MAX_FOUND]:
         hit = item.hit
-        line = f"*{links.record(hit.kind, hit.id, hit.title, item.url)}* · {hit.kind} {hit.id}"
+        line = f"{links.record(hit.kind, hit.id, hit.title, item.url)} · {hit.kind} {hit.id}"
         if item.company is not None:
             company = item.company
             line += f" · at {links.record('company', company.id, company.name, item.company_url)} (company {company.id})"
