@@ -10,6 +10,7 @@ import pytest
 
 from bot.cron import describe
 from bot.records import Subscription
+from bot.sources import used_sources
 from bot.slack.blocks import messages
 from bot.slack.blocks.home import digest_home_blocks, schedule_text
 from bot.slack.blocks.links import Links
@@ -30,9 +31,10 @@ NAMES = {"deal:212": "Acme renewal 2027", "company:1": "Acme Ltd", "contact:7": 
     ("Nothing about it.", []),
     ("deal 2120 and company 12 are other records.", []),  # whole references only
     ("Acme Ltdx is another firm.", []),  # whole names only
+    ("See [security.md#sso].", ["security.md#sso"]),
 ])
 def test_sources_are_what_the_answer_names(answer: str, used: list[str]) -> None:
-    assert messages.used_sources(answer, CITED, NAMES) == used
+    assert used_sources(answer, CITED, NAMES) == used
 
 
 def test_sources_are_named_and_linked_never_kind_and_number() -> None:
@@ -43,6 +45,13 @@ def test_sources_are_named_and_linked_never_kind_and_number() -> None:
     assert footer == ("Sources: <https://crm.example.com/deals/212|Acme renewal 2027> · "
                       "<https://crm.example.com/contacts/7|Henry Bennett> · "
                       "<https://wiki.example.com/pricing.md#discounts|Pricing › Discounts>")
+
+
+def test_names_with_slack_escapes_are_matched_as_people_read_them() -> None:
+    names = {"company:3": "Smith & Sons <UK>"}
+    [(_, blocks)] = messages.answer("Smith &amp; Sons &lt;UK&gt; renewed.", ["company:3"], LINKS, names=names)
+    assert blocks[-1]["elements"][0]["text"] == ("Sources: <https://crm.example.com/companys/3|"
+                                                 "Smith &amp; Sons &lt;UK&gt;>")
 
 
 def test_an_answer_that_used_no_source_lists_none() -> None:

@@ -5,7 +5,6 @@ with their nouns ("1 match", "2 matches")."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import Any
 
 from adapters.crm.base import Company, Deal, SearchHit
 from bot.records import ProposalView
+from bot.sources import is_record, used_sources
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, split, truncate
 from bot.slack.types import SlackMessage
@@ -48,7 +48,7 @@ def status(text: str) -> SlackMessage:
 def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None,
            names: Mapping[str, str] | None = None) -> list[SlackMessage]:
     """The answer cut into sections and messages; under the last one, the sources it used (see
-    `used_sources`), named and linked, and a note."""
+    `bot.sources`), named and linked, and a note."""
     pieces = split(mrkdwn) or ["(no answer)"]
     messages: list[SlackMessage] = []
     for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
@@ -56,7 +56,8 @@ def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None
         messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
     footer = []
     names = names or {}
-    used = used_sources(mrkdwn, citations, names)
+    # The rule reads the answer as a person does: Slack's three escapes undone.
+    used = used_sources(mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"), citations, names)
     if used:
         footer.append("Sources: " + " · ".join(_source(c, links, names.get(c)) for c in used[:20]))
     if note:
@@ -66,37 +67,8 @@ def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None
     return messages
 
 
-def used_sources(mrkdwn: str, citations: Sequence[str], names: Mapping[str, str]) -> list[str]:
-    """The citations the answer used, in the order they were read. The rule: a CRM record ("kind:id")
-    when the answer names it (its name, at least 3 characters, as a whole word) or refers to it as
-    "deal 12" / "deal #12"; a knowledge-base passage ("path#anchor") when the answer cites it (the
-    citation or the article's path) or names its title. Case is ignored; what the model read but
-    did not use is left out."""
-    text = mrkdwn.lower()
-    used = []
-    for citation in citations:
-        name = names.get(citation, "")
-        if _is_record(citation):
-            kind, _, record_id = citation.partition(":")
-            keys = [rf"\b{re.escape(kind)} #?{re.escape(record_id)}\b"]
-        else:
-            keys = [re.escape(citation.lower()), re.escape(citation.split("#")[0].lower())]
-            name = name.split(" › ")[0]  # the article's title; a section heading alone says too little
-        if len(name.strip()) >= 3:
-            keys.append(rf"(?<!\w){re.escape(escape(name.strip()).lower())}(?!\w)")
-        if any(re.search(key, text) for key in keys):
-            used.append(citation)
-    return used
-
-
-def _is_record(citation: str) -> bool:
-    """"deal:12" is a CRM record; "pricing.md#discounts" a knowledge-base passage."""
-    kind, colon, record_id = citation.partition(":")
-    return bool(colon) and kind.isalpha() and record_id.isdigit()
-
-
 def _source(citation: str, links: Links, name: str | None) -> str:
-    if _is_record(citation):
+    if is_record(citation):
         kind, _, record_id = citation.partition(":")
         return links.record(kind, record_id, name)
     return links.citation(citation, name)
