@@ -101,3 +101,14 @@ def test_the_app_home_names_digests_their_schedule_and_sections_in_words() -> No
                                   "Pipeline movement, Closing soon, Some new section")
     shown = json.dumps(digest_home_blocks([sub, replace(sub, cron="*/5 * * * *")]))
     assert "pipeline_movement" not in shown and "0 8 * * mon-fri" not in shown
+
+
+@pytest.mark.parametrize(("hours", "words"), [(0, "0 hours ago"), (1, "1 hour ago"), (2, "2 hours ago"),
+                                              (47, "47 hours ago"), (48, "2 days ago")])
+def test_how_long_ago_agrees_with_its_number(hours: int, words: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.digests.sections import _ago
+
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    assert _ago(now, now - timedelta(hours=hours)) == words
