@@ -112,3 +112,16 @@ def test_how_long_ago_agrees_with_its_number(hours: int, words: str) -> None:
 
     now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     assert _ago(now, now - timedelta(hours=hours)) == words
+
+
+@pytest.mark.parametrize(("answer", "linked"), [
+    ("Deal 212 is in negotiation.", "<https://crm.example.com/deals/212|Deal 212> is in negotiation."),
+    ("See deal #212 and contact 7.", "See <https://crm.example.com/deals/212|deal #212> and "
+                                     "<https://crm.example.com/contacts/7|contact 7>."),
+    ("deal 999 was never read.", "deal 999 was never read."),  # a number the model made up stays text
+    ("`deal 212` in code", "`deal 212` in code"),
+    ("<https://crm.example.com/deals/212|deal 212>", "<https://crm.example.com/deals/212|deal 212>"),
+])
+def test_record_references_in_an_answer_link_to_the_records_read(answer: str, linked: str) -> None:
+    assert messages.link_references(answer, CITED, LINKS) == linked
+    assert messages.link_references(answer, CITED, Links()) == answer  # no record_url: named only

@@ -5,6 +5,7 @@ with their nouns ("1 match", "2 matches")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,12 +15,14 @@ from adapters.crm.base import Company, Deal, SearchHit
 from bot.records import ProposalView
 from bot.sources import is_record, used_sources
 from bot.slack.blocks.links import Links, when
-from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, split, truncate
+from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, link, split, truncate
 from bot.slack.types import SlackMessage
 
 MAX_FOUND = 10  # `/crm find` results shown with their details (each one is a look-up)
 OPEN_CARD = "open_card"  # a link button: Slack opens the URL and tells the app, which only acknowledges
-SECTIONS_PER_MESSAGE = 10  # keeps each message well under Slack's 40,000 characters and 50 blocks
+SECTIONS_PER_MESSAGE = 10
+_REFERENCE = re.compile(r"\b(company|contact|deal|ticket) #?(\d+)\b", re.IGNORECASE)
+_MARKUP = re.compile(r"```.*?```|`[^`\n]*`|<[^<>]*>", re.DOTALL)  # code and links: not touched  # keeps each message well under Slack's 40,000 characters and 50 blocks
 
 HELP = (
     "*Ask me about customers, deals and policies.* Mention me in a channel, DM me, or reply in my thread.\n"
@@ -49,7 +52,7 @@ def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None
            names: Mapping[str, str] | None = None) -> list[SlackMessage]:
     """The answer cut into sections and messages; under the last one, the sources it used (see
     `bot.sources`), named and linked, and a note."""
-    pieces = split(mrkdwn) or ["(no answer)"]
+    pieces = split(link_references(mrkdwn, citations, links)) or ["(no answer)"]
     messages: list[SlackMessage] = []
     for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
         chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
@@ -65,6 +68,23 @@ def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None
     if footer:
         messages[-1][1].append(context("\n".join(footer)))
     return messages
+
+
+def link_references(mrkdwn: str, citations: Sequence[str], links: Links) -> str:
+    """"deal 212" in an answer linked to the record, for records the run read (a number the model
+    made up stays text); code and links already there are left alone."""
+    read = {c for c in citations if is_record(c)}
+
+    def one(match: re.Match[str]) -> str:
+        kind, record_id = match.group(1).lower(), match.group(2)
+        url = links.record_link(kind, record_id) if f"{kind}:{record_id}" in read else None
+        return link(url, match.group(0)) if url else match.group(0)
+
+    out, last = [], 0
+    for markup in _MARKUP.finditer(mrkdwn):
+        out += [_REFERENCE.sub(one, mrkdwn[last:markup.start()]), markup.group(0)]
+        last = markup.end()
+    return "".join(out) + _REFERENCE.sub(one, mrkdwn[last:])
 
 
 def _source(citation: str, links: Links, name: str | None) -> str:
