@@ -13,16 +13,16 @@ from typing import Any
 
 from adapters.crm.base import Company, Deal, SearchHit
 from bot.records import ProposalView
-from bot.sources import is_record, used_sources
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, link, split, truncate
 from bot.slack.types import SlackMessage
+from bot.sources import is_record, used_sources
 
 MAX_FOUND = 10  # `/crm find` results shown with their details (each one is a look-up)
 OPEN_CARD = "open_card"  # a link button: Slack opens the URL and tells the app, which only acknowledges
-SECTIONS_PER_MESSAGE = 10
+SECTIONS_PER_MESSAGE = 10  # keeps each message well under Slack's 40,000 characters and 50 blocks
 _REFERENCE = re.compile(r"\b(company|contact|deal|ticket) #?(\d+)\b", re.IGNORECASE)
-_MARKUP = re.compile(r"```.*?```|`[^`\n]*`|<[^<>]*>", re.DOTALL)  # code and links: not touched  # keeps each message well under Slack's 40,000 characters and 50 blocks
+_MARKUP = re.compile(r"```.*?```|`[^`\n]*`|<[^<>]*>", re.DOTALL)  # code and links: not touched
 
 HELP = (
     "*Ask me about customers, deals and policies.* Mention me in a channel, DM me, or reply in my thread.\n"

@@ -25,8 +25,6 @@ from bot.slack.mrkdwn import escape_fit, incoming
 from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
-# `help` and `pending` take no argument: followed by more words they begin a question ("pending deals at Acme?").
-SUBCOMMANDS = ("help", "find", "pending", "digest")
 
 
 async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
@@ -36,6 +34,7 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
     word, _, rest = text.partition(" ")
     sub = word.lower()
     user = command["user_id"]
+    # `help` and `pending` take no argument: followed by more words they begin a question ("pending deals at Acme?").
     if sub == "" or (sub == "help" and not rest):
         await ack(text=messages.HELP, response_type="ephemeral")
         return
