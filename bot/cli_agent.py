@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from bot.config import Settings
+from bot.sources import used_sources
 
 def add_parsers(sub: Any) -> None:
     ask = sub.add_parser("ask", help="ask the agent one question and print the answer and proposals")
@@ -78,8 +79,10 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         }, ensure_ascii=False, indent=2))
         return 1 if result.error else 0
     print(result.answer)
-    if result.citations:
-        print("\nSources: " + ", ".join(result.citations))
+    used = used_sources(result.answer, result.citations, result.source_names)
+    if used:
+        print("\nSources: " + ", ".join(f"{result.source_names[c]} ({c})" if c in result.source_names else c
+                                        for c in used))
     for p in result.proposals:
         print(f"\nProposal {p.id} ({p.risk} risk, awaiting approval): {p.summary}")
         for change in p.diff:

@@ -10,19 +10,24 @@ finish first, as in `run`), then the emulator.
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import threading
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from adapters.crm.base import CrmAdapter
 from bot.cli_run import RunError, add_ops_arguments, cmd_run, ops_address
 from bot.config import Settings
+from bot.slack.types import SlackMessage
+from bot.slack.welcome import Person, demo_tries, welcome_message
 from bot.wiring import build_checked
 
 if TYPE_CHECKING:  # the emulator (and its web server) loads only when `dev` runs
     from slack_emulator import EmulatorThread
 
+log = logging.getLogger(__name__)
 BOT_USER_ID = "UBOT"
 # A message typed while the bot is still starting waits this long for it to connect.
 CONNECT_WAIT_SECONDS = 120.0
@@ -55,9 +60,13 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
         raise RunError(f"--port must be between 0 and 65535, got {args.port}")
     ops_address(args)  # checked before the page is announced
     # An unmigrated database is refused before the page is announced, not after.
-    build_checked(settings).engine.dispose()
+    components = build_checked(settings)
+    try:
+        welcome = _welcome(settings, components.crm)
+    finally:
+        components.engine.dispose()
     emulator = EmulatorThread(host=args.host, port=args.port, users=DEMO_USERS, channels=demo_channels(BOT_USER_ID),
-                              bot_user_id=BOT_USER_ID, bot_name=settings.bot.name,
+                              bot_user_id=BOT_USER_ID, bot_name=settings.bot.name, history=[("C0SALES", *welcome)],
                               connect_timeout=CONNECT_WAIT_SECONDS,
                               # Random, unlike the emulator's test defaults: a web site the visitor
                               # opens cannot guess them to call this Web API from their browser.
@@ -74,6 +83,19 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
                        argparse.Namespace(port=0, ops_port=args.ops_port, ops_host=args.ops_host))
     finally:
         emulator.stop()
+
+
+def _welcome(settings: Settings, crm: CrmAdapter) -> SlackMessage:
+    """The first thing #sales shows: three tries on records of this CRM, as Bob and Alice."""
+    from slack_emulator.demo import DEMO_USERS, bot_handle
+
+    alice, bob = (Person(u.name, u.real_name or u.name, u.email) for u in DEMO_USERS[:2])
+    try:
+        tries = demo_tries(crm, rep=bob, manager=alice, bot_handle=bot_handle(settings.bot.name))
+    except Exception as exc:  # noqa: BLE001 - an unreachable CRM shows in the bot's own start-up; not here
+        log.warning("no records for the welcome (%s)", type(exc).__name__)
+        tries = []
+    return welcome_message(tries, settings.bot.name)
 
 
 def _introduce(settings: Settings, emulator: EmulatorThread) -> None:

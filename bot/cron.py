@@ -81,3 +81,49 @@ def validate_timezone(name: str) -> None:
         raise ValueError(
             f'unknown time zone "{name}"; expected an IANA name such as "Europe/Berlin" or "UTC"'
         ) from None
+
+
+_WEEKDAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
+                  "sat": "Saturday", "sun": "Sunday"}
+_WEEK_ORDER = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # how people list days: Monday first
+
+
+def describe(cron: str) -> str:
+    """A crontab expression in words: "every weekday at 08:00", "every Monday at 09:30",
+    "on the 1st of every month at 07:00". Forms with steps, ranges of hours or minutes, months,
+    or both a day of the month and a day of the week fall back to `on the cron schedule "<expression>"`."""
+    fallback = f'on the cron schedule "{cron.strip()}"'
+    fields = cron.split()
+    if len(fields) != 5:
+        return fallback
+    minute, hour, day, month, weekday = fields
+    if not minute.isdigit() or int(minute) > 59 or month != "*":
+        return fallback
+    hours = hour.split(",")
+    if not all(h.isdigit() and int(h) <= 23 for h in hours):
+        return fallback
+    at = "at " + _and([f"{int(h):02d}:{int(minute):02d}" for h in sorted(hours, key=int)])
+    try:
+        days = crontab_weekdays(weekday)
+    except ValueError:
+        return fallback
+    if day != "*":
+        dates = day.split(",")
+        if weekday != "*" or not all(d.isdigit() and 1 <= int(d) <= 31 for d in dates):
+            return fallback
+        return f"on the {_and([_ordinal(int(d)) for d in sorted(dates, key=int)])} of every month {at}"
+    names = set(_DAY_NAMES) if days == "*" else set(days.split(","))
+    if names == set(_DAY_NAMES):
+        return f"every day {at}"
+    if names == {"mon", "tue", "wed", "thu", "fri"}:
+        return f"every weekday {at}"
+    return f"every {_and([_WEEKDAY_WORDS[d] for d in _WEEK_ORDER if d in names])} {at}"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

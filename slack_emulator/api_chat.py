@@ -101,7 +101,22 @@ def post_ephemeral(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {"message_ts": ts}
 
 
+def get_permalink(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """A message's permalink in Slack's form; a thread reply's carries its thread (the page opens it)."""
+    channel = conversation(ws, args)
+    ts = str(args.get("message_ts") or "")
+    found = ws.messages.get(channel.id, ts)
+    if found is None:
+        raise ApiError("message_not_found")
+    url = f"https://{ws.config.team_domain}.slack.com/archives/{channel.id}/p{ts.replace('.', '')}"
+    thread = found.get("thread_ts")
+    if thread and thread != ts:
+        url += f"?thread_ts={thread}&cid={channel.id}"
+    return {"channel": channel.id, "permalink": url}
+
+
 METHODS = {
+    "chat.getPermalink": get_permalink,
     "chat.postMessage": post_message,
     "chat.update": update,
     "chat.delete": delete,

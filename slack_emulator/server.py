@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -25,6 +25,7 @@ from slack_emulator.config import (
     default_channels,
     with_dms,
 )
+from slack_emulator.api_chat import bot_message
 from slack_emulator.browser import BrowserUi
 from slack_emulator.delivery import Deliverer
 from slack_emulator.happenings import Happenings
@@ -65,6 +66,7 @@ class SlackEmulator(Happenings, Interactions, Readers):
         usergroups: dict[str, tuple[str, tuple[str, ...]]] | None = None,
         http_target: str | None = None,
         clock: Callable[[], float] = time.time,
+        history: Iterable[tuple[str, str, list[dict[str, Any]]]] = (),
     ) -> None:
         """Args beyond the identity ones (`bot_name` is the bot's display name; its handle is derived):
             users, channels: the workspace (defaults: alice, bob, carol, zed; #sales, #general);
@@ -77,6 +79,8 @@ class SlackEmulator(Happenings, Interactions, Readers):
             usergroups: Slack user groups, handle -> (id, member ids), for usergroups.list / users.list.
             http_target: the app's request URL for mode="http" deliveries (settable later).
             clock: wall-clock seconds for ts values, trigger and response_url expiry.
+            history: messages by the bot already in the workspace when it opens, as (channel, text,
+                blocks), such as a welcome; no event is sent for them.
         """
         self.config = EmulatorConfig(
             host=host, port=port, bot_token=bot_token, app_token=app_token, signing_secret=signing_secret,
@@ -88,6 +92,12 @@ class SlackEmulator(Happenings, Interactions, Readers):
         rooms = list(channels) if channels is not None else list(default_channels(people, bot_user_id))
         self._state = Workspace(self.config, users=people, channels=with_dms(people, rooms, bot_user_id), clock=clock,
                                  usergroups=usergroups)
+        for channel, text, blocks in history:
+            room = self._state.find_channel(channel)
+            if room is None:
+                raise ValueError(f"history names no channel of the workspace: {channel}")
+            self._state.messages.add(room.id, bot_message(self.config, ts=self._state.next_ts(), text=text,
+                                                          blocks=blocks))
         self._hub = SocketHub(self._state)
         self._http = HttpSender(signing_secret)
         self._deliverer = Deliverer(self._state, self._hub, self._http)

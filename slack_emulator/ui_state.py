@@ -75,7 +75,8 @@ def snapshot(ws: Workspace, user_id: str, *, version: int, connected: bool, bot_
                  for u in ws.users.values()]
         users.append({"id": cfg.bot_user_id, "name": bot_handle, "real_name": cfg.bot_name, "is_bot": True})
         visible = [c for c in ws.channels.values() if user_id in c.members]
-        channels = [{"id": c.id, "name": c.name, "is_im": c.is_im, "members": list(c.members)} for c in visible]
+        channels = [{"id": c.id, "name": c.name, "is_im": c.is_im, "user": c.user, "members": list(c.members)}
+                    for c in visible]
         messages = {c.id: [_message(m.raw, m.updates) for m in ws.messages.snapshot(c.id)] for c in visible}
         ephemerals = [
             {"channel": e.channel, "ts": e.ts, "text": e.text, "blocks": e.blocks, "thread_ts": e.thread_ts,

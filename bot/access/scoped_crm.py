@@ -90,7 +90,19 @@ class ScopedCrm:
     # -- reads ----------------------------------------------------------------------------------
 
     def _hits(self, kind: RecordKind, hits: list[SearchHit], limit: int) -> list[SearchHit]:
-        return [h for h in hits if self._keep(self._crm.get(kind, h.id))][:limit]
+        kept = []
+        for hit in hits:
+            record = self._crm.get(kind, hit.id)
+            if not self._keep(record):
+                continue
+            company_id = getattr(record, "company_id", None)
+            if company_id is not None and not (self.scope.unrestricted
+                                               or self.scope.sees(self._company_owner_of(company_id))):
+                # The adapter's subtitle names the contact's company, which this reader may not see.
+                own = (getattr(record, "title", None), getattr(record, "email", None), getattr(record, "phone", None))
+                hit = dataclasses.replace(hit, subtitle=" · ".join(p for p in own if p))
+            kept.append(hit)
+        return kept[:limit]
 
     def search_contacts(self, text: str, *, limit: int = 20) -> list[SearchHit]:
         return self._hits("contact", self._crm.search_contacts(text, limit=self._read_limit(limit)), limit)

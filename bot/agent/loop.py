@@ -28,7 +28,7 @@ from bot.agent.audit_trail import AgentAudit, AuditLog
 from bot.agent.base import History, HistoryTurn, ProposalSink
 from bot.agent.budget import Answered, Budget, BudgetName, Ending, Failed, StoppedByBudget
 from bot.agent.model import Message, Model, ModelError, ModelReply, ToolCall, Usage
-from bot.agent.tools import Tool, ToolRegistry
+from bot.agent.tools import Tool, ToolOutput, ToolRegistry
 from bot.config import AgentSection
 from bot.privacy.gateway import Gateway, UnknownPlaceholder
 from bot.privacy.spans import DetectionError
@@ -66,6 +66,7 @@ class AgentResult:
     tool_calls: int = 0
     stopped: BudgetName | None = None
     error: str | None = None
+    source_names: Mapping[str, str] = field(default_factory=dict)  # citation -> what a person calls it
 
 
 @dataclass
@@ -77,6 +78,7 @@ class _ToolResult:
     failed: bool = False  # the call was fine but the tool refused or failed
     proposal: ProposalView | None = None
     citations: tuple[str, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class _Run:
     errors: int = 0
     proposals: list[ProposalView] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def estimate_tokens(text: str) -> int:
@@ -221,6 +224,7 @@ class Agent:
             messages.append(Message("tool", result.text, tool_call_id=tool_call.id))
             run.errors += result.invalid
             run.citations.extend(result.citations)
+            run.names.update(result.names)
             if result.proposal is not None:
                 run.proposals.append(result.proposal)
 
@@ -253,8 +257,9 @@ class Agent:
                                                            "suggest asking someone who may"}), failed=True)
         try:
             if not tool.needs_approval:
-                masked, citations = await asyncio.to_thread(self._read, run, tool, args)
-                return _ToolResult(self._observation({"result": masked}), citations=citations)
+                masked, output = await asyncio.to_thread(self._read, run, tool, args)
+                return _ToolResult(self._observation({"result": masked}), citations=output.citations,
+                                   names=output.names)
             proposal, summary = await asyncio.to_thread(self._propose, run, tool, real)
             text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
                                       "note": "Nothing has changed yet: a person must approve this proposal."})
@@ -268,11 +273,11 @@ class Agent:
             problem = f"{call.name} failed ({type(exc).__name__}); try another way"
             return _ToolResult(self._observation({"error": problem}), failed=True)
 
-    def _read(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, tuple[str, ...]]:
-        """A read tool's result, masked (raises DetectionError), and its citations."""
+    def _read(self, run: _Run, tool: Tool, args: BaseModel) -> tuple[Any, ToolOutput]:
+        """A read tool's result masked (raises DetectionError), and the output with its citations."""
         assert tool.run is not None
         output = tool.run(args, run.reader)
-        return self._gateway.mask_value(run.vault, output.value), output.citations
+        return self._gateway.mask_value(run.vault, output.value), output
 
     def _propose(self, run: _Run, tool: Tool, real: Mapping[str, Any]) -> tuple[ProposalView, str]:
         """A write tool's call (real values) stored as a proposal for approval, and its summary masked."""
@@ -301,5 +306,5 @@ def _invalid(message: str) -> _ToolResult:
 def _result(run: _Run, *, answer: str, masked_answer: str, stopped: BudgetName | None = None,
             error: str | None = None) -> AgentResult:
     return AgentResult(answer=answer, masked_answer=masked_answer, proposals=tuple(run.proposals),
-                       citations=tuple(dict.fromkeys(run.citations)), usage=run.usage, steps=run.steps,
+                       citations=tuple(dict.fromkeys(run.citations)), source_names=dict(run.names), usage=run.usage, steps=run.steps,
                        tool_calls=run.tool_calls, stopped=stopped, error=error)

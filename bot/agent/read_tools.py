@@ -15,8 +15,12 @@ from adapters.crm.base import (
     TICKET_PRIORITIES,
     TICKET_STATUSES,
     ActivityFilter,
+    Company,
+    Contact,
     CrmAdapter,
+    Deal,
     DealFilter,
+    SearchHit,
     TicketFilter,
 )
 from adapters.kb.base import KnowledgeBase
@@ -94,27 +98,43 @@ class SearchKbArgs(_Args):
     limit: int = Field(5, ge=1, le=20)
 
 
+def named(value: Any, *records: Any) -> ToolOutput:
+    """A result citing the companies, contacts, deals and search hits in it by "kind:id", with their names,
+    so the answer's sources can list the ones it names."""
+    names: dict[str, str] = {}
+    for record in records:
+        if isinstance(record, SearchHit):
+            names[f"{record.kind}:{record.id}"] = record.title
+        elif isinstance(record, Company | Deal):
+            names[f"{'company' if isinstance(record, Company) else 'deal'}:{record.id}"] = record.name
+        elif isinstance(record, Contact):
+            names[f"contact:{record.id}"] = record.full_name
+    return ToolOutput(plain(value), tuple(names), names)
+
+
 def read_tools(kb: KnowledgeBase, *, clock: Callable[[], datetime]) -> list[Tool]:
     """Every read tool over one knowledge base; CRM tools read through the CRM view each run hands
     them (the records the asker may see), never through a CRM of their own."""
 
     def search_contacts(a: SearchArgs, crm: CrmAdapter) -> ToolOutput:
-        return ToolOutput(plain(crm.search_contacts(a.text, limit=a.limit)))
+        hits = crm.search_contacts(a.text, limit=a.limit)
+        return named(hits, *hits)
 
     def search_companies(a: SearchArgs, crm: CrmAdapter) -> ToolOutput:
-        return ToolOutput(plain(crm.search_companies(a.text, limit=a.limit)))
+        hits = crm.search_companies(a.text, limit=a.limit)
+        return named(hits, *hits)
 
     def get_contact(a: ContactId, crm: CrmAdapter) -> ToolOutput:
-        detail = crm.get_contact(a.contact_id)
-        return ToolOutput(plain(detail), (f"contact:{a.contact_id}",)) if detail else _missing("contact", a.contact_id)
+        d = crm.get_contact(a.contact_id)
+        return named(d, d.contact, d.company, *d.open_deals) if d else _missing("contact", a.contact_id)
 
     def get_company(a: CompanyId, crm: CrmAdapter) -> ToolOutput:
-        detail = crm.get_company(a.company_id)
-        return ToolOutput(plain(detail), (f"company:{a.company_id}",)) if detail else _missing("company", a.company_id)
+        d = crm.get_company(a.company_id)
+        return named(d, d.company, *d.contacts, *d.open_deals) if d else _missing("company", a.company_id)
 
     def get_deal(a: DealId, crm: CrmAdapter) -> ToolOutput:
-        detail = crm.get_deal(a.deal_id)
-        return ToolOutput(plain(detail), (f"deal:{a.deal_id}",)) if detail else _missing("deal", a.deal_id)
+        d = crm.get_deal(a.deal_id)
+        return named(d, d.deal, d.company, d.contact) if d else _missing("deal", a.deal_id)
 
     def list_deals(a: ListDealsArgs, crm: CrmAdapter) -> ToolOutput:
         now = clock()
@@ -124,7 +144,8 @@ def read_tools(kb: KnowledgeBase, *, clock: Callable[[], datetime]) -> list[Tool
             closing_from=now.date() if closing_to else None, closing_to=closing_to,
             no_activity_since=now - timedelta(days=a.stale_days) if a.stale_days else None, open_only=a.open_only,
         )
-        return ToolOutput(plain(crm.list_deals(filters, limit=a.limit)))
+        deals = crm.list_deals(filters, limit=a.limit)
+        return named(deals, *deals)
 
     def list_activities(a: ListActivitiesArgs, crm: CrmAdapter) -> ToolOutput:
         filters = ActivityFilter(company_id=a.company_id, contact_id=a.contact_id, deal_id=a.deal_id,
@@ -141,13 +162,17 @@ def read_tools(kb: KnowledgeBase, *, clock: Callable[[], datetime]) -> list[Tool
     def search_kb(a: SearchKbArgs, crm: CrmAdapter) -> ToolOutput:
         hits = kb.search(a.query, limit=a.limit)
         value = [{"title": h.title, "section": h.heading, "snippet": h.snippet, "cite": h.citation} for h in hits]
-        return ToolOutput(value, tuple(h.citation for h in hits))
+        names = {h.citation: f"{h.title} › {h.heading}" if h.heading and h.heading != h.title else h.title
+                 for h in hits}
+        return ToolOutput(value, tuple(names), names)
 
     def lead_score(a: ContactId, crm: CrmAdapter) -> ToolOutput:
-        return ToolOutput(scoring.lead_score(crm, a.contact_id, now=clock()).to_dict(), (f"contact:{a.contact_id}",))
+        score = scoring.lead_score(crm, a.contact_id, now=clock()).to_dict()
+        return _scored(score, "contact", a.contact_id, crm.get("contact", a.contact_id))
 
     def churn_risk(a: CompanyId, crm: CrmAdapter) -> ToolOutput:
-        return ToolOutput(scoring.churn_risk(crm, a.company_id, now=clock()).to_dict(), (f"company:{a.company_id}",))
+        score = scoring.churn_risk(crm, a.company_id, now=clock()).to_dict()
+        return _scored(score, "company", a.company_id, crm.get("company", a.company_id))
 
     def tool(name: str, description: str, args: type[BaseModel], run: Callable[[Any, CrmAdapter], ToolOutput]) -> Tool:
         return Tool(name, description, args, "read", "low", run=run)
@@ -171,6 +196,12 @@ def read_tools(kb: KnowledgeBase, *, clock: Callable[[], datetime]) -> list[Tool
         tool("lead_score", "Explainable 0-100 lead score of a contact, with factors.", ContactId, lead_score),
         tool("churn_risk", "Explainable 0-100 churn risk of a company, with factors.", CompanyId, churn_risk),
     ]
+
+
+def _scored(score: Any, kind: str, record_id: int, record: Any) -> ToolOutput:
+    """A score cites its record, by name when the reader may see it."""
+    output = named(None, record)
+    return ToolOutput(score, output.citations or (f"{kind}:{record_id}",), output.names)
 
 
 def _missing(kind: str, record_id: int) -> ToolOutput:

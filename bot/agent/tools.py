@@ -7,8 +7,8 @@ for a read tool, a handler. How a write is planned and executed is the approval 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
@@ -18,10 +18,12 @@ Risk = Literal["low", "medium", "high"]
 
 @dataclass(frozen=True)
 class ToolOutput:
-    """A read tool's result (JSON-ready) and the sources it came from (KB paths, CRM records)."""
+    """A read tool's result (JSON-ready), the sources it came from (KB paths, CRM records as "kind:id")
+    and what a person calls them ("deal:12" -> "Acme renewal"), so an answer can list what it used."""
 
     value: Any
     citations: tuple[str, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -270,4 +270,4 @@ def _ago(now: datetime, then: datetime | None) -> str:
     if then is None:
         return ""
     hours = int((now - then).total_seconds() // 3600)
-    return f"{hours // 24} days ago" if hours >= 48 else f"{hours} hours ago"
+    return f"{hours // 24} days ago" if hours >= 48 else f"{hours} hour{'' if hours == 1 else 's'} ago"

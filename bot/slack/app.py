@@ -17,6 +17,7 @@ from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
 from bot.slack.blocks.outcomes import PROPOSE_AGAIN, REVERT
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
 from bot.slack.blocks.email import VIEW_EMAIL
+from bot.slack.blocks.messages import OPEN_CARD
 from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW
 from bot.slack.deps import SlackDeps
 from bot.slack.door import door
@@ -55,6 +56,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("user_change")(events.on_user_changed)
 
     app.command("/crm")(commands.on_crm)
+    app.action(OPEN_CARD)(commands.on_open_card)
 
     app.action(APPROVE)(actions.on_approve)
     app.action(RETRY)(actions.on_approve)  # a retry is an approval of a transiently failed proposal

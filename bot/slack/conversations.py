@@ -224,7 +224,8 @@ class Conversations:
             note = _note(result)
             answer = cap(result.answer, self._max_answer_chars)
             await destination.answer(messages.answer(from_model(answer, self._links.allowed_hosts),
-                                                     result.citations, self._links, note))
+                                                     result.citations, self._links, note,
+                                                     names=result.source_names))
             if result.proposals:
                 await destination.cards(result)
             self._journal.finished(incoming.kind, conversation_id=incoming.conversation_id, seconds=ran,

@@ -42,6 +42,18 @@ const ctx = {
     draw({ scrollToEnd: true });
     $("thread-input").focus();
   },
+  openPermalink(url) {
+    // https://<team>.slack.com/archives/<channel>/p<ts without its dot>[?thread_ts=<ts>&cid=<channel>]
+    let parsed;
+    try { parsed = new URL(url); } catch { return false; }
+    const match = parsed.pathname.match(/^\/archives\/([A-Z0-9]+)\/p(\d{7,})$/);
+    if (!match || parsed.hostname !== `${ui.state?.team}.slack.com`) return false;
+    const ts = `${match[2].slice(0, -6)}.${match[2].slice(-6)}`;
+    Object.assign(ui, { channel: match[1], tab: "channel", thread: parsed.searchParams.get("thread_ts") || ts });
+    remember();
+    draw({ scrollToEnd: true });
+    return true;
+  },
   openChannel(id) {
     Object.assign(ui, { channel: id, tab: "channel", thread: null });
     remember();

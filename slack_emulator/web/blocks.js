@@ -26,7 +26,9 @@ function button(element, block, ctx) {
   node.dataset.blockId = block.block_id || "";
   if (element.value !== undefined) node.dataset.value = element.value;
   node.addEventListener("click", async () => {
-    if (element.url && /^https?:/i.test(element.url)) window.open(element.url, "_blank", "noopener");
+    // A permalink into this workspace opens in place, as in Slack's own client; other URLs in a new tab.
+    if (element.url && ctx.openPermalink?.(element.url)) { /* opened here */ }
+    else if (element.url && /^https?:/i.test(element.url)) window.open(element.url, "_blank", "noopener");
     if (element.confirm && !(await confirmDialog(element.confirm, ctx))) return;
     ctx.onAction({ action_id: element.action_id, block_id: block.block_id, value: element.value });
   });

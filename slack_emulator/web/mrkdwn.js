@@ -57,6 +57,8 @@ function token(inner, ctx) {
     return `<span class="mention" data-user="${escapeHtml(target.slice(1))}">@${escapeHtml(name)}</span>`;
   }
   if (target.startsWith("#")) {
+    const dm = ctx.dmName?.(target.slice(1));
+    if (dm) return `<span class="mention channel dm">${escapeHtml(dm)}</span>`;
     const name = label || ctx.channelName(target.slice(1));
     return `<span class="mention channel">#${escapeHtml(unslack(name))}</span>`;
   }

@@ -10,9 +10,12 @@ const $ = (id) => document.getElementById(id);
 export function names(state) {
   const users = new Map(state.users.map((u) => [u.id, u]));
   const channels = new Map(state.channels.map((c) => [c.id, c]));
+  const userName = (id) => users.get(id)?.real_name?.split(" (")[0] || id;
   return {
-    userName: (id) => users.get(id)?.real_name?.split(" (")[0] || id,
+    userName,
     channelName: (id) => channels.get(id)?.name || id,
+    // A DM is named after the person in it, as Slack does, never "#alice".
+    dmName: (id) => (channels.get(id)?.is_im ? `DM with ${userName(channels.get(id).user)}` : null),
     user: (id) => users.get(id),
   };
 }

@@ -51,7 +51,8 @@ def test_reads_with_masked_text_and_answers_with_real_values(sqlite_engine: Engi
     assert result.masked_answer == "<PERSON_1>'s phone is <PHONE_NUMBER_1>."
     assert leaked(model.sent_text()) == []
     assert "<PERSON_1>" in model.calls[0].messages[-1].content  # type: ignore[operator]
-    assert result.citations == (f"contact:{world.ids['zoe']}",)
+    assert result.citations[0] == f"contact:{world.ids['zoe']}"  # then her company and open deals
+    assert result.source_names[result.citations[0]] == PLANTED["name"]
     assert result.steps == 3 and result.tool_calls == 2 and result.stopped is None
     assert result.usage.total_tokens == 60
 

@@ -89,3 +89,17 @@ def test_block_kit(emulator: EmulatorThread, page: Any) -> None:
         {"action_id": "approve", "block_id": "decide", "value": "p1"},
         {"action_id": "reject", "block_id": "decide", "value": "p1"},
     ]
+
+
+def test_a_dm_is_named_after_its_person_never_as_a_channel(emulator: EmulatorThread, page: Any) -> None:
+    state = {"users": [{"id": "U01ALICE", "name": "alice", "real_name": "Alice Archer (sales manager)"}],
+             "channels": [{"id": "D01ALICE", "name": "alice", "is_im": True, "user": "U01ALICE"},
+                          {"id": "C0SALES", "name": "sales", "is_im": False, "user": None}]}
+    page.goto(emulator.url + "/web/index.html")
+    html = page.evaluate("""async (state) => {
+        const { names } = await import('/web/render.js');
+        const { mrkdwn } = await import('/web/mrkdwn.js');
+        return mrkdwn('asked in <#D01ALICE>, then in <#C0SALES>', names(state));
+    }""", state)
+    assert "DM with Alice Archer</span>" in html and "#sales</span>" in html
+    assert "#alice" not in html and "#D01ALICE" not in html

@@ -27,11 +27,19 @@ def test_find_searches_the_crm_without_the_model(socket_stack: Stack) -> None:
     assert len(socket_stack.script.bodies) == calls
 
 
-def test_help_and_unknown_subcommands(socket_stack: Stack) -> None:
-    socket_stack.emulator.slash_command("U02BOB", SALES, "help")
-    ephemeral_with(socket_stack, "U02BOB", "/crm find")
-    socket_stack.emulator.slash_command("U03CAROL", SALES, "frobnicate")
-    ephemeral_with(socket_stack, "U03CAROL", "Unknown command `frobnicate`")
+def test_help_lists_the_subcommands_and_one_word_is_a_question(socket_stack: Stack) -> None:
+    stack = socket_stack
+    stack.emulator.slash_command("U02BOB", SALES, "help")
+    for subcommand in ("/crm find", "/crm pending", "/crm digest", "/crm help"):
+        ephemeral_with(stack, "U02BOB", subcommand)
+    stack.script.load(text("Acme has one open deal."))
+    before = {m.ts for m in stack.emulator.messages(SALES)}
+    stack.emulator.slash_command("U03CAROL", SALES, "Acme")  # once "Unknown command"; now the agent's
+    root = stack.emulator.wait_for(
+        lambda e: next((m for m in e.messages(SALES) if m.ts not in before and "asked:" in m.text), None), 20,
+        what="the one-word question posted as a thread root")
+    stack.emulator.wait_for(lambda e: any("one open deal" in text_of(m) for m in e.messages(SALES, thread_ts=root.ts)
+                                          if m.ts != root.ts), 20, what="the answer in the thread")
 
 
 def test_a_question_starts_a_thread_in_the_channel(socket_stack: Stack) -> None:
@@ -55,7 +63,10 @@ def test_pending_lists_what_i_may_approve_and_the_home_shows_it(socket_stack: St
     root = stack.emulator.user_message("U03CAROL", SALES, "<@UBOT> log a call with Acme")
     (card,) = wait_for_cards(stack.emulator, SALES, root.ts)
     stack.emulator.slash_command("U01ALICE", SALES, "pending")
-    ephemeral_with(stack, "U01ALICE", "Log call")  # low risk: any member of the channel may approve
+    pending = ephemeral_with(stack, "U01ALICE", "Log call")  # low risk: any member of the channel may approve
+    [opener] = [b["accessory"] for b in pending.blocks if b.get("accessory", {}).get("action_id") == "open_card"]
+    assert opener["url"].endswith(f"/archives/{SALES}/p{card.ts.replace('.', '')}?thread_ts={root.ts}&cid={SALES}")
+    assert stack.emulator.click_in_ephemeral("U01ALICE", message_ts=pending.ts, action_id="open_card").acked
 
     stack.emulator.home_opened("U01ALICE")
     home = stack.emulator.wait_for(lambda e: (h := e.home("U01ALICE")) and "Awaiting your decision" in json.dumps(

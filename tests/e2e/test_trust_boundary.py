@@ -325,6 +325,26 @@ def test_a_rep_who_sees_only_their_own_records_gives_the_model_nothing_of_anothe
         {"error": f"contact {zoe} was not found or is not visible to you"}, [], [], [], []]
 
 
+def test_a_reps_crm_find_shows_nothing_of_another_reps_deal(stack: Stack) -> None:
+    """The attack: Carol, whose role sees only her own records, searches for Bob's contact, her
+    company and deal by every word she might know; she gets what she would for records that do not
+    exist. Bob, searching the same, sees his deal (so the canary can be seen)."""
+    def find(user: str, query: str) -> str:
+        before = len(stack.emulator.ephemerals(user))
+        stack.emulator.slash_command(user, SALES, f"find {query}")
+        found = stack.emulator.wait_for(lambda e: e.ephemerals(user)[before:], 20, what=f"{user}'s /crm find")
+        return json.dumps([(e.text, e.blocks) for e in found], ensure_ascii=False)
+
+    bobs = find(BOB, "Müller")
+    assert "Acme renewal 2027" in bobs and "48,500 EUR" in bobs and f"deal {stack.ids['deal']}" in bobs
+    for query in ("Müller", "Zoë", "Acme", PLANTED["email"]):
+        carols = find(CAROL, query)
+        assert "No contacts or companies match" in carols, query
+        echoed = carols.replace(query, "")  # what she typed comes back in "No … match “<query>”"
+        assert [c for c in (*CANARIES, "Acme Logistics") if c in echoed] == [], query
+        assert f"deal {stack.ids['deal']}" not in carols and f"contact {stack.ids['zoe']}" not in carols
+
+
 # -- where answers go ------------------------------------------------------------------------------
 
 

@@ -107,6 +107,29 @@ def test_post_message_stores_a_bot_message_with_increasing_ts() -> None:
     run(body)
 
 
+def test_get_permalink_gives_slacks_form_with_the_thread_of_a_reply() -> None:
+    async def body(emu: SlackEmulator, client: AsyncWebClient) -> None:
+        root = await client.chat_postMessage(channel="C0SALES", text="root")
+        reply = await client.chat_postMessage(channel="C0SALES", text="reply", thread_ts=root["ts"])
+        digits = root["ts"].replace(".", "")
+        assert (await client.chat_getPermalink(channel="C0SALES", message_ts=root["ts"]))["permalink"] == \
+            f"https://emulator.slack.com/archives/C0SALES/p{digits}"
+        linked = (await client.chat_getPermalink(channel="C0SALES", message_ts=reply["ts"]))["permalink"]
+        assert linked.endswith(f"/p{reply['ts'].replace('.', '')}?thread_ts={root['ts']}&cid=C0SALES")
+        assert await api_error(client.chat_getPermalink(channel="C0SALES", message_ts="1.000001")) == "message_not_found"
+
+    run(body)
+
+
+def test_history_is_in_the_workspace_from_the_start_without_an_event() -> None:
+    async def body(emu: SlackEmulator, client: AsyncWebClient) -> None:
+        [welcome] = emu.messages("C0SALES")
+        assert (welcome.text, welcome.bot_id, welcome.blocks) == ("hello", "BBOT", [section("*hello*")])
+        assert emu.deliveries() == []
+
+    run(body, history=[("#sales", "hello", [section("*hello*")])])
+
+
 def test_post_message_refusals() -> None:
     async def body(emu: SlackEmulator, client: AsyncWebClient) -> None:
         emu.add_channel(Channel("C0SECRET", "secret", ("U01ALICE",)))

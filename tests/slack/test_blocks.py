@@ -130,7 +130,8 @@ def test_reject_modal_has_an_optional_reason() -> None:
 
 
 def test_answers_are_split_into_messages_with_sources_last() -> None:
-    parts = messages.answer("para\n\n" * 8000, ["pricing.md#discounts", "deal:7"], LINKS, note="1 proposal below")
+    text = "para\n\n" * 8000 + "See [pricing.md#discounts] and deal 7."
+    parts = messages.answer(text, ["pricing.md#discounts", "deal:7"], LINKS, note="1 proposal below")
     assert len(parts) > 1
     for _, blocks in parts:
         assert len(blocks) <= 50

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.records import ProposalView
+from bot.cron import describe
+from bot.digests.sections import TITLES
+from bot.records import ProposalView, Subscription
 from bot.slack.blocks import email
 from bot.slack.blocks.cards import APPROVE, REJECT, button
-from bot.slack.blocks.digest import subscription_text
+from bot.slack.blocks.digest import channel_ref
 from bot.slack.blocks.links import Links, when
 from bot.slack.blocks.messages import HELP, context, section
 from bot.slack.mrkdwn import escape, escape_fit, truncate
@@ -63,8 +65,17 @@ def digest_home_blocks(subscriptions: Sequence[Any]) -> list[dict[str, Any]]:
     if not subscriptions:
         blocks.append(context("None yet: `/crm digest subscribe <kind> <when>` in a channel adds one."))
     for sub in subscriptions[:15]:
-        blocks.append(section(subscription_text(sub)))
+        blocks.append(section(schedule_text(sub)))
     return blocks
+
+
+def schedule_text(sub: Subscription) -> str:
+    """A digest as its readers say it: "*Morning pipeline* in #sales, every weekday at 08:00 (Europe/London):
+    Pipeline movement, Closing soon"."""
+    title = sub.name.replace("_", " ").replace("-", " ").capitalize()
+    sections = ", ".join(TITLES.get(s, s.replace("_", " ").capitalize()) for s in sub.sections)
+    return (f"*{escape_fit(title, 64)}* in {channel_ref(sub.channel)}, {escape(describe(sub.cron))} "
+            f"({escape(sub.timezone)})\n{escape(sections)}")
 
 
 def _buttons(proposal: ProposalView) -> list[dict[str, Any]]:

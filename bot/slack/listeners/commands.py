@@ -1,4 +1,8 @@
-"""`/crm`: a question for the agent, `find`, `pending`, `usage`, `help`. Every branch acknowledges first."""
+"""`/crm`: a question for the agent, `find`, `pending`, `digest`, `usage`, `help`. Every branch acknowledges first.
+
+Anything that is not a subcommand is a question, a single word included (`/crm Acme`). `find`
+reads through the asker's scoped CRM view only: a record they may not see is not listed, nor is
+it named as a contact's company or among open deals."""
 
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ from bot.slack.mrkdwn import escape_fit, incoming
 from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
-SUBCOMMANDS = ("help", "find", "pending", "digest", "usage")
 
 
 async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
@@ -32,9 +35,9 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
     word, _, rest = text.partition(" ")
     sub = word.lower()
     user = command["user_id"]
-    if sub in ("", "help") or (sub not in SUBCOMMANDS and not rest and "?" not in word):
-        unknown = f"Unknown command `{escape_fit(word, 40)}`.\n" if sub not in ("", "help") else ""
-        await ack(text=unknown + messages.HELP, response_type="ephemeral")
+    # `help` and `pending` take no argument: followed by more words they begin a question ("pending deals at Acme?").
+    if sub == "" or (sub == "help" and not rest):
+        await ack(text=messages.HELP, response_type="ephemeral")
         return
     await ack()
     asker = asker_of(context)
@@ -42,7 +45,7 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
         deps.runner.spawn(lambda: _find(deps, rest.strip(), respond, asker), name="crm find")
     elif sub == "digest":
         deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
-    elif sub == "pending":
+    elif sub == "pending" and not rest:
         deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
     elif sub == "usage" and not rest:  # "/crm usage of the API…" is a question
         deps.runner.spawn(lambda: _usage(deps, user, respond), name="crm usage")
@@ -54,18 +57,42 @@ async def _find(deps: SlackDeps, query: str, respond: Respond, asker: Admitted |
     if not query:
         await respond(text="Usage: `/crm find <name, e-mail or company>`", response_type="ephemeral")
         return
-    limit = deps.settings.crm.search_limit
     crm = ScopedCrm(deps.crm, asker.scope if asker else Scope(frozenset(), unowned=False))
-    contacts = await asyncio.to_thread(crm.search_contacts, query, limit=limit)
-    companies = await asyncio.to_thread(crm.search_companies, query, limit=limit)
-    hits = sorted([*contacts, *companies], key=lambda h: -h.score)[:limit]
-    text, blocks = messages.find_results(query, hits, deps.links)
+    found = await asyncio.to_thread(find, crm, query, deps.settings.crm.search_limit)
+    text, blocks = messages.find_results(query, found, deps.links)
     await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def find(crm: ScopedCrm, query: str, limit: int) -> list[messages.Found]:
+    """Contacts and companies matching query, best first, the first few with their details
+    (a contact's company, open deals), everything read through the reader's view."""
+    contacts = crm.search_contacts(query, limit=limit)
+    companies = crm.search_companies(query, limit=limit)
+    hits = sorted([*contacts, *companies], key=lambda h: -h.score)[:limit]
+    found = []
+    for index, hit in enumerate(hits):
+        if index >= messages.MAX_FOUND:
+            found.append(messages.Found(hit))  # counted, not shown: no need to read its details
+            continue
+        company, deals, subtitle = None, (), None
+        if hit.kind == "contact" and (detail := crm.get_contact(hit.id)) is not None:
+            company, deals = detail.company, detail.open_deals
+            c = detail.contact  # its company is shown as a link of its own, when the reader may see it
+            subtitle = " · ".join(p for p in (c.title, c.email, c.phone) if p)
+        elif hit.kind == "company" and (whole := crm.get_company(hit.id)) is not None:
+            deals = whole.open_deals
+        found.append(messages.Found(
+            hit, company, deals, url=crm.record_url(hit.kind, hit.id),
+            company_url=crm.record_url("company", company.id) if company else None,
+            deal_urls={d.id: crm.record_url("deal", d.id) for d in deals[:3]}, subtitle=subtitle))
+    return found
 
 
 async def _pending(deps: SlackDeps, user: str, respond: Respond) -> None:
     mine = await deps.decisions.awaiting(user)
-    text, blocks = messages.pending_list(mine, deps.links)
+    links = await asyncio.gather(*(_permalink(deps, p.channel, p.message_ts) for p in mine[:20]))
+    permalinks = {p.id: url for p, url in zip(mine, links, strict=False) if url}
+    text, blocks = messages.pending_list(mine, deps.links, permalinks=permalinks)
     await respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
@@ -77,6 +104,24 @@ async def _usage(deps: SlackDeps, user: str, respond: Respond) -> None:
     else:
         text = usage_text(usage)
     await respond(text=text, response_type="ephemeral")
+
+
+async def _permalink(deps: SlackDeps, channel: str | None, ts: str | None) -> str | None:
+    """The card's permalink (Slack's own URL for it), or None when Slack cannot give one."""
+    if not channel or not ts:
+        return None
+    try:
+        answer = await deps.poster.client.chat_getPermalink(channel=channel, message_ts=ts)
+    except SlackApiError as exc:
+        log.info("no permalink for a card in %s (%s)", channel, exc.response.get("error"))
+        return None
+    url = answer.get("permalink")
+    return url if isinstance(url, str) and url.startswith("https://") else None
+
+
+async def on_open_card(ack: Ack) -> None:
+    """A click on an "Open card" link button: Slack opens the URL itself; the app only acknowledges."""
+    await ack()
 
 
 async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond,
