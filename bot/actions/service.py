@@ -111,6 +111,10 @@ class Approvals:
         operation = self._operations.get(tool)
         return operation.args if operation is not None else None
 
+    def approval_rule(self, risk: str) -> tuple[tuple[str, ...], bool]:
+        """(the rules of this risk level, whether its requester may approve alone), to put in words."""
+        return self._policy.rules(risk), self._policy.self_approves(risk)
+
     def now(self) -> datetime:
         """The service's clock: what dates plans and expiries."""
         return self._clock()

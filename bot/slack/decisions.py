@@ -12,20 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from adapters.crm.base import CrmAdapter, CrmError, Deal, Record
 from bot.access.scope import Scope
 from bot.access.service import Access, Admitted
 from bot.actions.service import Actor, Approvals, Decision
 from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
+from bot.slack.blocks.describe import REFS, Facts
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.messages import plain
 from bot.slack.ids import thread_of
 from bot.slack.members import Members
 from bot.slack.mrkdwn import escape
 from bot.slack.poster import Poster
-from bot.slack.types import Respond
+from bot.slack.types import Respond, SlackMessage
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,31})&gt;")
@@ -34,9 +36,10 @@ _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,31})&gt;")
 class CardDecisions:
     """Decides on a clicked proposal through the approval service and keeps its card in step."""
 
-    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access) -> None:
+    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access, *,
+                 crm: CrmAdapter | None = None, timezone: str = "UTC") -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
-        self._access = access
+        self._access, self._crm, self._timezone = access, crm, timezone
 
     async def actor(self, user: str) -> Actor:
         """The person deciding, as the approval policy needs them (groups, CRM owner, what they see).
@@ -47,10 +50,41 @@ class CardDecisions:
         person = admitted.person
         return Actor(person.groups, person.owner.id if person.owner else None, admitted.scope)
 
-    async def _owner_name(self) -> Callable[[str], str]:
-        """CRM owner id -> name (the id itself when the CRM does not know it), for the cards."""
-        names = await self._access.people.owner_names()
-        return lambda owner_id: names.get(owner_id, owner_id)
+    async def facts(self, proposal: ProposalView) -> Facts:
+        """What the proposal's card says besides the proposal: the names of its records and owners,
+        its deal's currency, who may approve it, and the version it replaced (for an edit)."""
+        replaced = (await asyncio.to_thread(self.approvals.get, proposal.supersedes_id)
+                    if proposal.supersedes_id else None)
+        records, currencies = await asyncio.to_thread(self._names, [proposal, *([replaced] if replaced else [])])
+        return Facts(self._links, await self._access.people.owner_names(), records, currencies,
+                     self.approvals.approval_rule(proposal.risk), replaced, self._timezone)
+
+    async def card(self, proposal: ProposalView) -> SlackMessage:
+        """The proposal's card as it stands, with everything it names read now."""
+        return proposal_card(proposal, self._links, facts=await self.facts(proposal))
+
+    def _names(self, proposals: Sequence[ProposalView]) -> tuple[dict[tuple[str, int], str], dict[int, str]]:
+        """(kind, id) -> name of every record the proposals refer to, and deal id -> currency."""
+        wanted: set[tuple[str, int]] = set()
+        for p in proposals:
+            if p.record_kind and p.record_id is not None:
+                wanted.add((p.record_kind, p.record_id))
+            values = [(k, p.args.get(k)) for k in REFS] + [(d.get("field"), d.get(side)) for d in p.diff
+                                                         for side in ("before", "after")]
+            wanted.update((REFS[k], int(v)) for k, v in values if k in REFS and isinstance(v, (int, str))
+                          and str(v).isdigit())
+        names: dict[tuple[str, int], str] = {}
+        currencies: dict[int, str] = {}
+        for kind, record_id in sorted(wanted)[:20] if self._crm is not None else ():
+            try:
+                record = self._crm.get(kind, record_id)  # type: ignore[arg-type, union-attr]
+            except CrmError:
+                continue  # the card then describes the record instead of naming it
+            if record is not None:
+                names[(kind, record_id)] = record_label(record)
+                if isinstance(record, Deal):
+                    currencies[record_id] = record.currency
+        return names, currencies
 
     async def part_of(self, proposal: ProposalView, user: str) -> bool:
         """Is the person part of the conversation the proposal was made in (membership read now)?
@@ -94,7 +128,7 @@ class CardDecisions:
     async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
         """A card per proposal in the thread, plus one "Approve all" when several qualify."""
         for proposal in proposals:
-            card = proposal_card(proposal, self._links, owner_name=await self._owner_name())
+            card = await self.card(proposal)
             ts = await self._poster.post(channel, card, thread_ts=thread_ts)
             await asyncio.to_thread(self.approvals.card_posted, proposal.id, channel=channel, message_ts=ts)
         together = approve_all_message(proposals)
@@ -133,8 +167,7 @@ class CardDecisions:
             thread = thread_of(old.conversation_id)
             await self.post_cards(old.channel, thread[1] if thread else None, [new])
         else:  # the old card was ephemeral (/crm): so is the new one
-            await self._poster.ephemeral(old.channel, user,
-                                         proposal_card(new, self._links, owner_name=await self._owner_name()))
+            await self._poster.ephemeral(old.channel, user, await self.card(new))
 
     async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None) -> list[str]:
         """Each proposal still goes through the policy and the claim on its own."""
@@ -152,7 +185,7 @@ class CardDecisions:
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         if proposal is None or proposal.status == ProposalStatus.EXECUTING:
             return
-        text, blocks = proposal_card(proposal, self._links, owner_name=await self._owner_name())
+        text, blocks = await self.card(proposal)
         if proposal.channel and proposal.message_ts:
             await self._poster.update(proposal.channel, proposal.message_ts, (text, blocks))
         elif respond is not None:  # an ephemeral card (from /crm): only its response_url can replace it
@@ -176,6 +209,12 @@ def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[
         return []
     fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
     return [(name, info.description or "") for name, info in args.model_fields.items() if name != fixed]
+
+
+def record_label(record: Record) -> str:
+    """A record's name as people know it: a contact's full name, a deal's or company's name, a subject."""
+    return (getattr(record, "full_name", None) or getattr(record, "name", None)
+            or getattr(record, "subject", None) or f"{type(record).__name__.lower()}")
 
 
 def _for_clicker(decision: Decision) -> str:

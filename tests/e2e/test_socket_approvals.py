@@ -49,7 +49,7 @@ def test_unauthorised_click_is_refused_then_one_click_executes_once(stack: Stack
     _, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "stage": "negotiation"}))
     card = stack.emulator.message(SALES, card_ts)
     pid = proposal_id(card)
-    assert "proposal → negotiation" in text_of(card) and stack.crm.get("deal", deal.id).stage == "proposal"
+    assert "Proposal → Negotiation" in text_of(card) and stack.crm.get("deal", deal.id).stage == "proposal"
 
     stack.emulator.click("U03CAROL", channel=SALES, message_ts=card_ts, action_id=APPROVE)
     stack.emulator.wait_for(lambda e: any("may not approve medium-risk" in x.text for x in e.ephemerals("U03CAROL")),
@@ -70,7 +70,7 @@ def test_unauthorised_click_is_refused_then_one_click_executes_once(stack: Stack
     for t in clickers:
         t.join()
     executed = wait_for_card_text(stack.emulator, SALES, card_ts, "Executed")
-    assert f"deal {deal.id}" in text_of(executed) and APPROVE not in text_of(executed)
+    assert deal.name in text_of(executed) and APPROVE not in text_of(executed)
     after = stack.crm.get("deal", deal.id)
     assert after is not None and after.stage == "negotiation" and after.version == deal.version + 1
     assert transitions(stack, pid, "executing") == 1 and transitions(stack, pid, "executed") == 1
@@ -96,7 +96,7 @@ def test_edit_opens_a_prefilled_modal_refuses_bad_input_and_posts_the_new_versio
     stack.emulator.submit_view("U02BOB", view.id, {"amount": {"value": "61000"}})
     wait_for_card_text(stack.emulator, SALES, card_ts, "Edited")
     new_card = wait_for_cards(stack.emulator, SALES, root, 2)[-1]
-    assert "61000" in text_of(new_card) and proposal_id(new_card) != old_id
+    assert "61,000" in text_of(new_card) and proposal_id(new_card) != old_id
     assert stack.crm.get("deal", deal.id).amount == deal.amount  # nothing executed by editing
 
 

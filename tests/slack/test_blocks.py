@@ -43,8 +43,8 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_pending_card_shows_the_change_and_carries_only_the_id() -> None:
     text, blocks = proposal_card(proposal(), LINKS)
     dump = dumps(blocks)
-    assert "proposal → negotiation" in dump and "<https://crm.example.com/deals/7|deal 7>" in dump
-    assert "<@U02BOB>" in dump and "medium" in dump and "<!date^" in dump
+    assert "Proposal → Negotiation" in dump and "<https://crm.example.com/deals/7|the deal>" in dump
+    assert "<@U02BOB>" in dump and "Medium risk" in dump and "<!date^" in dump
     assert [b["action_id"] for b in buttons(blocks)] == [APPROVE, REJECT, EDIT]
     assert {b["value"] for b in buttons(blocks)} == {"p1"}
     assert "confirm" not in buttons(blocks)[0]
@@ -76,7 +76,7 @@ def test_decided_cards_say_what_happened(changes: dict[str, Any], expected: str,
     if changes["status"] == "executed":
         assert "<@U01ALICE>" in dump and "crm.example.com/deals/7" in dump
     if changes["status"] == "stale":
-        assert "(now won)" in dump
+        assert "(now Won)" in dump
 
 
 def test_card_values_are_escaped_and_within_limits() -> None:
@@ -127,6 +127,7 @@ def test_an_untouched_long_field_is_no_change_although_the_form_showed_only_its_
 def test_reject_modal_has_an_optional_reason() -> None:
     view = reject_modal(proposal())
     assert view["blocks"][-1]["optional"] is True and view["private_metadata"] == "p1"
+    assert view["blocks"][-1]["label"]["text"] == "Reason"  # Slack adds "(optional)" itself
 
 
 def test_answers_are_split_into_messages_with_sources_last() -> None:

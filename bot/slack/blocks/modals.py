@@ -37,7 +37,7 @@ def reject_modal(proposal: ProposalView) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [_summary(proposal), {
             "type": "input", "block_id": "reason", "optional": True,
-            "label": {"type": "plain_text", "text": "Reason (optional)"},
+            "label": {"type": "plain_text", "text": "Reason"},
             "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": 500},
         }],
     }
