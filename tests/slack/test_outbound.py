@@ -159,7 +159,7 @@ def test_the_guard_keeps_what_we_built() -> None:
     text, blocks = proposal_card(proposal(summary="Update deal 7"), LINKS)
     guarded = guard_payload({"text": text, "blocks": blocks}, HOSTS)
     dump = json.dumps(guarded["blocks"], ensure_ascii=False)
-    assert "<https://crm.example.com/deals/7|deal 7>" in dump and "<@U02BOB>" in dump and "<!date^" in dump
+    assert "<https://crm.example.com/deals/7|the deal>" in dump and "<@U02BOB>" in dump and "<!date^" in dump
     assert guarded["text"] == text
 
 
