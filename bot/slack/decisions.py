@@ -13,14 +13,22 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from adapters.crm.base import CrmAdapter, CrmError, Deal, Record
+from adapters.crm.base import CrmAdapter, CrmError, Deal, DealFilter, Record
 from bot.access.scope import Scope
+from bot.access.scoped_crm import ScopedCrm
+from bot.formats import money
 from bot.access.service import Access, Admitted
 from bot.actions.service import Actor, Approvals, Decision
 from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks.cards import approve_all_done, approve_all_message, proposal_card
-from bot.slack.blocks.describe import REFS, Facts
+from bot.slack.blocks.describe import LONG, REFS, Facts
+from bot.slack.blocks.describe import choice as describe_choice
+from bot.slack.blocks.edit_form import CURRENCIES, FormField
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.messages import plain
 from bot.slack.ids import thread_of
@@ -105,17 +113,39 @@ class CardDecisions:
         ids = {p.id for p in mine}
         return [p for p in allowed if p.id in ids]
 
-    async def edit(self, proposal: ProposalView, user: str, changes: dict[str, str]) -> Decision:
-        """An Edit submission: only the fields the form offered, never the record it targets."""
-        offered = {name for name, _ in editable_fields(self.approvals, proposal)}
+    async def edit(self, proposal: ProposalView, user: str, changes: dict[str, Any]) -> Decision:
+        """An Edit submission: only the fields the form offered, never the record it targets, and
+        planned through what the editor may see (a record they may not see is "not there")."""
+        offered = {f.name for f in editable_fields(self.approvals, proposal)}
         extra = sorted(set(changes) - offered)
         if extra:
             return Decision("invalid", f"this form has no field {extra[0]}", proposal)
         if not await self.part_of(proposal, user):
             return Decision("refused", "only people in the conversation where it was proposed can edit it", proposal)
         checker = await self._members.checker(proposal.channel)
+        actor = await self.actor(user)
+        reader = ScopedCrm(self._crm, actor.scope) if self._crm is not None and actor.scope is not None else None
         return await asyncio.to_thread(self.approvals.edit, proposal.id, user=user, changes=changes,
-                                       channel_members=checker, actor=await self.actor(user))
+                                       channel_members=checker, actor=actor, reader=reader)
+
+    async def owner_for(self, slack_user: str) -> tuple[str | None, str]:
+        """(the CRM owner id of a person picked as an owner, or None and why they cannot be one)."""
+        person = await self._access.people.get(slack_user)
+        if person is None:
+            return None, "That person is not a member of this workspace; choose someone who is."
+        if person.owner is None:
+            return None, (f"{person.name} has no CRM user (none with their e-mail), so cannot own records; "
+                          "choose someone who has one.")
+        return person.owner.id, ""
+
+    async def record_options(self, user: str, kind: str, query: str, limit: int = 20) -> list[tuple[int, str]]:
+        """(id, label) of the records of a kind matching `query` that this person may see, for an
+        Edit form's record search; nothing for someone the door refuses."""
+        admitted = await self._access.admit(user)
+        if not isinstance(admitted, Admitted) or self._crm is None or not query.strip():
+            return []
+        reader = ScopedCrm(self._crm, admitted.scope)
+        return await asyncio.to_thread(_search, reader, kind, query.strip(), limit)
 
     async def _refuse_outsider(self, proposal: ProposalView | None, user: str) -> Decision | None:
         if proposal is None or await self.part_of(proposal, user):
@@ -202,13 +232,48 @@ class CardDecisions:
             await self._poster.ephemeral(decision.proposal.channel, user, plain(_for_clicker(decision)))
 
 
-def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[str, str]]:
-    """(name, hint) of the arguments an edit may change: all but the id of the record being updated."""
+def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[FormField]:
+    """The arguments an edit may change (all but the id of the record being updated), each with the
+    input its type calls for."""
     args = approvals.argument_model(proposal.tool)
     if args is None:
         return []
     fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
-    return [(name, info.description or "") for name, info in args.model_fields.items() if name != fixed]
+    return [_form_field(name, info.annotation) for name, info in args.model_fields.items() if name != fixed]
+
+
+def _form_field(name: str, annotation: Any) -> FormField:
+    kinds = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) in (
+        Union, UnionType) else [annotation]
+    base = kinds[0] if kinds else annotation
+    if get_origin(base) is Literal:
+        return FormField(name, "choice", tuple(str(v) for v in get_args(base)))
+    special: dict[str, FormField] = {"currency": FormField(name, "currency", CURRENCIES),
+                                     "owner": FormField(name, "user"), "to": FormField(name, "email"),
+                                     "email": FormField(name, "email")}
+    if name in special:
+        return special[name]
+    if name in REFS:
+        return FormField(name, "record")
+    for python_type, kind in ((datetime, "datetime"), (date, "date"), (Decimal, "amount"), (int, "number")):
+        if base is python_type:
+            return FormField(name, kind)  # type: ignore[arg-type]
+    return FormField(name, "long" if name in LONG else "text")
+
+
+def _search(reader: ScopedCrm, kind: str, query: str, limit: int) -> list[tuple[int, str]]:
+    """Records of a kind whose name matches, as the reader may see them."""
+    if kind == "contact":
+        return [(h.id, f"{h.title} · {h.subtitle}" if h.subtitle else h.title)
+                for h in reader.search_contacts(query, limit=limit)]
+    if kind == "company":
+        return [(h.id, f"{h.title} · {h.subtitle}" if h.subtitle else h.title)
+                for h in reader.search_companies(query, limit=limit)]
+    if kind == "deal":
+        wanted = query.casefold()
+        return [(d.id, f"{d.name} · {money(d.amount, d.currency)}, {describe_choice(d.stage)}")
+                for d in reader.list_deals(DealFilter(), limit=500) if wanted in d.name.casefold()][:limit]
+    return []
 
 
 def record_label(record: Record) -> str:
