@@ -14,6 +14,8 @@ export function names(state) {
     userName: (id) => users.get(id)?.real_name?.split(" (")[0] || id,
     channelName: (id) => channels.get(id)?.name || id,
     user: (id) => users.get(id),
+    tz: users.get(state.me)?.tz || "UTC",
+    people: state.users.filter((u) => !u.is_bot),
   };
 }
 
