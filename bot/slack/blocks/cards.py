@@ -117,7 +117,7 @@ def _edited(proposal: ProposalView, facts: Facts) -> list[dict[str, Any]]:
     lines = describe.edited_rows(proposal, facts)
     if not lines or facts.replaced is None:
         return []
-    head = f"✏️ *Edited by <@{proposal.requester}>* (first proposed by <@{facts.replaced.requester}>):"
+    head = f"✏️ *Edited* by <@{proposal.requester}> (first proposed by <@{facts.replaced.requester}>):"
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join([head, *lines]), SECTION_LIMIT)}}]
 
 

@@ -255,14 +255,24 @@ def _update_rows(proposal: ProposalView, facts: Facts, current: Mapping[str, Any
 
 
 def edited_rows(proposal: ProposalView, facts: Facts) -> list[str]:
-    """What the editor changed against the version they edited: `• *Label*: was → now`."""
+    """What the editor changed against the version they edited: `• *Label*: was → now`, or the
+    value with _(added)_ / _(removed)_ for a field only one of the two versions sets."""
     old = facts.replaced
     if old is None:
         return []
     names = [k for k in dict.fromkeys([*old.args, *proposal.args])
              if k not in _HIDDEN and old.args.get(k) != proposal.args.get(k)]
-    return [f"• *{LABELS.get(k, choice(k))}*: {value_text(k, old.args.get(k), old, facts)} → "
-            f"{value_text(k, proposal.args.get(k), proposal, facts)}" for k in names[:_MAX_ROWS]]
+    lines = []
+    for k in names[:_MAX_ROWS]:
+        before, after = old.args.get(k), proposal.args.get(k)
+        label = f"• *{LABELS.get(k, choice(k))}*:"
+        if before in (None, ""):
+            lines.append(f"{label} {value_text(k, after, proposal, facts)} _(added)_")
+        elif after in (None, ""):
+            lines.append(f"{label} {value_text(k, before, old, facts)} _(removed)_")
+        else:
+            lines.append(f"{label} {value_text(k, before, old, facts)} → {value_text(k, after, proposal, facts)}")
+    return lines
 
 
 # -- risk and who decides -------------------------------------------------------------------------

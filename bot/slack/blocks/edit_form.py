@@ -65,7 +65,8 @@ def edit_modal(proposal: ProposalView, fields: Sequence[FormField], facts: Facts
     facts = facts or Facts()
     intro = f"*{escape_fit(describe.title(proposal, facts), 300)}*\nChange what you need; the rest stays as proposed."
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
-    for field in fields[:90]:
+    # What the proposal sets comes first: that is what the editor came to change.
+    for field in sorted(fields, key=lambda f: f.name not in proposal.args)[:90]:
         block: dict[str, Any] = {"type": "input", "block_id": field.name, "optional": True,
                                  "label": _plain(LABELS.get(field.name, describe.choice(field.name))),
                                  "element": _element(field, proposal, facts)}
