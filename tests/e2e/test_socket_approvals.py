@@ -132,3 +132,53 @@ def test_approve_all_checks_and_executes_each_proposal(stack: Stack) -> None:
     stack.emulator.click("U02BOB", channel=SALES, message_ts=together.ts, action_id=APPROVE_ALL)
     for ts in card_ts:
         wait_for_card_text(stack.emulator, SALES, ts, "Executed")
+
+
+def test_the_edit_forms_record_search_and_submission_offer_only_what_the_editor_may_see(stack: Stack) -> None:
+    """Zed (support) may decide on a low-risk change in #general but may not see Bob's contact Zoë:
+    the search does not offer her, and a forged submission naming her is refused on the field."""
+    general, globex, zoe = "C0GENERAL", stack.ids["globex"], stack.ids["zoe"]
+    stack.script.load(tool_calls(("log_activity", {"kind": "call", "subject": "Check-in", "company_id": globex})),
+                      text("I proposed logging the call."))
+    root = stack.emulator.user_message("U01ALICE", general, "<@UBOT> log my check-in call with Globex")
+    (card,) = wait_for_cards(stack.emulator, general, root.ts)
+    assert "Log a call on Globex Retail" in text_of(card)
+
+    stack.emulator.click("U09ZED", channel=general, message_ts=card.ts, action_id=EDIT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U09ZED") and e.open_views("U09ZED")[-1], 20,
+                                   what="Zed's edit modal")
+    inputs = {b["block_id"]: b["element"]["type"] for b in view.blocks if b.get("type") == "input"}
+    assert inputs["contact_id"] == "external_select" and inputs["occurred_at"] == "datetimepicker"
+    assert stack.emulator.suggest("U09ZED", view.id, "contact_id", "Zo") == []  # Bob's contact: not his to see
+    offered = stack.emulator.suggest("U09ZED", view.id, "contact_id", "Rob")
+    assert [o["value"] for o in offered] == [str(stack.ids["bob"])] and "Robert Miller" in offered[0]["text"]["text"]
+
+    forged = {"contact_id": {"record": {"type": "external_select", "selected_option": {"value": str(zoe)}}}}
+    stack.emulator.submit_view("U09ZED", view.id, forged)
+    refused = stack.emulator.view(view.id)
+    assert refused.is_open and refused.errors == {
+        "contact_id": "Choose another contact: that one is not there, or not yours to see."}
+
+    stack.emulator.click("U01ALICE", channel=general, message_ts=card.ts, action_id=EDIT)
+    mine = stack.emulator.wait_for(lambda e: e.open_views("U01ALICE") and e.open_views("U01ALICE")[-1], 20,
+                                   what="Alice's edit modal")
+    assert [o["value"] for o in stack.emulator.suggest("U01ALICE", mine.id, "contact_id", "Zo")] == [str(zoe)]
+
+
+def test_an_owner_without_a_crm_user_is_refused_on_the_field(stack: Stack) -> None:
+    deal = stack.crm.get("deal", stack.ids["deal"])
+    assert deal is not None
+    _, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "close_date": "2027-01-29"}))
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=card_ts, action_id=EDIT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U01ALICE") and e.open_views("U01ALICE")[-1], 20,
+                                   what="the edit modal")
+    stack.emulator.submit_view("U01ALICE", view.id, {"owner": {"value": "U09ZED"}, "close_date": {"value": "2027-02-15"}})
+    refused = stack.emulator.view(view.id)
+    assert refused.is_open and list(refused.errors) == ["owner"] and "has no CRM user" in refused.errors["owner"]
+    stack.emulator.submit_view("U01ALICE", view.id, {"owner": {"value": "U01ALICE"}, "close_date": {"value": "2027-02-15"}})
+    wait_for_card_text(stack.emulator, SALES, card_ts, "Edited")
+    edited = stack.emulator.wait_for(
+        lambda e: next((m for m in e.messages(SALES) if "Mon 15 Feb 2027" in text_of(m)), None), 20,
+        what="the edited card")
+    assert "Owner*: Bob Baker → Alice Archer" in text_of(edited)
+    assert "Close date*: Fri 29 Jan 2027 → Mon 15 Feb 2027" in text_of(edited)
