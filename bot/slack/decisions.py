@@ -77,6 +77,9 @@ class CardDecisions:
         for p in proposals:
             if p.record_kind and p.record_id is not None:
                 wanted.add((p.record_kind, p.record_id))
+            made_kind, _, made_id = str((p.result or {}).get("record") or "").partition(":")
+            if made_id.isdigit():  # what an executed create made
+                wanted.add((made_kind, int(made_id)))
             values = [(k, p.args.get(k)) for k in REFS] + [(d.get("field"), d.get(side)) for d in p.diff
                                                          for side in ("before", "after")]
             wanted.update((REFS[k], int(v)) for k, v in values if k in REFS and isinstance(v, (int, str))

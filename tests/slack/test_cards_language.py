@@ -134,7 +134,9 @@ def test_every_state_keeps_the_business_language(changes: dict[str, Any], expect
     assert blocks[0]["text"]["text"] == "Change the amount of deal Acme renewal to 24,000 GBP"
     assert expected in dump and "22,800 GBP → 24,000 GBP" in dump
     assert ("Needs the deal's owner" in dump) == (changes["status"] == "pending")  # the rule, while it matters
-    assert "update_deal" not in dump and "->" not in dump
+    assert "update_deal" not in dump and "->" not in dump and "deal 7" not in dump
+    if changes["status"] == "executed":
+        assert "<https://crm.example.com/deals/7|Acme renewal>" in dump
     no_raw_ids(text, blocks)
 
 

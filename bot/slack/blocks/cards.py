@@ -44,7 +44,7 @@ def _high_risk_confirm(proposal: ProposalView, facts: Facts) -> dict[str, Any]:
             "deny": {"type": "plain_text", "text": "Cancel"}, "style": "danger"}
 
 
-def _outcome(proposal: ProposalView, links: Links) -> str:
+def _outcome(proposal: ProposalView, links: Links, facts: Facts | None = None) -> str:
     """One line on what happened, for a card that is no longer pending."""
     who = f" by <@{proposal.decided_by}>" if proposal.decided_by and proposal.decided_by != "recovery" else ""
     at = f" at {when(proposal.decided_at)}" if proposal.decided_at else ""
@@ -52,7 +52,8 @@ def _outcome(proposal: ProposalView, links: Links) -> str:
     if proposal.status == ProposalStatus.EXECUTING:
         return f"⏳ Executing (approved{who}{at})…"
     if proposal.status == ProposalStatus.EXECUTED:
-        record = f" · {links.record_ref(result['record'])}" if result.get("record") else ""
+        kind, _, record_id = str(result.get("record") or "").partition(":")
+        record = f" · {describe.record_link(kind, record_id, facts or Facts(links))}" if record_id else ""
         return f"✅ *Executed*{who}{at}{record}"
     if proposal.status == ProposalStatus.REJECTED:
         reason = f": {escape_fit(proposal.reason, 300)}" if proposal.reason else ""
@@ -141,7 +142,7 @@ def _state(proposal: ProposalView, facts: Facts) -> list[dict[str, Any]]:
             button("Edit", EDIT, proposal.id),
         ]}]
     blocks: list[dict[str, Any]] = [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _outcome(proposal, facts.links)}]}]
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _outcome(proposal, facts.links, facts)}]}]
     if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
         blocks.append({"type": "actions", "block_id": block_id,
                        "elements": [button("Retry", RETRY, proposal.id, "primary")]})
