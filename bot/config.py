@@ -235,6 +235,13 @@ class SlackSection(_Section):
     progress_updates: bool = True
     sweep_seconds: float = Field(60.0, ge=1, le=86_400)
     known_refresh_seconds: float = Field(300.0, ge=0, le=86_400)
+    timezone: str = "UTC"  # the workspace's default: for readers whose Slack time zone is unknown
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        validate_timezone(value)
+        return value
 
     @field_validator("allowed_link_hosts")
     @classmethod

@@ -385,7 +385,8 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
                                   journal=ops.journal if ops is not None else None, gate=LimitGate(limits, poster))
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
-                     decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,
+                     decisions=CardDecisions(services.approvals, poster, members, links, access,
+                                             crm=services.components.crm, timezone=slack.timezone), members=members,
                      poster=poster, requests=requests, runner=runner, links=links, ops=ops, limits=limits)
 
 

@@ -3,7 +3,7 @@
 Routes, on the emulator's own server: `GET /` (the page), `GET /web/…` (its scripts and styles),
 `GET /ui/state` (long-polled snapshot of one person's view), and `POST /ui/<action>` for what
 people do: post a message or a `/command`, click a button (in a message, an ephemeral, a modal or
-the App Home), submit or close a modal, open the App Home, dismiss an ephemeral. Every action goes
+the App Home), type into a modal's search list (external_select), submit or close a modal, open the App Home, dismiss an ephemeral. Every action goes
 through the same emulator methods the tests use, so the app receives exactly what Slack would send.
 """
 
@@ -39,7 +39,7 @@ class BrowserUi:
         self._ws = workspace
         self._feed = feed
         self._actions: dict[str, Action] = {
-            "post": self._post, "click": self._click, "submit": self._submit, "close": self._close,
+            "post": self._post, "click": self._click, "submit": self._submit, "suggest": self._suggest, "close": self._close,
             "home": self._home, "dismiss": self._dismiss,
         }
 
@@ -154,6 +154,10 @@ class BrowserUi:
             raise ValueError("values must be {block_id: {action_id: value}}")
         delivery = await self._emu.submit_view(body["user"], body["view_id"], values)
         return {"acked": delivery.acked}
+
+    async def _suggest(self, body: dict[str, Any]) -> dict[str, Any]:
+        options = await self._emu.suggest(body["user"], body["view_id"], str(body["block_id"]), str(body.get("value") or ""))
+        return {"options": options}
 
     async def _close(self, body: dict[str, Any]) -> dict[str, Any]:
         await self._emu.close_view(body["user"], body["view_id"])

@@ -119,7 +119,8 @@ class Interactions:
         u = ws.user(user)
         view = self._open_view(u, view_id)
         trigger_id = ws.issue_trigger(u.id)
-        payload = payloads.view_submission(self.config, user=u, view=view.raw, values=values or {}, trigger_id=trigger_id)
+        payload = payloads.view_submission(self.config, user=u, view=view.raw, values=values or {}, trigger_id=trigger_id,
+                                           offered=self._state.views.offered(view_id))
         problems: list[str] = []
         delivery = await self._interact(
             payload, mode, signature, timestamp_offset, trigger_id, None,
@@ -128,6 +129,25 @@ class Interactions:
         if problems:
             raise EmulatorError(f"the app's answer to the submission would fail in Slack: {problems[0]}")
         return delivery
+
+    async def suggest(self, user: str, view_id: str, block_id: str, text: str, *, mode: str | None = None) -> list[dict[str, Any]]:
+        """`user` types `text` into the external_select of block `block_id` of an open modal; returns
+        the options the app answered with (an app that does not answer in time offers nothing)."""
+        u = self._state.user(user)
+        view = self._open_view(u, view_id)
+        block = next((b for b in view.blocks if b.get("block_id") == block_id and b.get("type") == "input"), None)
+        element = (block or {}).get("element") or {}
+        if element.get("type") not in ("external_select", "multi_external_select"):
+            raise EmulatorError(f"block {block_id!r} of modal {view_id} has no external_select")
+        payload = payloads.block_suggestion(self.config, user=u, view=view.raw, block_id=block_id,
+                                            action_id=element.get("action_id", ""), value=text)
+        delivery = await self._interact(payload, mode, None, 0.0, None, None)
+        body = delivery.ack_body if delivery.acked and isinstance(delivery.ack_body, dict) else {}
+        options = list(body.get("options") or [])
+        for group in body.get("option_groups") or []:
+            options.extend(group.get("options") or [])
+        self._state.views.offer(view_id, block_id, options)
+        return options
 
     async def close_view(self, user: str, view_id: str, *, mode: str | None = None) -> Delivery | None:
         """`user` closes an open modal; `view_closed` is delivered only if the view asked for it."""

@@ -31,6 +31,7 @@ class _View:
     is_open: bool = True
     updates: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    offered: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # block_id -> options the app gave
 
 
 class ViewStore:
@@ -84,6 +85,17 @@ class ViewStore:
     def set_errors(self, view_id: str, errors: dict[str, str]) -> None:
         with self._ws.changing():
             self._views[view_id].errors = dict(errors)
+
+    def offer(self, view_id: str, block_id: str, options: list[dict[str, Any]]) -> None:
+        """Remember what the app offered for an external_select, so only those can be submitted."""
+        with self._ws.changing():
+            found = self._views[view_id]
+            known = {o.get("value") for o in found.offered.get(block_id, [])}
+            found.offered.setdefault(block_id, []).extend(o for o in options if o.get("value") not in known)
+
+    def offered(self, view_id: str) -> dict[str, list[dict[str, Any]]]:
+        with self._ws.lock:
+            return copy.deepcopy(self._views[view_id].offered)
 
     def replace(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
         with self._ws.changing():

@@ -7,6 +7,8 @@ app's parsing (Bolt's and the bot's) meets what production sends rather than a c
 from __future__ import annotations
 
 import copy
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import hashlib
 import re
 from typing import Any
@@ -173,9 +175,10 @@ def block_actions(
     return payload
 
 
-def view_submission(cfg: EmulatorConfig, *, user: User, view: dict[str, Any], values: dict[str, dict[str, Any]], trigger_id: str) -> dict[str, Any]:
+def view_submission(cfg: EmulatorConfig, *, user: User, view: dict[str, Any], values: dict[str, dict[str, Any]], trigger_id: str,
+                    offered: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     submitted = copy.deepcopy(view)
-    submitted["state"] = {"values": state_values(view.get("blocks") or [], values)}
+    submitted["state"] = {"values": state_values(view.get("blocks") or [], values, offered=offered, tz=user.tz)}
     return {
         "type": "view_submission",
         "team": team(cfg),
@@ -204,8 +207,32 @@ def view_closed(cfg: EmulatorConfig, *, user: User, view: dict[str, Any], cleare
     }
 
 
-def state_values(blocks: list[dict[str, Any]], values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`view.state.values`: every input of the view, with `values` ({block_id: {action_id: v}}) filled in."""
+def block_suggestion(cfg: EmulatorConfig, *, user: User, view: dict[str, Any], block_id: str, action_id: str,
+                     value: str) -> dict[str, Any]:
+    """What Slack sends when a person types into an external_select: the app answers with options."""
+    return {
+        "type": "block_suggestion",
+        "user": user_ref(cfg, user),
+        "container": {"type": "view", "view_id": view.get("id")},
+        "api_app_id": cfg.app_id,
+        "token": cfg.verification_token,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": team(cfg),
+        "view": copy.deepcopy(view),
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
+def state_values(blocks: list[dict[str, Any]], values: dict[str, dict[str, Any]], *,
+                 offered: dict[str, list[dict[str, Any]]] | None = None, tz: str = "UTC") -> dict[str, dict[str, Any]]:
+    """`view.state.values`: every input of the view, with `values` ({block_id: {action_id: v}}) filled in.
+
+    An external_select's value must be one of the options the app offered for its block (`offered`)
+    or its initial option; a datetimepicker's may be given as local "YYYY-MM-DDTHH:MM" in the
+    person's time zone `tz` (what a browser's date-time input gives), sent on as UNIX seconds."""
     result: dict[str, dict[str, Any]] = {}
     known: set[tuple[str, str]] = set()
     for block in blocks:
@@ -214,7 +241,8 @@ def state_values(blocks: list[dict[str, Any]], values: dict[str, dict[str, Any]]
             block_id, action_id = block.get("block_id", ""), element["action_id"]
             known.add((block_id, action_id))
             given = values.get(block_id, {}).get(action_id)
-            result.setdefault(block_id, {})[action_id] = _input_state(element, given)
+            extra = list((offered or {}).get(block_id, [])) + ([element["initial_option"]] if element.get("initial_option") else [])
+            result.setdefault(block_id, {})[action_id] = _input_state(element, given, extra, tz)
     for block_id, actions in values.items():
         for action_id, given in actions.items():
             if (block_id, action_id) not in known:
@@ -222,12 +250,14 @@ def state_values(blocks: list[dict[str, Any]], values: dict[str, dict[str, Any]]
     return result
 
 
-def _input_state(element: dict[str, Any], given: Any) -> dict[str, Any]:
+def _input_state(element: dict[str, Any], given: Any, extra: list[dict[str, Any]] | None = None, tz: str = "UTC") -> dict[str, Any]:
     kind = element.get("type", "plain_text_input")
     if isinstance(given, dict) and "type" in given:
         return copy.deepcopy(given)
     if kind in ("static_select", "radio_buttons", "external_select"):
-        return {"type": kind, "selected_option": _option(element, given) if given is not None else None}
+        return {"type": kind, "selected_option": _option(element, given, extra) if given is not None else None}
+    if kind == "datetimepicker":
+        return {"type": kind, "selected_date_time": _unix(given, tz)}
     if kind in ("multi_static_select", "checkboxes"):
         return {"type": kind, "selected_options": [_option(element, v) for v in given or []]}
     single = {"users_select": "selected_user", "conversations_select": "selected_conversation",
@@ -238,8 +268,19 @@ def _input_state(element: dict[str, Any], given: Any) -> dict[str, Any]:
     return {"type": kind, "value": given}
 
 
-def _option(element: dict[str, Any], value: Any) -> dict[str, Any]:
-    options = list(element.get("options") or [])
+def _unix(given: Any, tz: str) -> int | None:
+    """UNIX seconds of a datetimepicker's value: given as such, or as local time in the person's zone."""
+    if given is None or isinstance(given, int):
+        return given
+    try:
+        local = datetime.fromisoformat(str(given))
+    except ValueError:
+        raise EmulatorError(f"a datetimepicker takes UNIX seconds or YYYY-MM-DDTHH:MM, not {given!r}") from None
+    return int((local if local.tzinfo else local.replace(tzinfo=ZoneInfo(tz))).timestamp())
+
+
+def _option(element: dict[str, Any], value: Any, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    options = list(element.get("options") or []) + list(extra or [])
     for group in element.get("option_groups") or []:
         options.extend(group.get("options") or [])
     for option in options:

@@ -189,6 +189,9 @@ class EmulatorThread(Readers):
     def submit_view(self, user: str, view_id: str, values: dict[str, dict[str, Any]] | None = None, **options: Any) -> Delivery:
         return self._run(self._emulator.submit_view(user, view_id, values, **options))
 
+    def suggest(self, user: str, view_id: str, block_id: str, text: str, **options: Any) -> list[dict[str, Any]]:
+        return self._run(self._emulator.suggest(user, view_id, block_id, text, **options))
+
     def close_view(self, user: str, view_id: str, **options: Any) -> Delivery | None:
         return self._run(self._emulator.close_view(user, view_id, **options))
 

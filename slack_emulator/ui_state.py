@@ -71,7 +71,7 @@ def snapshot(ws: Workspace, user_id: str, *, version: int, connected: bool, bot_
     """Everything `user_id` can see now, as plain JSON for the page."""
     with ws.lock:
         cfg = ws.config
-        users = [{"id": u.id, "name": u.name, "real_name": u.real_name or u.name, "is_bot": u.is_bot}
+        users = [{"id": u.id, "name": u.name, "real_name": u.real_name or u.name, "is_bot": u.is_bot, "tz": u.tz}
                  for u in ws.users.values()]
         users.append({"id": cfg.bot_user_id, "name": bot_handle, "real_name": cfg.bot_name, "is_bot": True})
         visible = [c for c in ws.channels.values() if user_id in c.members]

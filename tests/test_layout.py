@@ -49,7 +49,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.agent", "bot.actions", "bot.digests", "bot.limits", "bot.ops"),  # the services, and what watches them
     ("bot.store", "bot.privacy", "bot.access"),
     # Leaves every layer may import: settings, records, pure helpers. (adapters/ lies below all of bot/.)
-    ("bot", "bot.access.settings", "bot.config", "bot.cron", "bot.records", "bot.runtime", "bot.scoring", "bot.sources"),
+    ("bot", "bot.access.settings", "bot.config", "bot.cron", "bot.formats", "bot.records", "bot.runtime", "bot.scoring",
+     "bot.sources"),
 )
 # Modules of bot/ kept out of the layers (none today; the Slack emulator lives beside bot/).
 BESIDE: tuple[str, ...] = ()

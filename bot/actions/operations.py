@@ -132,7 +132,7 @@ def _update(name: str, kind: RecordKind, id_field: str, args: type[_Args], risk:
         )
         if not diff:
             raise PlanError(f"{_label(record)} already has these values; nothing to change")
-        changes = ", ".join(f"{d['field']} {d['before']} -> {d['after']}" for d in diff)
+        changes = ", ".join(f"{d['field']} {d['before']} → {d['after']}" for d in diff)
         return Draft(name, {id_field: record_id, **{d["field"]: data[d["field"]] for d in diff}},
                      f"Update {_label(record)}: {changes}", diff, _risk_of(record, values, risk, targets),
                      kind, record_id, record.version, basis_of(record, diff))

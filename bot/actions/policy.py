@@ -52,6 +52,14 @@ class ApprovalPolicy:
         self._rules = {"low": section.low, "medium": section.medium, "high": section.high}
         self._self_approval = frozenset(section.self_approval) - {"high"}
 
+    def rules(self, risk: str) -> tuple[str, ...]:
+        """The rules of one risk level, as configured (for saying them in words on cards)."""
+        return tuple(self._rules.get(risk, ()))
+
+    def self_approves(self, risk: str) -> bool:
+        """May a requester approve their own change of this risk level?"""
+        return risk in self._self_approval
+
     def who(self, risk: str) -> str:
         """Who may approve this risk level, in words (for cards and refusals)."""
         return ", ".join(rule_in_words(r) for r in self._rules.get(risk, ())) or "nobody"

@@ -122,6 +122,10 @@ class Approvals:
         operation = self._operations.get(tool)
         return operation.args if operation is not None else None
 
+    def approval_rule(self, risk: str) -> tuple[tuple[str, ...], bool]:
+        """(the rules of this risk level, whether its requester may approve alone), to put in words."""
+        return self._policy.rules(risk), self._policy.self_approves(risk)
+
     def now(self) -> datetime:
         """The service's clock: what dates plans and expiries."""
         return self._clock()
@@ -197,11 +201,13 @@ class Approvals:
         return Decision("rejected", f"by {user}" + (f" ({reason})" if reason else ""), self._proposals.get(proposal_id))
 
     def edit(self, proposal_id: str, *, user: str, changes: Mapping[str, Any],
-             channel_members: ChannelMembers | None = None, actor: Actor | None = None) -> Decision:
+             channel_members: ChannelMembers | None = None, actor: Actor | None = None,
+             reader: CrmAdapter | None = None) -> Decision:
         """Replace a pending proposal by a new version with some arguments changed.
 
         The editor becomes the new version's requester (so a high-risk edit needs yet another
-        person to approve it); the old version can no longer be approved.
+        person to approve it); the old version can no longer be approved. reader is the CRM as the
+        editor may see it: the new version is planned through it, as `propose_call` plans.
         """
         proposal = self._pending_for(proposal_id, user, channel_members, "edit", actor)
         if isinstance(proposal, Decision):
@@ -212,7 +218,8 @@ class Approvals:
         # propose_call's two halves, with the old version superseded in between: planned first, so
         # an invalid edit leaves it pending; stored only once this edit has won it.
         try:
-            draft = self._plan(proposal.tool, {**proposal.args, **changes}, owner=actor.owner_id if actor else None)
+            draft = self._plan(proposal.tool, {**proposal.args, **changes}, reader,
+                               owner=actor.owner_id if actor else None)
         except (PlanError, CrmError) as exc:
             return Decision("invalid", str(exc), proposal)
         if not self._proposals.transition(proposal_id, from_statuses=(ProposalStatus.PENDING,),

@@ -30,6 +30,7 @@ from adapters.crm.base import (
     TicketFilter,
 )
 from bot.config import DigestSectionsSection
+from bot.formats import money
 from bot.records import Line, Section
 from bot.scoring import CHURN_LOST_DAYS, churn_risks, lead_scores
 
@@ -86,7 +87,7 @@ class _Build:
         return self.owner_names.get(owner, owner)
 
     def deal_line(self, deal: Deal, prefix: str, actions: tuple[Any, ...] = ()) -> Line:
-        return Line(f"{prefix}{deal.name}, {deal.amount:,.0f} {deal.currency} at {deal.stage}", ("deal", deal.id),
+        return Line(f"{prefix}{deal.name}, {money(deal.amount, deal.currency)} at {deal.stage}", ("deal", deal.id),
                     actions, self.owner_name(deal.owner))
 
 
@@ -263,7 +264,7 @@ def _money(totals: Sequence[StageTotal]) -> str:
     by_currency: dict[str, Decimal] = {}
     for t in totals:
         by_currency[t.currency] = by_currency.get(t.currency, Decimal(0)) + t.amount
-    return ", ".join(f"{amount:,.0f} {currency}" for currency, amount in sorted(by_currency.items()))
+    return ", ".join(money(amount, currency) for currency, amount in sorted(by_currency.items()))
 
 
 def _ago(now: datetime, then: datetime | None) -> str:

@@ -17,8 +17,9 @@ from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
 from bot.slack.blocks.outcomes import PROPOSE_AGAIN, REVERT
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
 from bot.slack.blocks.email import VIEW_EMAIL
+from bot.slack.blocks.edit_form import EDIT_VIEW, RECORD
 from bot.slack.blocks.messages import OPEN_CARD
-from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW
+from bot.slack.blocks.modals import REJECT_VIEW
 from bot.slack.deps import SlackDeps
 from bot.slack.door import door
 from bot.slack.listeners import actions, commands, digests, events
@@ -68,6 +69,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(VIEW_EMAIL)(actions.on_view_email)
     app.view(REJECT_VIEW)(actions.on_reject_submitted)
     app.view(EDIT_VIEW)(actions.on_edit_submitted)
+    app.options(RECORD)(actions.on_record_options)
 
     app.action(FOLLOW_UP)(digests.on_digest_button)
     app.action(SNOOZE)(digests.on_digest_button)

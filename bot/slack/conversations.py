@@ -139,8 +139,9 @@ class ThreadDestination:
 class EphemeralDestination:
     """Only the caller sees it: everything goes through the command's response_url."""
 
-    def __init__(self, respond: Respond, links: Links) -> None:
+    def __init__(self, respond: Respond, links: Links, decisions: CardDecisions | None = None) -> None:
         self._respond, self._links = guarded_respond(respond, links.allowed_hosts), links
+        self._decisions = decisions  # names the cards' records and owners, as in a thread
 
     async def status(self, text: str) -> None:
         text, blocks = messages.status(text)
@@ -158,7 +159,8 @@ class EphemeralDestination:
 
     async def cards(self, result: AgentResult) -> None:
         for proposal in result.proposals[:2]:  # the response_url's remaining uses
-            text, blocks = proposal_card(proposal, self._links)
+            text, blocks = (await self._decisions.card(proposal) if self._decisions is not None
+                            else proposal_card(proposal, self._links))
             await self._respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
         if len(result.proposals) > 2:
             await self._respond(text="More proposals were made: `/crm pending` lists them all.",

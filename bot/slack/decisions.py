@@ -14,17 +14,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic.json_schema import SkipJsonSchema
 
+from adapters.crm.base import CrmAdapter, CrmError, Deal, DealFilter, Record
 from bot.access.scope import Scope
+from bot.access.scoped_crm import ScopedCrm
+from bot.formats import money
 from bot.access.service import Access, Admitted
 from bot.actions.service import Actor, Approvals, Decision
-from adapters.crm.base import CrmError
 from bot.actions.followups import revert_until
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.slack.blocks.cards import proposal_card
+from bot.slack.blocks.describe import LONG, REFS, Facts
+from bot.slack.blocks.describe import choice as describe_choice
+from bot.slack.blocks.edit_form import CURRENCIES, FormField
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.messages import plain
 from bot.slack.blocks.outcomes import followup_blocks, group_done, name
@@ -33,7 +42,7 @@ from bot.slack.members import Members
 from bot.slack.mrkdwn import escape
 from bot.slack.notices import Notices, Place
 from bot.slack.poster import Poster
-from bot.slack.types import Respond
+from bot.slack.types import Respond, SlackMessage
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,31})&gt;")
@@ -42,9 +51,10 @@ _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,31})&gt;")
 class CardDecisions:
     """Decides on a clicked proposal through the approval service and keeps its card in step."""
 
-    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access) -> None:
+    def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access, *,
+                 crm: CrmAdapter | None = None, timezone: str = "UTC") -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
-        self._access = access
+        self._access, self._crm, self._timezone = access, crm, timezone
         self.notices = Notices(approvals, poster, links)
 
     async def actor(self, user: str) -> Actor:
@@ -56,10 +66,47 @@ class CardDecisions:
         person = admitted.person
         return Actor(person.groups, person.owner.id if person.owner else None, admitted.scope)
 
-    async def _owner_name(self) -> Callable[[str], str]:
-        """CRM owner id -> name (the id itself when the CRM does not know it), for the cards."""
-        names = await self._access.people.owner_names()
-        return lambda owner_id: names.get(owner_id, owner_id)
+    async def facts(self, proposal: ProposalView) -> Facts:
+        """What the proposal's card says besides the proposal: the names of its records and owners,
+        its deal's currency, who may approve it, and the version it replaced (for an edit)."""
+        replaced = (await asyncio.to_thread(self.approvals.get, proposal.supersedes_id)
+                    if proposal.supersedes_id else None)
+        records, currencies = await asyncio.to_thread(self._names, [proposal, *([replaced] if replaced else [])])
+        return Facts(self._links, await self._access.people.owner_names(), records, currencies,
+                     self.approvals.approval_rule(proposal.risk), replaced, self._timezone)
+
+    async def card(self, proposal: ProposalView) -> SlackMessage:
+        """The proposal's card as it stands, with everything it names read now, and its follow-ups
+        (Propose again on a stale one, Revert on an executed update while it may be reverted)."""
+        followups = followup_blocks(proposal, now=self.approvals.now(),
+                                    revert_until=revert_until(proposal, self.approvals.undo))
+        return proposal_card(proposal, self._links, facts=await self.facts(proposal), followups=followups)
+
+    def _names(self, proposals: Sequence[ProposalView]) -> tuple[dict[tuple[str, int], str], dict[int, str]]:
+        """(kind, id) -> name of every record the proposals refer to, and deal id -> currency."""
+        wanted: set[tuple[str, int]] = set()
+        for p in proposals:
+            if p.record_kind and p.record_id is not None:
+                wanted.add((p.record_kind, p.record_id))
+            made_kind, _, made_id = str((p.result or {}).get("record") or "").partition(":")
+            if made_id.isdigit():  # what an executed create made
+                wanted.add((made_kind, int(made_id)))
+            values = [(k, p.args.get(k)) for k in REFS] + [(d.get("field"), d.get(side)) for d in p.diff
+                                                         for side in ("before", "after")]
+            wanted.update((REFS[k], int(v)) for k, v in values if k in REFS and isinstance(v, (int, str))
+                          and str(v).isdigit())
+        names: dict[tuple[str, int], str] = {}
+        currencies: dict[int, str] = {}
+        for kind, record_id in sorted(wanted)[:20] if self._crm is not None else ():
+            try:
+                record = self._crm.get(kind, record_id)  # type: ignore[arg-type, union-attr]
+            except CrmError:
+                continue  # the card then describes the record instead of naming it
+            if record is not None:
+                names[(kind, record_id)] = record_label(record)
+                if isinstance(record, Deal):
+                    currencies[record_id] = record.currency
+        return names, currencies
 
     async def part_of(self, proposal: ProposalView, user: str) -> bool:
         """Is the person part of the conversation the proposal was made in (membership read now)?
@@ -80,17 +127,39 @@ class CardDecisions:
         ids = {p.id for p in mine}
         return [p for p in allowed if p.id in ids]
 
-    async def edit(self, proposal: ProposalView, user: str, changes: dict[str, str]) -> Decision:
-        """An Edit submission: only the fields the form offered, never the record it targets."""
-        offered = {name for name, _ in editable_fields(self.approvals, proposal)}
+    async def edit(self, proposal: ProposalView, user: str, changes: dict[str, Any]) -> Decision:
+        """An Edit submission: only the fields the form offered, never the record it targets, and
+        planned through what the editor may see (a record they may not see is "not there")."""
+        offered = {f.name for f in editable_fields(self.approvals, proposal)}
         extra = sorted(set(changes) - offered)
         if extra:
             return Decision("invalid", f"this form has no field {extra[0]}", proposal)
         if not await self.part_of(proposal, user):
             return Decision("refused", "only people in the conversation where it was proposed can edit it", proposal)
         checker = await self._members.checker(proposal.channel)
+        actor = await self.actor(user)
+        reader = ScopedCrm(self._crm, actor.scope) if self._crm is not None and actor.scope is not None else None
         return await asyncio.to_thread(self.approvals.edit, proposal.id, user=user, changes=changes,
-                                       channel_members=checker, actor=await self.actor(user))
+                                       channel_members=checker, actor=actor, reader=reader)
+
+    async def owner_for(self, slack_user: str) -> tuple[str | None, str]:
+        """(the CRM owner id of a person picked as an owner, or None and why they cannot be one)."""
+        person = await self._access.people.get(slack_user)
+        if person is None:
+            return None, "That person is not a member of this workspace; choose someone who is."
+        if person.owner is None:
+            return None, (f"{person.name} has no CRM user (none with their e-mail), so cannot own records; "
+                          "choose someone who has one.")
+        return person.owner.id, ""
+
+    async def record_options(self, user: str, kind: str, query: str, limit: int = 20) -> list[tuple[int, str]]:
+        """(id, label) of the records of a kind matching `query` that this person may see, for an
+        Edit form's record search; nothing for someone the door refuses."""
+        admitted = await self._access.admit(user)
+        if not isinstance(admitted, Admitted) or self._crm is None or not query.strip():
+            return []
+        reader = ScopedCrm(self._crm, admitted.scope)
+        return await asyncio.to_thread(_search, reader, kind, query.strip(), limit)
 
     async def _refuse_outsider(self, proposal: ProposalView | None, user: str) -> Decision | None:
         if proposal is None or await self.part_of(proposal, user):
@@ -103,7 +172,7 @@ class CardDecisions:
     async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
         """A card per proposal in the thread, plus one "Approve all" when several qualify."""
         for proposal in proposals:
-            card = proposal_card(proposal, self._links, owner_name=await self._owner_name())
+            card = await self.card(proposal)
             ts = await self._poster.post(channel, card, thread_ts=thread_ts)
             await asyncio.to_thread(self.approvals.card_posted, proposal.id, channel=channel, message_ts=ts,
                                     thread_ts=thread_ts)
@@ -142,8 +211,7 @@ class CardDecisions:
             thread = thread_of(old.conversation_id)
             await self.post_cards(old.channel, thread[1] if thread else None, [new])
         else:  # the old card was ephemeral (/crm): so is the new one
-            await self._poster.ephemeral(old.channel, user,
-                                         proposal_card(new, self._links, owner_name=await self._owner_name()))
+            await self._poster.ephemeral(old.channel, user, await self.card(new))
 
     async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None,
                           place: Place | None = None) -> list[str]:
@@ -192,9 +260,7 @@ class CardDecisions:
         proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
         if proposal is None or proposal.status == ProposalStatus.EXECUTING:
             return
-        followups = followup_blocks(proposal, now=self.approvals.now(),
-                                    revert_until=revert_until(proposal, self.approvals.undo))
-        text, blocks = proposal_card(proposal, self._links, owner_name=await self._owner_name(), followups=followups)
+        text, blocks = await self.card(proposal)
         if proposal.channel and proposal.message_ts:
             await self._poster.update(proposal.channel, proposal.message_ts, (text, blocks))
         elif respond is not None:  # an ephemeral card (from /crm): only its response_url can replace it
@@ -213,15 +279,56 @@ class CardDecisions:
         await self.notices.answer_click(user, plain(_for_clicker(decision)), place, respond, decision.proposal)
 
 
-def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[tuple[str, str]]:
-    """(name, hint) of the arguments an edit may change: all but the id of the record being updated."""
+def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[FormField]:
+    """The arguments an edit may change (all but the id of the record being updated), each with the
+    input its type calls for."""
     args = approvals.argument_model(proposal.tool)
     if args is None:
         return []
     fixed = f"{proposal.record_kind}_id" if proposal.record_id is not None else None
     # Fields the plan fills in itself (hidden from the model: an activity's owner) are not edited either.
-    return [(name, info.description or "") for name, info in args.model_fields.items()
+    return [_form_field(name, info.annotation) for name, info in args.model_fields.items()
             if name != fixed and not any(isinstance(m, SkipJsonSchema) for m in info.metadata)]
+
+
+def _form_field(name: str, annotation: Any) -> FormField:
+    kinds = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) in (
+        Union, UnionType) else [annotation]
+    base = kinds[0] if kinds else annotation
+    if get_origin(base) is Literal:
+        return FormField(name, "choice", tuple(str(v) for v in get_args(base)))
+    special: dict[str, FormField] = {"currency": FormField(name, "currency", CURRENCIES),
+                                     "owner": FormField(name, "user"), "to": FormField(name, "email"),
+                                     "email": FormField(name, "email")}
+    if name in special:
+        return special[name]
+    if name in REFS:
+        return FormField(name, "record")
+    for python_type, kind in ((datetime, "datetime"), (date, "date"), (Decimal, "amount"), (int, "number")):
+        if base is python_type:
+            return FormField(name, kind)  # type: ignore[arg-type]
+    return FormField(name, "long" if name in LONG else "text")
+
+
+def _search(reader: ScopedCrm, kind: str, query: str, limit: int) -> list[tuple[int, str]]:
+    """Records of a kind whose name matches, as the reader may see them."""
+    if kind == "contact":
+        return [(h.id, f"{h.title} · {h.subtitle}" if h.subtitle else h.title)
+                for h in reader.search_contacts(query, limit=limit)]
+    if kind == "company":
+        return [(h.id, f"{h.title} · {h.subtitle}" if h.subtitle else h.title)
+                for h in reader.search_companies(query, limit=limit)]
+    if kind == "deal":
+        wanted = query.casefold()
+        return [(d.id, f"{d.name} · {money(d.amount, d.currency)}, {describe_choice(d.stage)}")
+                for d in reader.list_deals(DealFilter(), limit=500) if wanted in d.name.casefold()][:limit]
+    return []
+
+
+def record_label(record: Record) -> str:
+    """A record's name as people know it: a contact's full name, a deal's or company's name, a subject."""
+    return (getattr(record, "full_name", None) or getattr(record, "name", None)
+            or getattr(record, "subject", None) or f"{type(record).__name__.lower()}")
 
 
 def _for_clicker(decision: Decision) -> str:

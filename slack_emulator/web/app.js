@@ -61,6 +61,7 @@ const ctx = {
   },
   dismiss: (ts) => send("dismiss", { ts }),
   closeModal: (viewId) => send("close", { view_id: viewId }),
+  suggest: (blockId, value) => send("suggest", { view_id: ui.state?.modal?.id, block_id: blockId, value }),
 };
 
 function remember() {

@@ -91,25 +91,35 @@ function input(block, ctx) {
   if (spec.type === "static_select") {
     field = el("select");
     field.appendChild(el("option", "", ""));
-    for (const option of spec.options || []) {
-      const opt = el("option", "", textHtml(option.text, ctx));
-      opt.value = option.value;
-      opt.selected = spec.initial_option?.value === option.value;
+    for (const option of spec.options || []) field.appendChild(optionNode(option, spec.initial_option, ctx));
+  } else if (spec.type === "users_select") {
+    // Slack's person picker: everyone of the workspace who is a person, by name.
+    field = el("select");
+    field.appendChild(el("option", "", ""));
+    for (const person of ctx.people || []) {
+      const opt = el("option", "", escapeHtml(person.real_name || person.name));
+      opt.value = person.id;
+      opt.selected = spec.initial_user === person.id;
       field.appendChild(opt);
     }
+  } else if (spec.type === "external_select") {
+    field = externalSelect(block, spec, ctx, node);
   } else if (spec.multiline) {
     field = el("textarea");
     field.rows = 4;
   } else {
     field = el("input");
-    field.type = { datepicker: "date", number_input: "number", email_text_input: "email", url_text_input: "url" }[spec.type] || "text";
+    field.type = { datepicker: "date", timepicker: "time", datetimepicker: "datetime-local", number_input: "number",
+      email_text_input: "email", url_text_input: "url" }[spec.type] || "text";
+    if (spec.type === "number_input") field.step = spec.is_decimal_allowed ? "any" : "1";
   }
   field.id = id;
   field.name = block.block_id;
   field.dataset.blockId = block.block_id;
   field.dataset.actionId = spec.action_id || "";
   field.dataset.kind = spec.type || "plain_text_input";
-  const initial = spec.initial_value ?? spec.initial_date ?? "";
+  const initial = spec.initial_value ?? spec.initial_date ?? spec.initial_time
+    ?? (spec.initial_date_time !== undefined ? localDateTime(spec.initial_date_time, ctx.tz) : "");
   if (field.tagName !== "SELECT") field.value = initial;
   if (spec.placeholder) field.placeholder = spec.placeholder.text || "";
   if (spec.max_length) field.maxLength = spec.max_length;
@@ -118,6 +128,47 @@ function input(block, ctx) {
   const error = ctx.errors?.[block.block_id];
   if (error) node.appendChild(el("div", "bk-error", escapeHtml(error)));
   return node;
+}
+
+function optionNode(option, initial, ctx) {
+  const opt = el("option", "", textHtml(option.text, ctx));
+  opt.value = option.value;
+  opt.selected = initial?.value === option.value;
+  return opt;
+}
+
+/** UNIX seconds as the "YYYY-MM-DDTHH:MM" a date-time input shows, in the person's time zone. */
+function localDateTime(seconds, tz) {
+  const parts = new Intl.DateTimeFormat("sv-SE", { timeZone: tz || "UTC", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(seconds * 1000));
+  return parts.replace(" ", "T");
+}
+
+/** An external_select: a search box above a list the app fills (block_suggestion) as the person types. */
+function externalSelect(block, spec, ctx, node) {
+  const search = el("input", "bk-search");
+  search.type = "search";
+  search.placeholder = spec.placeholder?.text || "Search…";
+  search.dataset.searchFor = block.block_id;
+  node.appendChild(search);
+  const field = el("select");
+  field.appendChild(el("option", "", ""));
+  if (spec.initial_option) field.appendChild(optionNode(spec.initial_option, spec.initial_option, ctx));
+  let timer = null;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (search.value.trim().length < (spec.min_query_length ?? 3)) return;
+      const answer = await ctx.suggest(block.block_id, search.value);
+      const chosen = field.value;
+      field.innerHTML = "";
+      field.appendChild(el("option", "", ""));
+      for (const option of answer.options || []) field.appendChild(optionNode(option, { value: chosen }, ctx));
+      if ((answer.options || []).length && !chosen) field.value = answer.options[0].value;
+      field.dataset.loaded = String((answer.options || []).length);
+    }, 200);
+  });
+  return field;
 }
 
 function block(b, ctx) {

@@ -65,7 +65,7 @@ function token(inner, ctx) {
   if (target.startsWith("!date^")) {
     // <!date^1700000000^{date_short} {time}|fallback>: the reader's own time zone, as Slack shows it.
     const seconds = Number(target.split("^")[1]);
-    const shown = Number.isFinite(seconds) ? new Date(seconds * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : unslack(label || "");
+    const shown = Number.isFinite(seconds) ? new Date(seconds * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short", timeZone: ctx?.tz || undefined }) : unslack(label || "");
     return `<time class="date">${escapeHtml(shown)}</time>`;
   }
   if (target.startsWith("!")) {

@@ -17,6 +17,8 @@ export function names(state) {
     // A DM is named after the person in it, as Slack does, never "#alice".
     dmName: (id) => (channels.get(id)?.is_im ? `DM with ${userName(channels.get(id).user)}` : null),
     user: (id) => users.get(id),
+    tz: users.get(state.me)?.tz || "UTC",
+    people: state.users.filter((u) => !u.is_bot),
   };
 }
 

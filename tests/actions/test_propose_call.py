@@ -58,7 +58,7 @@ def test_a_call_is_planned_against_the_record_stored_pending_and_audited(world: 
                                                              "medium")
     assert proposal.diff == [{"field": "stage", "before": "proposal", "after": "negotiation"}]
     assert (proposal.record_kind, proposal.record_id, proposal.record_version) == ("deal", deal, 1)
-    assert proposal.summary == "Update deal 1 (Acme renewal 2027): stage proposal -> negotiation"
+    assert proposal.summary == "Update deal 1 (Acme renewal 2027): stage proposal → negotiation"
     assert (proposal.requester, proposal.conversation_id, proposal.channel) == ("U02BOB", None, "C1")
     assert proposal.expires_at == START + timedelta(hours=24) and proposal.supersedes_id is None
     # Stored as it was returned, pending, and nothing changed in the CRM.

@@ -55,7 +55,7 @@ def test_ask_propose_refuse_approve_executed(stack: Stack, page: Any) -> None:
     ws.reply("Please move it to negotiation")
     card = ws.cards()
     expect(card).to_have_count(1)
-    expect(card).to_contain_text("proposal → negotiation")
+    expect(card).to_contain_text("Proposal → Negotiation")
     expect(ws.button(card, APPROVE)).to_have_class("bk-button bk-primary")
     screenshot(page, "agent-2-proposal")
 
@@ -99,7 +99,7 @@ def test_edit_opens_a_modal_and_saves_a_new_version(stack: Stack, page: Any) -> 
     expect(page.locator("#modal-backdrop")).to_be_hidden()
     expect(ws.cards()).to_have_count(2)
     expect(ws.cards().first).to_contain_text("Edited")
-    expect(ws.cards().last).to_contain_text("61000")
+    expect(ws.cards().last).to_contain_text("61,000")
     screenshot(page, "edit-2-new-version")
     assert stack.crm.get("deal", deal.id).amount == deal.amount  # editing executes nothing
     assert stack.script.used_up()

@@ -51,7 +51,7 @@ class Workspace:
         return found
 
     def cards(self) -> Locator:
-        return self.page.locator("#thread .msg").filter(has_text="Proposal:")
+        return self.page.locator("#thread .msg").filter(has=self.page.locator('[data-block-id^="card:"]'))
 
     def whisper(self, text: str) -> Locator:
         """An ephemeral message (only visible to the current person) containing `text`."""

@@ -16,7 +16,7 @@ def text_of(message: PostedMessage) -> str:
 def cards(emulator: EmulatorThread, channel: str, thread_ts: str) -> list[PostedMessage]:
     """Messages of the thread that are proposal cards (in any state)."""
     return [m for m in emulator.messages(channel, thread_ts=thread_ts)
-            if m.bot_id and '"text": "Proposal: ' in text_of(m)]
+            if m.bot_id and '"block_id": "card:' in text_of(m)]
 
 
 def proposal_id(card: PostedMessage) -> str:

@@ -49,7 +49,7 @@ def test_unauthorised_click_is_refused_then_one_click_executes_once(stack: Stack
     _, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "stage": "negotiation"}))
     card = stack.emulator.message(SALES, card_ts)
     pid = proposal_id(card)
-    assert "proposal → negotiation" in text_of(card) and stack.crm.get("deal", deal.id).stage == "proposal"
+    assert "Proposal → Negotiation" in text_of(card) and stack.crm.get("deal", deal.id).stage == "proposal"
 
     stack.emulator.click("U03CAROL", channel=SALES, message_ts=card_ts, action_id=APPROVE)
     stack.emulator.wait_for(lambda e: any("may not approve medium-risk" in x.text for x in e.ephemerals("U03CAROL")),
@@ -70,7 +70,7 @@ def test_unauthorised_click_is_refused_then_one_click_executes_once(stack: Stack
     for t in clickers:
         t.join()
     executed = wait_for_card_text(stack.emulator, SALES, card_ts, "Executed")
-    assert f"deal {deal.id}" in text_of(executed) and APPROVE not in text_of(executed)
+    assert deal.name in text_of(executed) and APPROVE not in text_of(executed)
     after = stack.crm.get("deal", deal.id)
     assert after is not None and after.stage == "negotiation" and after.version == deal.version + 1
     assert transitions(stack, pid, "executing") == 1 and transitions(stack, pid, "executed") == 1
@@ -96,7 +96,7 @@ def test_edit_opens_a_prefilled_modal_refuses_bad_input_and_posts_the_new_versio
     stack.emulator.submit_view("U02BOB", view.id, {"amount": {"value": "61000"}})
     wait_for_card_text(stack.emulator, SALES, card_ts, "Edited")
     new_card = wait_for_cards(stack.emulator, SALES, root, 2)[-1]
-    assert "61000" in text_of(new_card) and proposal_id(new_card) != old_id
+    assert "61,000" in text_of(new_card) and proposal_id(new_card) != old_id
     assert stack.crm.get("deal", deal.id).amount == deal.amount  # nothing executed by editing
 
 
@@ -201,3 +201,51 @@ def test_a_rejection_is_told_to_the_requester_with_the_reason(stack: Stack) -> N
     stack.emulator.submit_view("U01ALICE", view.id, {"reason": {"value": "too early"}})
     message = told(stack, root, "rejected")
     assert "<@U02BOB>" in message and "<@U01ALICE> rejected" in message and "too early" in message
+def test_the_edit_forms_record_search_and_submission_offer_only_what_the_editor_may_see(stack: Stack) -> None:
+    """Zed (support) may decide on a low-risk change in #general but may not see Bob's contact Zoë:
+    the search does not offer her, and a forged submission naming her is refused on the field."""
+    general, globex, zoe = "C0GENERAL", stack.ids["globex"], stack.ids["zoe"]
+    stack.script.load(tool_calls(("log_activity", {"kind": "call", "subject": "Check-in", "company_id": globex})),
+                      text("I proposed logging the call."))
+    root = stack.emulator.user_message("U01ALICE", general, "<@UBOT> log my check-in call with Globex")
+    (card,) = wait_for_cards(stack.emulator, general, root.ts)
+    assert "Log a call on Globex Retail" in text_of(card)
+
+    stack.emulator.click("U09ZED", channel=general, message_ts=card.ts, action_id=EDIT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U09ZED") and e.open_views("U09ZED")[-1], 20,
+                                   what="Zed's edit modal")
+    inputs = {b["block_id"]: b["element"]["type"] for b in view.blocks if b.get("type") == "input"}
+    assert inputs["contact_id"] == "external_select" and inputs["occurred_at"] == "datetimepicker"
+    assert stack.emulator.suggest("U09ZED", view.id, "contact_id", "Zo") == []  # Bob's contact: not his to see
+    offered = stack.emulator.suggest("U09ZED", view.id, "contact_id", "Rob")
+    assert [o["value"] for o in offered] == [str(stack.ids["bob"])] and "Robert Miller" in offered[0]["text"]["text"]
+
+    forged = {"contact_id": {"record": {"type": "external_select", "selected_option": {"value": str(zoe)}}}}
+    stack.emulator.submit_view("U09ZED", view.id, forged)
+    refused = stack.emulator.view(view.id)
+    assert refused.is_open and refused.errors == {
+        "contact_id": "Choose another contact: that one is not there, or not yours to see."}
+
+    stack.emulator.click("U01ALICE", channel=general, message_ts=card.ts, action_id=EDIT)
+    mine = stack.emulator.wait_for(lambda e: e.open_views("U01ALICE") and e.open_views("U01ALICE")[-1], 20,
+                                   what="Alice's edit modal")
+    assert [o["value"] for o in stack.emulator.suggest("U01ALICE", mine.id, "contact_id", "Zo")] == [str(zoe)]
+
+
+def test_an_owner_without_a_crm_user_is_refused_on_the_field(stack: Stack) -> None:
+    deal = stack.crm.get("deal", stack.ids["deal"])
+    assert deal is not None
+    _, (card_ts,) = propose(stack, ("update_deal", {"deal_id": deal.id, "close_date": "2027-01-29"}))
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=card_ts, action_id=EDIT)
+    view = stack.emulator.wait_for(lambda e: e.open_views("U01ALICE") and e.open_views("U01ALICE")[-1], 20,
+                                   what="the edit modal")
+    stack.emulator.submit_view("U01ALICE", view.id, {"owner": {"value": "U09ZED"}, "close_date": {"value": "2027-02-15"}})
+    refused = stack.emulator.view(view.id)
+    assert refused.is_open and list(refused.errors) == ["owner"] and "has no CRM user" in refused.errors["owner"]
+    stack.emulator.submit_view("U01ALICE", view.id, {"owner": {"value": "U01ALICE"}, "close_date": {"value": "2027-02-15"}})
+    wait_for_card_text(stack.emulator, SALES, card_ts, "Edited")
+    edited = stack.emulator.wait_for(
+        lambda e: next((m for m in e.messages(SALES) if "Mon 15 Feb 2027" in text_of(m)), None), 20,
+        what="the edited card")
+    assert "Owner*: Bob Baker → Alice Archer" in text_of(edited)
+    assert "Close date*: Fri 29 Jan 2027 → Mon 15 Feb 2027" in text_of(edited)

@@ -107,6 +107,67 @@ def test_a_view_submission_with_errors_keeps_the_modal_open_until_valid() -> Non
     run(body, register)
 
 
+PICKERS = {
+    "type": "modal", "callback_id": "pickers", "title": {"type": "plain_text", "text": "Pickers"},
+    "submit": {"type": "plain_text", "text": "Save"},
+    "blocks": [
+        {"type": "input", "block_id": b, "optional": True, "label": {"type": "plain_text", "text": b}, "element": e}
+        for b, e in [
+            ("close_date", {"type": "datepicker", "action_id": "value"}),
+            ("call_time", {"type": "timepicker", "action_id": "value"}),
+            ("occurred_at", {"type": "datetimepicker", "action_id": "value"}),
+            ("stage", {"type": "static_select", "action_id": "value", "options": [
+                {"text": {"type": "plain_text", "text": "Negotiation"}, "value": "negotiation"}]}),
+            ("owner", {"type": "users_select", "action_id": "value"}),
+            ("contact_id", {"type": "external_select", "action_id": "record", "min_query_length": 1}),
+        ]],
+}
+
+
+def test_pickers_and_searches_submit_in_slacks_shapes() -> None:
+    seen: list[dict[str, Any]] = []
+    queries: list[tuple[str, str, str]] = []
+
+    def register(app: AsyncApp) -> None:
+        @app.command("/crm")
+        async def open_modal(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            await client.views_open(trigger_id=body["trigger_id"], view=PICKERS)
+
+        @app.options("record")
+        async def search(ack: Any, body: dict[str, Any]) -> None:
+            queries.append((body["type"], body["block_id"], body["value"]))
+            await ack(options=[{"text": {"type": "plain_text", "text": "Henry Bennett"}, "value": "3"}])
+
+        @app.view("pickers")
+        async def submitted(ack: Any, view: dict[str, Any]) -> None:
+            await ack()
+            seen.append(view["state"]["values"])
+
+    async def body(emu: SlackEmulator) -> None:
+        await emu.slash_command("carol", "C0SALES", "edit")
+        (view,) = await emu.wait_for(lambda e: e.open_views("carol"), what="the modal to open")
+        options = await emu.suggest("carol", view.id, "contact_id", "hen")
+        assert options == [{"text": {"type": "plain_text", "text": "Henry Bennett"}, "value": "3"}]
+        assert queries == [("block_suggestion", "contact_id", "hen")]
+        with pytest.raises(EmulatorError, match="has no option '4'"):  # only what the app offered
+            await emu.submit_view("carol", view.id, {"contact_id": {"record": "4"}})
+        await emu.submit_view("carol", view.id, {
+            "close_date": {"value": "2027-02-15"}, "call_time": {"value": "09:30"},
+            "occurred_at": {"value": "2026-12-11T10:00"}, "stage": {"value": "negotiation"},
+            "owner": {"value": "U01ALICE"}, "contact_id": {"record": "3"}})
+        (values,) = seen
+        assert values["close_date"]["value"] == {"type": "datepicker", "selected_date": "2027-02-15"}
+        assert values["call_time"]["value"] == {"type": "timepicker", "selected_time": "09:30"}
+        # carol's Slack time zone is UTC: 10:00 there is 1796983200
+        assert values["occurred_at"]["value"] == {"type": "datetimepicker", "selected_date_time": 1796983200}
+        assert values["stage"]["value"]["selected_option"]["value"] == "negotiation"
+        assert values["owner"]["value"] == {"type": "users_select", "selected_user": "U01ALICE"}
+        assert values["contact_id"]["record"]["selected_option"]["value"] == "3"
+
+    run(body, register)
+
+
 def test_home_tab_publish_and_click() -> None:
     clicks: list[str] = []
 

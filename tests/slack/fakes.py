@@ -16,8 +16,10 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.actions.operations import operations
 from bot.actions.service import Decision
 from bot.config import load_settings
+from bot.slack.blocks.describe import Facts
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Incoming
 from bot.access.people import FixedUsers, People
@@ -101,6 +103,19 @@ class FakeDecisions:
     async def edit(self, proposal: ProposalView, user: str, changes: dict[str, str]) -> Decision:
         return self.approvals.edit(proposal.id, user=user, changes=changes, channel_members=None)
 
+    owners: dict[str, str] = field(default_factory=lambda: {"U01ALICE": "alice", "U02BOB": "bob"})
+
+    async def owner_for(self, slack_user: str) -> tuple[str | None, str]:
+        owner = self.owners.get(slack_user)
+        return owner, "" if owner else "Zed Zimmer has no CRM user (none with their e-mail), so cannot own records."
+
+    async def facts(self, proposal: ProposalView) -> Facts:
+        return Facts(records={("deal", 7): "Acme renewal"}, currencies={7: "EUR"})
+
+    async def record_options(self, user: str, kind: str, query: str) -> list[tuple[int, str]]:
+        self.calls.append(("record_options", user, kind, query))
+        return [(3, "Henry Bennett · Acme")] if kind == "contact" and query else []
+
     async def awaiting(self, user: str) -> list[ProposalView]:
         return self.approvals.actionable_by(user, None)
 
@@ -141,6 +156,9 @@ class FakeApprovals:
 
     def get(self, proposal_id: str) -> ProposalView | None:
         return self.proposals.get(proposal_id)
+
+    def argument_model(self, tool: str) -> Any:
+        return operations()[tool].args if tool in operations() else None
 
     def edit(self, proposal_id: str, *, user: str, changes: dict[str, str], channel_members: Any) -> Decision:
         self.edits.append({"id": proposal_id, "user": user, "changes": changes})

@@ -15,7 +15,8 @@ from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY, pr
 from bot.slack.blocks.outcomes import group_message
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.links import Links
-from bot.slack.blocks.modals import changed_fields, edit_modal, reject_modal, submitted
+from bot.slack.blocks.edit_form import FormField, changed_fields, edit_modal, submitted
+from bot.slack.blocks.modals import reject_modal
 from bot.store.requests import RequestView
 
 def dumps(value: Any) -> str:
@@ -44,8 +45,8 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_pending_card_shows_the_change_and_carries_only_the_id() -> None:
     text, blocks = proposal_card(proposal(), LINKS)
     dump = dumps(blocks)
-    assert "proposal → negotiation" in dump and "<https://crm.example.com/deals/7|deal 7>" in dump
-    assert "<@U02BOB>" in dump and "medium" in dump and "<!date^" in dump
+    assert "Proposal → Negotiation" in dump and "<https://crm.example.com/deals/7|the deal>" in dump
+    assert "<@U02BOB>" in dump and "Medium risk" in dump and "<!date^" in dump
     assert [b["action_id"] for b in buttons(blocks)] == [APPROVE, REJECT, EDIT]
     assert {b["value"] for b in buttons(blocks)} == {"p1"}
     assert "confirm" not in buttons(blocks)[0]
@@ -77,7 +78,7 @@ def test_decided_cards_say_what_happened(changes: dict[str, Any], expected: str,
     if changes["status"] == "executed":
         assert "<@U01ALICE>" in dump and "crm.example.com/deals/7" in dump
     if changes["status"] == "stale":
-        assert "(now won)" in dump
+        assert "(now Won)" in dump
 
 
 def test_card_values_are_escaped_and_within_limits() -> None:
@@ -103,21 +104,23 @@ def test_approve_all_covers_the_pending_ones_it_lists() -> None:
 
 def test_edit_modal_is_prefilled_and_only_real_changes_count() -> None:
     p = proposal(args={"deal_id": 7, "stage": "negotiation", "amount": "1200.00"})
-    view = edit_modal(p, [("stage", ""), ("amount", "in the deal's currency"), ("close_date", "")])
+    fields = [FormField("stage", "choice", ("proposal", "negotiation")), FormField("amount", "amount"),
+              FormField("close_date", "date")]
+    view = edit_modal(p, fields)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert inputs["stage"]["element"]["initial_value"] == "negotiation"
-    assert "initial_value" not in inputs["close_date"]["element"] and view["private_metadata"] == "p1"
+    assert inputs["stage"]["element"]["initial_option"]["value"] == "negotiation"
+    assert "initial_date" not in inputs["close_date"]["element"] and view["private_metadata"] == "p1"
     assert len(view["title"]["text"]) <= 24
-    state = {"stage": {"value": {"type": "plain_text_input", "value": "negotiation"}},
-             "amount": {"value": {"type": "plain_text_input", "value": " 1500 "}},
-             "close_date": {"value": {"type": "plain_text_input", "value": None}}}
-    assert changed_fields(p, submitted(state)) == {"amount": "1500"}
+    state = {"stage": {"value": {"type": "static_select", "selected_option": {"value": "negotiation"}}},
+             "amount": {"value": {"type": "number_input", "value": " 1500 "}},
+             "close_date": {"value": {"type": "datepicker", "selected_date": None}}}
+    assert changed_fields(p, submitted(state), fields) == {"amount": "1500"}
 
 
 def test_an_untouched_long_field_is_no_change_although_the_form_showed_only_its_start() -> None:
     body = "\n".join(f"paragraph {i}: " + "words " * 30 for i in range(40))  # about 7,600 characters
     p = proposal(tool="send_email", args={"to": "zoe@acme.example", "subject": "Renewal", "body": body})
-    view = edit_modal(p, [("to", ""), ("subject", ""), ("body", "")])
+    view = edit_modal(p, [FormField("to", "email"), FormField("subject"), FormField("body", "long")])
     shown = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
     state = {name: {"value": {"type": "plain_text_input", "value": value}} for name, value in shown.items()}
     state["subject"]["value"]["value"] = "Renewal 2027"
@@ -127,6 +130,7 @@ def test_an_untouched_long_field_is_no_change_although_the_form_showed_only_its_
 def test_reject_modal_has_an_optional_reason() -> None:
     view = reject_modal(proposal())
     assert view["blocks"][-1]["optional"] is True and view["private_metadata"] == "p1"
+    assert view["blocks"][-1]["label"]["text"] == "Reason"  # Slack adds "(optional)" itself
 
 
 def test_answers_are_split_into_messages_with_sources_last() -> None:

@@ -97,7 +97,7 @@ def test_owners_are_shown_by_name_and_unknown_owners_by_id() -> None:
     assert "Alice Archer → Bob Baker" in str(blocks)
     _, blocks = proposal_card(proposal(diff=[{"field": "owner", "before": None, "after": "zed"}]), LINKS,
                               owner_name=lambda o: NAMES.get(o, o))
-    assert "_empty_ → zed" in str(blocks)
+    assert "_none_ → zed" in str(blocks)
     _, digest = _digest()
     assert "Bob Baker" in str(digest)
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from bot.actions.service import Decision
-from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW, VALUE
+from bot.slack.blocks.edit_form import CURRENCIES, EDIT_VIEW, RECORD, VALUE
+from bot.slack.blocks.modals import REJECT_VIEW
 from bot.slack.listeners import actions, commands, events
 from bot.slack.middleware import only_people
 from tests.slack.fakes import BOT_USER_ID, PENDING, Bench, Calls
@@ -110,12 +111,31 @@ def edit_view(**values: str) -> dict[str, Any]:
             "state": {"values": {name: {VALUE: {"value": value}} for name, value in values.items()}}}
 
 
+STAGES = "Choose one of: Lead, Qualified, Proposal, Negotiation, Closed won, Closed lost."
+
+
 @pytest.mark.parametrize(("proposals", "decision", "values", "error"), [
-    ({}, None, {"stage": "won"}, {"stage": "This proposal no longer exists."}),
+    ({}, None, {"stage": "closed_won"}, {"stage": "This proposal no longer exists."}),
     (None, None, {"stage": "negotiation"}, {"stage": "Change at least one field, or cancel."}),
-    (None, Decision("invalid", "stage must be one of lead, qualified"), {"stage": "nonsense"},
-     {"stage": "stage must be one of lead, qualified"}),
-    (None, Decision("refused", "You asked for this change, so someone else must approve it."), {"stage": "won"},
+    # the form's own checks, each saying the expected form (never a raw pydantic message)
+    (None, None, {"stage": "nonsense"}, {"stage": STAGES}),
+    (None, None, {"amount": "-5"},
+     {"amount": "Enter an amount of 0 or more, with at most two decimals, such as 24000 or 24000.50."}),
+    (None, None, {"amount": "12.345"},
+     {"amount": "Enter an amount of 0 or more, with at most two decimals, such as 24000 or 24000.50."}),
+    (None, None, {"close_date": "2026-13-45"},
+     {"close_date": "Pick a date from the calendar (or type it as 2026-12-31)."}),
+    (None, None, {"contact_id": "Henry"},
+     {"contact_id": "Choose a contact from the list (type part of its name to search)."}),
+    (None, None, {"owner": "U09ZED"},
+     {"owner": "Zed Zimmer has no CRM user (none with their e-mail), so cannot own records."}),
+    (None, None, {"currency": "euro"}, {"currency": "Choose one of: " + ", ".join(CURRENCIES) + "."}),
+    # what the planner refuses, on the field it names, in the form's words
+    (None, Decision("invalid", "invalid arguments for update_deal: close_date: expected an ISO 8601 date"),
+     {"close_date": "2027-01-05"}, {"close_date": "Expected an ISO 8601 date."}),
+    (None, Decision("invalid", "contact 99 does not exist"), {"contact_id": "99"},
+     {"contact_id": "Choose another contact: that one is not there, or not yours to see."}),
+    (None, Decision("refused", "You asked for this change, so someone else must approve it."), {"stage": "closed_won"},
      {"stage": "You asked for this change, so someone else must approve it."}),
 ])
 def test_an_edit_that_cannot_be_made_is_answered_in_the_modal(
@@ -130,6 +150,34 @@ def test_an_edit_that_cannot_be_made_is_answered_in_the_modal(
                                   context=bench.context))
     assert ack.calls == [{"response_action": "errors", "errors": error}]
     assert bench.runner.jobs == []
+
+
+@pytest.mark.parametrize(("state", "changes"), [
+    ({"close_date": {VALUE: {"type": "datepicker", "selected_date": "2027-02-15"}}}, {"close_date": "2027-02-15"}),
+    ({"stage": {VALUE: {"type": "static_select", "selected_option": {"value": "closed_won"}}}},
+     {"stage": "closed_won"}),
+    ({"owner": {VALUE: {"type": "users_select", "selected_user": "U01ALICE"}}}, {"owner": "alice"}),
+    ({"contact_id": {RECORD: {"type": "external_select", "selected_option": {"value": "3"}}}}, {"contact_id": 3}),
+    ({"amount": {VALUE: {"type": "number_input", "value": "24000"}}}, {"amount": "24000"}),
+])
+def test_each_input_is_read_in_its_own_shape(bench: Bench, state: dict[str, Any], changes: dict[str, Any]) -> None:
+    ack = Calls()
+    view = {"callback_id": EDIT_VIEW, "private_metadata": "p1", "state": {"values": state}}
+    run(actions.on_edit_submitted(ack=ack, body={"user": {"id": "U01ALICE"}}, view=view, context=bench.context))
+    assert ack.calls == [{}]
+    assert bench.approvals.edits == [{"id": "p1", "user": "U01ALICE", "changes": changes}]
+
+
+def test_the_record_search_offers_what_the_decisions_found(bench: Bench) -> None:
+    ack = Calls()
+    body = {"type": "block_suggestion", "user": {"id": "U01ALICE"}, "block_id": "contact_id", "action_id": RECORD,
+            "value": "hen"}
+    run(actions.on_record_options(ack=ack, body=body, context=bench.context))
+    assert ack.calls == [{"options": [{"text": {"type": "plain_text", "text": "Henry Bennett · Acme"}, "value": "3"}]}]
+    assert bench.decisions.calls == [("record_options", "U01ALICE", "contact", "hen")]
+    ack = Calls()
+    run(actions.on_record_options(ack=ack, body={**body, "block_id": "stage"}, context=bench.context))
+    assert ack.calls == [{"options": []}]  # not a record field: nothing offered
 
 
 def test_an_edit_made_closes_the_modal_and_posts_the_new_card(bench: Bench) -> None:

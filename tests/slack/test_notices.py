@@ -169,5 +169,5 @@ def test_the_edit_form_does_not_offer_the_owner_the_plan_fills_in(world: World) 
     proposal = world.services.approvals.propose_call("log_activity", {"kind": "call", "subject": "Intro",
                                                                       "deal_id": world.ids["deal"]},
                                                      requester="U02BOB", owner="U02BOB")
-    names = [name for name, _ in editable_fields(world.services.approvals, proposal)]
+    names = [field.name for field in editable_fields(world.services.approvals, proposal)]
     assert "owner" not in names and "subject" in names

@@ -20,7 +20,8 @@ from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.digest import render
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.links import Links
-from bot.slack.blocks.modals import edit_modal, reject_modal
+from bot.slack.blocks.edit_form import FormField, edit_modal
+from bot.slack.blocks.modals import reject_modal
 from bot.slack.mrkdwn import from_model
 from bot.slack.poster import GuardedClient, Poster, guard_payload, guarded_respond
 from bot.slack.types import SlackMessage
@@ -126,7 +127,7 @@ async def _record(self: Any, api_method: str, **kwargs: Any) -> Any:
     lambda c: c.chat_update(channel="C1", ts="1.0", text=HOSTILE, blocks=BUILDERS["digest"]()[1]),
     lambda c: c.chat_postEphemeral(channel="C1", user="U1", text=HOSTILE),
     lambda c: c.views_open(trigger_id="t", view=reject_modal(proposal())),
-    lambda c: c.views_open(trigger_id="t", view=edit_modal(proposal(), [("note", "Note")])),
+    lambda c: c.views_open(trigger_id="t", view=edit_modal(proposal(), [FormField("note")])),
     lambda c: c.views_publish(user_id="U1", view=home_view("CRM copilot", [proposal()], [], LINKS)),
     lambda c: c.views_publish(user_id="U1", view={"type": "home", "blocks": [messages.section(HOSTILE)]}),
     lambda c: c.chat_postMessage(channel="C1", text=HOSTILE, blocks=json.dumps([messages.section(HOSTILE)])),
@@ -159,7 +160,7 @@ def test_the_guard_keeps_what_we_built() -> None:
     text, blocks = proposal_card(proposal(summary="Update deal 7"), LINKS)
     guarded = guard_payload({"text": text, "blocks": blocks}, HOSTS)
     dump = json.dumps(guarded["blocks"], ensure_ascii=False)
-    assert "<https://crm.example.com/deals/7|deal 7>" in dump and "<@U02BOB>" in dump and "<!date^" in dump
+    assert "<https://crm.example.com/deals/7|the deal>" in dump and "<@U02BOB>" in dump and "<!date^" in dump
     assert guarded["text"] == text
 
 

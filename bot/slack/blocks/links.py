@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from bot.slack.mrkdwn import escape, host_allowed, link
 
@@ -52,9 +53,11 @@ class Links:
         return link(self.kb_url.format(path=quote(path), anchor=quote(anchor)), label)
 
 
-def when(moment: datetime | None) -> str:
-    """A time every reader sees in their own time zone (Slack's date formatting), UTC as fallback."""
+def when(moment: datetime | None, tz: str = "UTC") -> str:
+    """A time every reader sees in their own time zone (Slack's date formatting); the fallback text,
+    for where Slack cannot format it, in `tz` (the workspace's default time zone)."""
     if moment is None:
         return "-"
-    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
+    local = moment.astimezone(ZoneInfo(tz)) if moment.tzinfo else moment
+    fallback = f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"

@@ -13,7 +13,9 @@ import logging
 from typing import Any
 
 from bot.records import ProposalStatus, ProposalView
-from bot.slack.blocks.modals import changed_fields, edit_modal, email_modal, reject_modal, submitted
+from bot.slack.blocks.describe import REFS
+from bot.slack.blocks.edit_form import changed_fields, edit_modal, field_error, problems, record_option, submitted
+from bot.slack.blocks.modals import email_modal, reject_modal
 from bot.slack.decisions import editable_fields
 from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.notices import place_of
@@ -77,7 +79,8 @@ async def on_reject(ack: Ack, body: dict[str, Any], client: Any, respond: Respon
     deps = deps_of(context)
     proposal = await _pending_to_open(deps, body, respond)
     if proposal is not None:
-        await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal))
+        facts = await deps.decisions.facts(proposal)
+        await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(proposal, facts))
 
 
 async def on_edit(ack: Ack, body: dict[str, Any], client: Any, respond: Respond, context: dict[str, Any]) -> None:
@@ -87,7 +90,18 @@ async def on_edit(ack: Ack, body: dict[str, Any], client: Any, respond: Respond,
     proposal = await _pending_to_open(deps, body, respond)
     if proposal is not None:
         fields = editable_fields(deps.approvals, proposal)
-        await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(proposal, fields))
+        facts = await deps.decisions.facts(proposal)
+        await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(proposal, fields, facts))
+
+
+async def on_record_options(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+    """An Edit form's record search (block_suggestion): the records of the field's kind whose name
+    matches what was typed, only those the person typing may see."""
+    deps = deps_of(context)
+    kind = REFS.get(str(body.get("block_id") or ""))
+    found = (await deps.decisions.record_options(body["user"]["id"], kind, str(body.get("value") or ""))
+             if kind else [])
+    await ack(options=[record_option(record_id, label) for record_id, label in found])
 
 
 async def _pending_to_open(deps: SlackDeps, body: dict[str, Any], respond: Respond) -> ProposalView | None:
@@ -136,6 +150,7 @@ async def on_reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, An
     deps = deps_of(context)
     proposal_id, user = view.get("private_metadata", ""), body["user"]["id"]
     reason = submitted(view.get("state", {}).get("values", {})).get("reason")
+    reason = str(reason) if reason else None
     deps.runner.spawn(lambda: deps.decisions.reject(proposal_id, user, reason), name=f"reject {proposal_id}")
 
 
@@ -150,14 +165,27 @@ async def on_edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]
     if proposal is None:
         await ack(response_action="errors", errors={first: "This proposal no longer exists."})
         return
-    changes = changed_fields(proposal, values)
+    fields = editable_fields(deps.approvals, proposal)
+    changes = changed_fields(proposal, values, fields)
+    errors = problems(fields, changes)
+    for field in (f for f in fields if f.kind == "user" and f.name in changes and f.name not in errors):
+        owner, why = await deps.decisions.owner_for(str(changes[field.name]))
+        if owner is None:
+            errors[field.name] = why
+        elif owner == proposal.args.get(field.name):
+            del changes[field.name]  # the person who owns it already
+        else:
+            changes[field.name] = owner
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
     if not changes:
         await ack(response_action="errors", errors={first: "Change at least one field, or cancel."})
         return
     decision = await deps.decisions.edit(proposal, user, changes)
     if decision.outcome in ("invalid", "refused", "already_decided", "not_found"):
-        field = next((name for name in changes if name in decision.message), next(iter(changes)))
-        await ack(response_action="errors", errors={field: decision.message[:150]})
+        field, message = field_error(decision.message, changes, [f.name for f in fields])
+        await ack(response_action="errors", errors={field: message})
         return
     await ack()
     deps.runner.spawn(lambda: deps.decisions.after_edit(proposal, decision, user), name=f"edit {proposal_id}")

@@ -143,4 +143,4 @@ async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond
             return
     request = Incoming(key=f"command:{trigger}", kind="command", user=user, channel=channel, text=text,
                        conversation_id=f"command:{channel}:{trigger}", asker=asker)
-    await deps.conversations.accept(request, EphemeralDestination(respond, deps.links))
+    await deps.conversations.accept(request, EphemeralDestination(respond, deps.links, deps.decisions))
