@@ -3,14 +3,15 @@ the list API for the directory, owners with e-mails, record links; all through t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from adapters.crm.base import CrmUnavailable, DealFilter, StageTotal, ValidationFailed
+from adapters.crm.base import ActivityFilter, CrmUnavailable, DealFilter, StageTotal, ValidationFailed
 from adapters.crm.hubspot.adapter import HubSpotCrm
 from adapters.crm.hubspot.client import Limits
 from adapters.crm.hubspot.limiter import RateLimiter
@@ -74,12 +75,40 @@ def test_get_with_related_costs_the_record_plus_one_batch_per_related_type(crm: 
     before = len(hub.requests)
     crm.get_contact(ids["zoe"])
     assert len(hub.requests) - before == 3  # the contact, its companies, its deals
-    crm.create("activity", {"kind": "call", "subject": "c", "deal_id": ids["deal"]}, idempotency_key="a1")
-    crm.create("activity", {"kind": "note", "subject": "n", "deal_id": ids["deal"]}, idempotency_key="a2")
+    now = datetime.now(timezone.utc)
+    for i, kind in enumerate(("call", "note", "meeting", "email", "task")):  # every kind of activity
+        crm.create("activity", {"kind": kind, "subject": f"{kind} {i}", "body": "b", "deal_id": ids["deal"],
+                                "contact_id": ids["zoe"], "occurred_at": now - timedelta(days=i),
+                                "due_at": now + timedelta(days=1)}, idempotency_key=f"a{i}")
+    for get, record in ((crm.get_deal, "deal"), (crm.get_contact, "zoe")):
+        one_by_one = {a.id: a for kind in ("call", "note", "meeting", "email", "task")
+                      for a in crm.list_activities(ActivityFilter(**{f"{record.replace('zoe', 'contact')}_id":
+                                                                     ids[record]}, kinds=(kind,)))}
+        before = len(hub.requests)
+        detail = get(ids[record])
+        # the record with association ids, its company, its contact (or deals), and every kind of
+        # activity in one request of the v1 Engagements API
+        assert len(hub.requests) - before == 4, [r.path for r in hub.requests[before:]]
+        assert sum(1 for r in hub.requests[before:] if r.path.startswith("/engagements/v1/")) == 1
+        activities = detail.recent_activities  # type: ignore[union-attr]
+        assert [a.kind for a in activities] == ["task", "call", "note", "meeting", "email"]  # newest first
+        for a in activities:  # the same activities the v3 objects give, field by field (but the links)
+            assert a == dataclasses.replace(one_by_one[a.id], company_id=a.company_id, contact_id=a.contact_id,
+                                            deal_id=a.deal_id)
+            assert a.deal_id == ids["deal"] and a.contact_id == ids["zoe"]
+
+
+def test_a_record_with_more_activities_than_one_page_reads_the_newest_of_each_kind(
+        crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    ids = seed(crm)
+    for i in range(101):
+        hub.store.create("notes", {"hs_note_body": f"n{i}", "hs_timestamp": str(1_700_000_000_000 + i)},
+                         [{"to": {"id": str(ids["deal"])}, "types": [{"associationTypeId": 214}]}])
     before = len(hub.requests)
     detail = crm.get_deal(ids["deal"])
-    assert len(hub.requests) - before == 5 and len(detail.recent_activities) == 2  # type: ignore[union-attr]
-    assert [r.method for r in hub.requests[before:]] == ["GET", "POST", "POST", "POST", "POST"]
+    assert [r.path.split("/")[-2:] for r in hub.requests[before:] if r.method == "POST"][-1] == ["batch", "read"]
+    assert len(hub.requests) - before == 4  # the v1 page did not go out: 101 are more than one page
+    assert [a.subject for a in detail.recent_activities][:2] == ["n100", "n99"]  # type: ignore[union-attr]
 
 
 def test_lists_cost_one_search_and_one_association_batch_per_linked_type(crm: HubSpotCrm,

@@ -1,7 +1,10 @@
 """HubSpotCrm: the CrmAdapter on a HubSpot account.
 
 Guarantees: get-with-related costs one request for the record with its association ids and then
-one batch read per related object type present (a deal with a company and a contact: 3); lists are
+one batch read per related object type present, the activities of every kind counting as one type
+(read through the v1 Engagements API while the record has at most 100): a deal with its company and
+contact costs 3, 4 with activities; a contact or company with all five related types 5. HubSpot reads
+one object type per request, so fewer is not possible through its REST API. Lists are
 search requests (plus one association batch per related type their records need); free-text
 search ranks name matches first, as the local CRM does; writes are in writes.py, the masking
 directory and the owners in directory.py.
@@ -42,7 +45,7 @@ from adapters.crm.base import (
     WriteResult,
 )
 from adapters.crm.hubspot import directory, filters, many
-from adapters.crm.hubspot.calls import Calls, flt
+from adapters.crm.hubspot.calls import ENGAGEMENT_PAGE, Calls, flt
 from adapters.crm.hubspot.client import Limits, Transport, build_apis
 from adapters.crm.hubspot.mapping import (
     ACTIVITY_TYPES,
@@ -209,18 +212,30 @@ class HubSpotCrm:
 
     def _read_related(self, obj: HsObject, types: tuple[str, ...], *,
                       contacts_limit: int | None = None) -> dict[str, list[HsObject]]:
-        """One batch read per related type present (activities included), all at once: the
-        requests overlap, so the wait is about one round trip however many types there are."""
+        """One batch read per related type present, and the activities of every kind in one request
+        of the v1 Engagements API, all at once: the wait is about one round trip."""
         wanted: dict[str, list[int]] = {}
         for object_type in types:
             ids = list(obj.associations.get(object_type, ()))
             wanted[object_type] = sorted(ids)[:contacts_limit] if contacts_limit and object_type == "contacts" else ids
-        for object_type in ACTIVITY_TYPES.values():
-            # The newest ids are the most recent activities, as a rule; read a bounded number.
-            wanted[object_type] = sorted(obj.associations.get(object_type, ()), reverse=True)[:RECENT_ACTIVITIES * 3]
+        engagement_ids = {t: obj.associations.get(t, ()) for t in ACTIVITY_TYPES.values()}
+        total = sum(len(ids) for ids in engagement_ids.values())
         futures = {t: self._pool.submit(self.calls.batch_read, t, ids, READ_PROPERTIES[t])
                    for t, ids in wanted.items() if ids}
-        return {t: futures[t].result() if t in futures else [] for t in wanted}
+        one_page = 0 < total <= ENGAGEMENT_PAGE
+        engagements = self._pool.submit(self.calls.engagements, obj.type, obj.id) if one_page else None
+        read = {t: futures[t].result() if t in futures else [] for t in wanted}
+        if engagements is not None:
+            found, more = engagements.result()
+            if not more:
+                for t in ACTIVITY_TYPES.values():
+                    read[t] = [o for o in found if o.type == t]
+                return read
+        # More than one page: the newest ids of each kind (ids grow with time), one batch read per kind.
+        later = {t: self._pool.submit(self.calls.batch_read, t, sorted(ids, reverse=True)[:RECENT_ACTIVITIES * 3],
+                                      READ_PROPERTIES[t]) for t, ids in engagement_ids.items() if ids}
+        read.update({t: f.result() for t, f in later.items()})
+        return read
 
     def _records(self, read: dict[str, list[HsObject]], types: tuple[str, ...],
                  known: dict[str, int]) -> dict[str, list[Record]]:
