@@ -419,3 +419,16 @@ def test_five_records_share_one_search_within_hubspots_filter_limits(crm: HubSpo
     crm.list_activities(ActivityFilter(contact_ids=ids[:5], kinds=("call",)))
     assert hub.count("POST", "/crm/v3/objects/calls/search") == 1
     assert crm.list_deals(DealFilter(company_ids=())) == [] and hub.count("POST", "/crm/v3/objects/deals") == 0
+
+
+def test_an_activity_is_created_once_without_unique_values_on_engagements(crm: HubSpotCrm,
+                                                                        hub: HubSpotEmulator) -> None:
+    ids = seed(crm)
+    assert hub.store.custom["notes"]["crm_copilot_key"] is False  # HubSpot has no unique values there
+    hub.fail("/crm/v3/objects/notes", method="POST", drop=True)  # made, then the answer is lost
+    first = crm.create("activity", {"kind": "note", "subject": "s", "deal_id": ids["deal"]}, idempotency_key="n1")
+    again = crm.create("activity", {"kind": "note", "subject": "s", "deal_id": ids["deal"]}, idempotency_key="n1")
+    assert first.replayed and again.replayed and first.record.id == again.record.id
+    assert len(hub.store.objects["notes"]) == 1 and hub.count("POST", "/crm/v3/objects/notes") == 1
+    other = crm.create("activity", {"kind": "note", "subject": "s", "deal_id": ids["deal"]}, idempotency_key="n2")
+    assert not other.replayed and len(hub.store.objects["notes"]) == 2

@@ -93,7 +93,7 @@ class HubSpotEmulator:
         if setup_done:
             for object_type in TYPES:
                 for name in _CUSTOM:
-                    self.store.custom[object_type][name] = name == "crm_copilot_key"
+                    self.store.custom[object_type][name] = name == "crm_copilot_key" and object_type not in ENGAGEMENTS
         self.groups: dict[str, set[str]] = {}
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
@@ -389,6 +389,9 @@ class HubSpotEmulator:
                 raise HubSpotError(400, "VALIDATION_ERROR", f"Property group {body.get('groupName')} does not exist.")
             if new in custom:
                 raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A property named '{new}' already exists.")
+            if body.get("hasUniqueValue") and object_type in ENGAGEMENTS:
+                # Unique values exist for contacts, companies, deals, tickets (and custom objects).
+                raise HubSpotError(400, "VALIDATION_ERROR", f"Properties of {object_type} cannot require unique values.")
             custom[new] = bool(body.get("hasUniqueValue"))
             return 201, _property(new, custom[new])
         raise HubSpotError(404, "NOT_FOUND", "no such property route")
