@@ -215,6 +215,19 @@ def test_the_emulators_burst_limit_is_kept_by_the_client_side_limiter(sleeps: Sl
         assert sum(sleeps.waits) == pytest.approx(20.0)
 
 
+def test_searches_keep_to_their_own_lower_limit(hub: HubSpotEmulator, sleeps: Sleeps) -> None:
+    crm = connect(hub, sleeps, search_requests_per_second=4)
+    moments = []
+    for i in range(10):
+        crm.search_companies(f"acme {i}")
+        moments.append(sleeps.now)
+    assert len(hub.requests) == 10  # one search each (nothing found)
+    assert moments == [0.0] * 4 + [1.0] * 4 + [2.0] * 2  # 4 a second, though the burst limit allows 100
+    for i in range(5):
+        crm.get("company", 1000 + i)  # other requests are not held back by the search limit
+    assert sleeps.now == 2.0
+
+
 def test_an_unexpected_429_from_the_burst_limit_is_waited_out(sleeps: Sleeps) -> None:
     with HubSpotEmulator(burst=(3, 10.0), clock=sleeps.clock) as hub:
         crm = connect(hub, sleeps)  # believes in 100 per 10 s: the server says otherwise
