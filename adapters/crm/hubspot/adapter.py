@@ -2,13 +2,12 @@
 
 Guarantees: get-with-related costs one request for the record with its association ids and then
 one batch read per related object type present, the activities of every kind counting as one type
-(read through the v1 Engagements API while the record has at most 100): a deal with its company and
-contact costs 3, 4 with activities; a contact or company with every kind of related record 5. HubSpot reads
-one object type per request, so fewer is not possible through its REST API. Lists are
-search requests (plus one association batch per related type their records need; lists for several
-records at once are in many.py); free-text
-search ranks name matches first, as the local CRM does; writes are in writes.py, the masking
-directory and the owners in directory.py.
+(read through the v1 Engagements API while the record has at most 100): a deal with its company
+and contact costs 3, 4 with activities; a contact or company with every kind of related record 5.
+HubSpot reads one object type per request, so fewer is not possible through its REST API. Lists
+are search requests (plus one association batch per related type their records need; lists for
+several records at once are in many.py); free-text search ranks name matches first, as the local
+CRM does; writes are in writes.py, the masking directory and the owners in directory.py.
 """
 
 from __future__ import annotations
