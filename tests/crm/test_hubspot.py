@@ -3,14 +3,15 @@ the list API for the directory, owners with e-mails, record links; all through t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from adapters.crm.base import CrmUnavailable, DealFilter, StageTotal, ValidationFailed
+from adapters.crm.base import ActivityFilter, CrmUnavailable, DealFilter, StageTotal, ValidationFailed
 from adapters.crm.hubspot.adapter import HubSpotCrm
 from adapters.crm.hubspot.client import Limits
 from adapters.crm.hubspot.limiter import RateLimiter
@@ -74,12 +75,40 @@ def test_get_with_related_costs_the_record_plus_one_batch_per_related_type(crm: 
     before = len(hub.requests)
     crm.get_contact(ids["zoe"])
     assert len(hub.requests) - before == 3  # the contact, its companies, its deals
-    crm.create("activity", {"kind": "call", "subject": "c", "deal_id": ids["deal"]}, idempotency_key="a1")
-    crm.create("activity", {"kind": "note", "subject": "n", "deal_id": ids["deal"]}, idempotency_key="a2")
+    now = datetime.now(timezone.utc)
+    for i, kind in enumerate(("call", "note", "meeting", "email", "task")):  # every kind of activity
+        crm.create("activity", {"kind": kind, "subject": f"{kind} {i}", "body": "b", "deal_id": ids["deal"],
+                                "contact_id": ids["zoe"], "occurred_at": now - timedelta(days=i),
+                                "due_at": now + timedelta(days=1)}, idempotency_key=f"a{i}")
+    for get, record in ((crm.get_deal, "deal"), (crm.get_contact, "zoe")):
+        one_by_one = {a.id: a for kind in ("call", "note", "meeting", "email", "task")
+                      for a in crm.list_activities(ActivityFilter(**{f"{record.replace('zoe', 'contact')}_id":
+                                                                     ids[record]}, kinds=(kind,)))}
+        before = len(hub.requests)
+        detail = get(ids[record])
+        # the record with association ids, its company, its contact (or deals), and every kind of
+        # activity in one request of the v1 Engagements API
+        assert len(hub.requests) - before == 4, [r.path for r in hub.requests[before:]]
+        assert sum(1 for r in hub.requests[before:] if r.path.startswith("/engagements/v1/")) == 1
+        activities = detail.recent_activities  # type: ignore[union-attr]
+        assert [a.kind for a in activities] == ["task", "call", "note", "meeting", "email"]  # newest first
+        for a in activities:  # the same activities the v3 objects give, field by field (but the links)
+            assert a == dataclasses.replace(one_by_one[a.id], company_id=a.company_id, contact_id=a.contact_id,
+                                            deal_id=a.deal_id)
+            assert a.deal_id == ids["deal"] and a.contact_id == ids["zoe"]
+
+
+def test_a_record_with_more_activities_than_one_page_reads_the_newest_of_each_kind(
+        crm: HubSpotCrm, hub: HubSpotEmulator) -> None:
+    ids = seed(crm)
+    for i in range(101):
+        hub.store.create("notes", {"hs_note_body": f"n{i}", "hs_timestamp": str(1_700_000_000_000 + i)},
+                         [{"to": {"id": str(ids["deal"])}, "types": [{"associationTypeId": 214}]}])
     before = len(hub.requests)
     detail = crm.get_deal(ids["deal"])
-    assert len(hub.requests) - before == 5 and len(detail.recent_activities) == 2  # type: ignore[union-attr]
-    assert [r.method for r in hub.requests[before:]] == ["GET", "POST", "POST", "POST", "POST"]
+    assert [r.path.split("/")[-2:] for r in hub.requests[before:] if r.method == "POST"][-1] == ["batch", "read"]
+    assert len(hub.requests) - before == 4  # the v1 page did not go out: 101 are more than one page
+    assert [a.subject for a in detail.recent_activities][:2] == ["n100", "n99"]  # type: ignore[union-attr]
 
 
 def test_lists_cost_one_search_and_one_association_batch_per_linked_type(crm: HubSpotCrm,
@@ -184,6 +213,19 @@ def test_the_emulators_burst_limit_is_kept_by_the_client_side_limiter(sleeps: Sl
             crm.get("company", 1000 + i)
         assert len(hub.requests) == 25  # no 429: the limiter waited instead
         assert sum(sleeps.waits) == pytest.approx(20.0)
+
+
+def test_searches_keep_to_their_own_lower_limit(hub: HubSpotEmulator, sleeps: Sleeps) -> None:
+    crm = connect(hub, sleeps, search_requests_per_second=4)
+    moments = []
+    for i in range(10):
+        crm.search_companies(f"acme {i}")
+        moments.append(sleeps.now)
+    assert len(hub.requests) == 10  # one search each (nothing found)
+    assert moments == [0.0] * 4 + [1.0] * 4 + [2.0] * 2  # 4 a second, though the burst limit allows 100
+    for i in range(5):
+        crm.get("company", 1000 + i)  # other requests are not held back by the search limit
+    assert sleeps.now == 2.0
 
 
 def test_an_unexpected_429_from_the_burst_limit_is_waited_out(sleeps: Sleeps) -> None:
@@ -390,3 +432,17 @@ def test_five_records_share_one_search_within_hubspots_filter_limits(crm: HubSpo
     crm.list_activities(ActivityFilter(contact_ids=ids[:5], kinds=("call",)))
     assert hub.count("POST", "/crm/v3/objects/calls/search") == 1
     assert crm.list_deals(DealFilter(company_ids=())) == [] and hub.count("POST", "/crm/v3/objects/deals") == 0
+
+
+def test_an_activity_is_created_once_without_unique_values_on_engagements(crm: HubSpotCrm,
+                                                                        hub: HubSpotEmulator) -> None:
+    ids = seed(crm)
+    assert hub.store.custom["notes"]["crm_copilot_key"] is False  # HubSpot has no unique values there
+    hub.fail("/crm/v3/objects/notes", method="POST", drop=True)  # made, then the answer is lost
+    first = crm.create("activity", {"kind": "note", "subject": "s", "deal_id": ids["deal"]}, idempotency_key="n1")
+    again = crm.create("activity", {"kind": "note", "subject": "s", "deal_id": ids["deal"]}, idempotency_key="n1")
+    assert first.replayed and again.replayed and first.record.id == again.record.id
+    creates = [r for r in hub.requests if r.method == "POST" and r.path == "/crm/v3/objects/notes"]
+    assert len(hub.store.objects["notes"]) == 1 and len(creates) == 1  # the lost one; no second
+    other = crm.create("activity", {"kind": "note", "subject": "s", "deal_id": ids["deal"]}, idempotency_key="n2")
+    assert not other.replayed and len(hub.store.objects["notes"]) == 2

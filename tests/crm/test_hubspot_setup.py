@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.crm.hubspot.adapter import HubSpotCrm
+from adapters.crm.hubspot.mapping import OBJECT_TYPES
 from adapters.crm.hubspot.setup import setup
 from bot.cli import main
 from tests.fakes.hubspot_emulator import ALL_SCOPES, HubSpotEmulator
@@ -23,7 +24,8 @@ def test_setup_creates_the_unique_key_on_every_type_the_bot_creates(fresh: HubSp
     report = setup(HubSpotCrm.connect(fresh.token, fresh.base_url).transport)
     assert report.ok and "contacts.crm_copilot_key" in report.created
     for object_type in ("contacts", "companies", "deals", "tickets", "notes", "calls", "meetings", "emails", "tasks"):
-        assert fresh.store.custom[object_type]["crm_copilot_key"] is True  # unique values
+        # unique values where HubSpot has them; engagements have the key without
+        assert fresh.store.custom[object_type]["crm_copilot_key"] is (object_type in OBJECT_TYPES.values())
         assert fresh.store.custom[object_type]["crm_copilot_last_write"] is False
     again = setup(HubSpotCrm.connect(fresh.token, fresh.base_url).transport)
     assert again.ok and again.created == [] and len(again.present) == len(report.created)

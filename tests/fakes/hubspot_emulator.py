@@ -8,7 +8,8 @@
 It answers the endpoints the adapter uses, in HubSpot's documented shapes (hubspot_store.py keeps
 the data rules): objects v3 (get with `properties`/`associations`/`idProperty`, list
 pages with `after`, create, update, batch read with 207 multi-status, search), associations v4
-(create, default create, archive, batch read), owners v3 and properties v3. Errors carry
+(create, default create, archive, batch read), owners v3, properties v3, and the legacy v1
+Engagements API's associated engagements (every kind of activity of a record in one answer). Errors carry
 HubSpot's body (`status`, `message`, `correlationId`, `category`). Without the token: 401; a
 scope the token lacks: 403 MISSING_SCOPES naming it; over the burst limit (when one is set):
 429 with `Retry-After` and the `X-HubSpot-RateLimit-*` headers.
@@ -41,6 +42,7 @@ from tests.fakes.hubspot_store import (
     Obj,
     Store,
     iso,
+    ms,
 )
 
 ALL_SCOPES = frozenset({
@@ -50,6 +52,12 @@ ALL_SCOPES = frozenset({
     "crm.schemas.companies.read", "crm.schemas.companies.write", "crm.schemas.deals.read",
     "crm.schemas.deals.write",
 })
+PORTAL_ID = 4242
+_V1_TYPE = {"notes": "NOTE", "calls": "CALL", "meetings": "MEETING", "emails": "EMAIL", "tasks": "TASK"}
+_V1_METADATA = {"notes": {"body": "hs_note_body"}, "calls": {"title": "hs_call_title", "body": "hs_call_body"},
+                "meetings": {"title": "hs_meeting_title", "body": "hs_meeting_body"},
+                "emails": {"subject": "hs_email_subject", "text": "hs_email_text"},
+                "tasks": {"subject": "hs_task_subject", "body": "hs_task_body", "status": "hs_task_status"}}
 _CUSTOM = ("crm_copilot_key", "crm_copilot_last_write", "crm_copilot_external_id", "crm_copilot_aliases",
            "crm_copilot_lead_source")
 
@@ -85,7 +93,7 @@ class HubSpotEmulator:
         if setup_done:
             for object_type in TYPES:
                 for name in _CUSTOM:
-                    self.store.custom[object_type][name] = name == "crm_copilot_key"
+                    self.store.custom[object_type][name] = name == "crm_copilot_key" and object_type not in ENGAGEMENTS
         self.groups: dict[str, set[str]] = {}
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
@@ -236,6 +244,8 @@ class HubSpotEmulator:
                 return 204, None
         if parts[:3] == ["crm", "v4", "associations"] and parts[-2:] == ["batch", "read"]:
             return self._association_read(_type(parts[3]), _type(parts[4]), body)
+        if parts[:4] == ["engagements", "v1", "engagements", "associated"] and len(parts) == 7 and method == "GET":
+            return 200, self._v1_associated(_type(parts[4]), _id(parts[5]), query)
         if parts[:3] == ["crm", "v3", "owners"] and method == "GET":
             return 200, _paged(store.owners, query)
         if parts[:3] == ["crm", "v3", "properties"] and len(parts) >= 4:
@@ -330,6 +340,37 @@ class HubSpotEmulator:
             return 207, answer
         return 200, answer
 
+    def _v1_associated(self, object_type: str, obj_id: int, query: dict[str, list[str]]) -> dict[str, Any]:
+        """The legacy v1 Engagements API's engagements of one record, every kind together: each
+        with `engagement`, `associations` and `metadata`, times in epoch milliseconds; `offset` is
+        opaque (here the last id returned), `limit` at most 100."""
+        limit = min(int((query.get("limit") or ["10"])[0]), 100)
+        offset = int((query.get("offset") or ["0"])[0] or 0)
+        with self.store.lock:
+            self.store.find(object_type, str(obj_id), None)  # 404 for a record that is not there
+            linked = sorted((self.store.objects[t][i] for t in ENGAGEMENTS
+                             for i in self.store.linked(object_type, obj_id, t)), key=lambda o: o.id)
+            after = [o for o in linked if o.id > offset]
+            results = [self._v1(o) for o in after[:limit]]
+        return {"results": results, "hasMore": len(after) > limit,
+                "offset": after[:limit][-1].id if after[:limit] else offset}
+
+    def _v1(self, obj: Obj) -> dict[str, Any]:
+        p = obj.properties
+        engagement: dict[str, Any] = {"id": obj.id, "portalId": PORTAL_ID, "active": True, "createdAt": obj.created,
+                                      "lastUpdated": obj.updated, "type": _V1_TYPE[obj.type],
+                                      "timestamp": ms(p["hs_timestamp"]) if p.get("hs_timestamp") else obj.created}
+        if p.get("hubspot_owner_id"):
+            engagement["ownerId"] = int(p["hubspot_owner_id"])
+        links = {key: self.store.linked(obj.type, obj.id, t) for key, t in
+                 (("contactIds", "contacts"), ("companyIds", "companies"), ("dealIds", "deals"),
+                  ("ticketIds", "tickets"))}
+        metadata = {key: p.get(name) for key, name in _V1_METADATA[obj.type].items() if p.get(name) is not None}
+        if obj.type == "emails":
+            metadata.update({"from": {}, "to": [], "cc": [], "bcc": []})
+        return {"engagement": engagement, "associations": {**links, "ownerIds": [], "workflowIds": []},
+                "attachments": [], "metadata": metadata}
+
     def _properties(self, method: str, object_type: str, name: str | None, body: Any) -> tuple[int, Any]:
         custom = self.store.custom[object_type]
         if name == "groups" and method == "POST":
@@ -348,6 +389,9 @@ class HubSpotEmulator:
                 raise HubSpotError(400, "VALIDATION_ERROR", f"Property group {body.get('groupName')} does not exist.")
             if new in custom:
                 raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A property named '{new}' already exists.")
+            if body.get("hasUniqueValue") and object_type in ENGAGEMENTS:
+                # Unique values exist for contacts, companies, deals, tickets (and custom objects).
+                raise HubSpotError(400, "VALIDATION_ERROR", f"Properties of {object_type} cannot require unique values.")
             custom[new] = bool(body.get("hasUniqueValue"))
             return 201, _property(new, custom[new])
         raise HubSpotError(404, "NOT_FOUND", "no such property route")
@@ -404,6 +448,8 @@ def _scope(method: str, path: str) -> str | None:
     parts = path.strip("/").split("/")
     if parts[:3] == ["crm", "v3", "owners"]:
         return "crm.objects.owners.read"
+    if parts[0] == "engagements":
+        return "crm.objects.contacts.read"
     if len(parts) < 4 or parts[1] not in ("v3", "v4"):
         return None
     object_type = _type(parts[3])

@@ -1,10 +1,13 @@
 """HubSpotCrm: the CrmAdapter on a HubSpot account.
 
 Guarantees: get-with-related costs one request for the record with its association ids and then
-one batch read per related object type present (a deal with a company and a contact: 3); lists are
-search requests (plus one association batch per related type their records need); free-text
-search ranks name matches first, as the local CRM does; writes are in writes.py, the masking
-directory and the owners in directory.py.
+one batch read per related object type present, the activities of every kind counting as one type
+(read through the v1 Engagements API while the record has at most 100): a deal with its company
+and contact costs 3, 4 with activities; a contact or company with every kind of related record 5.
+HubSpot reads one object type per request, so fewer is not possible through its REST API. Lists
+are search requests (plus one association batch per related type their records need; lists for
+several records at once are in many.py); free-text search ranks name matches first, as the local
+CRM does; writes are in writes.py, the masking directory and the owners in directory.py.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import date, datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -42,7 +44,7 @@ from adapters.crm.base import (
     WriteResult,
 )
 from adapters.crm.hubspot import directory, filters, many
-from adapters.crm.hubspot.calls import Calls, flt
+from adapters.crm.hubspot.calls import ENGAGEMENT_PAGE, Calls, flt
 from adapters.crm.hubspot.client import Limits, Transport, build_apis
 from adapters.crm.hubspot.mapping import (
     ACTIVITY_TYPES,
@@ -65,7 +67,6 @@ DEFAULT_DEAL_STAGES = {"appointmentscheduled": "lead", "qualifiedtobuy": "qualif
 DEFAULT_TICKET_STAGES = {"1": "open", "2": "pending", "3": "open", "4": "closed"}
 RECENT_ACTIVITIES = 10
 MAX_LIMIT = 500
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LOOKUP_PROPERTY = {"external_id": EXTERNAL_ID, "domain": "domain", "name": None, "email": "email"}
 
 
@@ -81,6 +82,7 @@ class HubSpotCrm:
         self._writes = Writes(self.calls, stages)
         self._directory = directory.Directory(self.calls, clock=clock)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hubspot")  # related reads at once
+        self._many = many.ManyLists(self.calls, stages, self._search_list, self._pool)
 
     @classmethod
     def connect(cls, access_token: str, base_url: str | None = None, *, limits: Limits = Limits(),
@@ -209,18 +211,30 @@ class HubSpotCrm:
 
     def _read_related(self, obj: HsObject, types: tuple[str, ...], *,
                       contacts_limit: int | None = None) -> dict[str, list[HsObject]]:
-        """One batch read per related type present (activities included), all at once: the
-        requests overlap, so the wait is about one round trip however many types there are."""
+        """One batch read per related type present, and the activities of every kind in one request
+        of the v1 Engagements API, all at once: the wait is about one round trip."""
         wanted: dict[str, list[int]] = {}
         for object_type in types:
             ids = list(obj.associations.get(object_type, ()))
             wanted[object_type] = sorted(ids)[:contacts_limit] if contacts_limit and object_type == "contacts" else ids
-        for object_type in ACTIVITY_TYPES.values():
-            # The newest ids are the most recent activities, as a rule; read a bounded number.
-            wanted[object_type] = sorted(obj.associations.get(object_type, ()), reverse=True)[:RECENT_ACTIVITIES * 3]
+        engagement_ids = {t: obj.associations.get(t, ()) for t in ACTIVITY_TYPES.values()}
+        total = sum(len(ids) for ids in engagement_ids.values())
         futures = {t: self._pool.submit(self.calls.batch_read, t, ids, READ_PROPERTIES[t])
                    for t, ids in wanted.items() if ids}
-        return {t: futures[t].result() if t in futures else [] for t in wanted}
+        one_page = 0 < total <= ENGAGEMENT_PAGE
+        engagements = self._pool.submit(self.calls.engagements, obj.type, obj.id) if one_page else None
+        read = {t: futures[t].result() if t in futures else [] for t in wanted}
+        if engagements is not None:
+            found, more = engagements.result()
+            if not more:
+                for t in ACTIVITY_TYPES.values():
+                    read[t] = [o for o in found if o.type == t]
+                return read
+        # More than one page: the newest ids of each kind (ids grow with time), one batch read per kind.
+        later = {t: self._pool.submit(self.calls.batch_read, t, sorted(ids, reverse=True)[:RECENT_ACTIVITIES * 3],
+                                      READ_PROPERTIES[t]) for t, ids in engagement_ids.items() if ids}
+        read.update({t: f.result() for t, f in later.items()})
+        return read
 
     def _records(self, read: dict[str, list[HsObject]], types: tuple[str, ...],
                  known: dict[str, int]) -> dict[str, list[Record]]:
@@ -239,11 +253,7 @@ class HubSpotCrm:
 
     def list_deals(self, filters_: DealFilter, *, limit: int = 50) -> list[Deal]:
         if filters_.company_ids is not None:
-            objects = many.matching(lambda g: self._search_list("deals", g, "closedate", "ASCENDING", _clamp(limit)),
-                                    self._deal_packs(filters_))
-            deals = self._of_many("deal", "deals", objects, "companies", filters_.company_ids, ("contacts",))
-            deals.sort(key=lambda d: (d.close_date is None, d.close_date or date.min, d.id))  # type: ignore[union-attr]
-            return deals[:_clamp(limit)]  # type: ignore[return-value]
+            return self._many.deals(filters_, _clamp(limit))  # type: ignore[return-value]
         try:
             groups = filters.deal_groups(filters_, self.stages)
         except filters.NothingMatches:
@@ -255,8 +265,7 @@ class HubSpotCrm:
 
     def count_deals(self, filters_: DealFilter) -> int:
         if filters_.company_ids is not None:
-            return len(many.matching(lambda g: list(self.calls.search_all("deals", g, ["hs_object_id"])),
-                                     self._deal_packs(filters_)))
+            return len(self._many.deal_objects(filters_, ("hs_object_id",)))
         try:
             return self.calls.count("deals", filters.deal_groups(filters_, self.stages))
         except filters.NothingMatches:
@@ -269,8 +278,8 @@ class HubSpotCrm:
             return []
         sums: dict[tuple[str, str], tuple[int, Decimal]] = {}
         props = ("dealstage", "amount", "deal_currency_code")
-        found = (many.matching(lambda g: list(self.calls.search_all("deals", g, props)), self._deal_packs(filters_))
-                 if filters_.company_ids is not None else self.calls.search_all("deals", groups, props))
+        found = (self._many.deal_objects(filters_, props) if filters_.company_ids is not None
+                 else self.calls.search_all("deals", groups, props))
         for o in found:
             deal = to_record("deal", o, self.stages)
             key = (deal.stage, deal.currency)  # type: ignore[union-attr]
@@ -291,13 +300,7 @@ class HubSpotCrm:
 
     def list_tickets(self, filters_: TicketFilter, *, limit: int = 50) -> list[Ticket]:
         if filters_.company_ids is not None:
-            packs = self._packs(filters_.company_ids, lambda c: filters.ticket_groups(
-                replace(filters_, company_ids=None, company_id=c), self.stages))
-            objects = many.matching(lambda g: self._search_list("tickets", g, SLA_PROPERTY, "ASCENDING",
-                                                                _clamp(limit)), packs)
-            tickets = self._of_many("ticket", "tickets", objects, "companies", filters_.company_ids, ("contacts",))
-            tickets.sort(key=lambda t: (t.sla_due_at is None, t.sla_due_at or _EPOCH, t.id))  # type: ignore[union-attr]
-            return tickets[:_clamp(limit)]  # type: ignore[return-value]
+            return self._many.tickets(filters_, _clamp(limit))  # type: ignore[return-value]
         try:
             groups = filters.ticket_groups(filters_, self.stages)
         except filters.NothingMatches:
@@ -307,7 +310,7 @@ class HubSpotCrm:
 
     def list_activities(self, filters_: ActivityFilter, *, limit: int = 50) -> list[Activity]:
         if filters_.company_ids is not None or filters_.contact_ids is not None:
-            return self._activities_of_many(filters_, _clamp(limit))
+            return self._many.activities(filters_, _clamp(limit))  # type: ignore[return-value]
         kinds = filters_.kinds or tuple(ACTIVITY_TYPES)
         base = []
         known: dict[str, int] = {}
@@ -326,51 +329,6 @@ class HubSpotCrm:
             found += [to_record("activity", o, self.stages, related=known) for o in objects]  # type: ignore[misc]
         found.sort(key=lambda a: (a.occurred_at, a.id), reverse=True)
         return found[:_clamp(limit)]
-
-    def _activities_of_many(self, f: ActivityFilter, limit: int) -> list[Activity]:
-        if f.company_ids is not None and f.contact_ids is not None:
-            raise ValueError("HubSpot lists activities of several companies or of several contacts, not both")
-        prop, to_type, wanted = (("associations.company", "companies", f.company_ids) if f.company_ids is not None
-                                 else ("associations.contact", "contacts", f.contact_ids))
-        base = [flt(p, "EQ", v) for p, v in (("associations.company", f.company_id),
-                                             ("associations.contact", f.contact_id),
-                                             ("associations.deal", f.deal_id)) if v]
-        if f.since:
-            base.append(flt("hs_timestamp", "GTE", to_millis(f.since)))
-        packs = self._packs(wanted or (), lambda i: [[*base, flt(prop, "EQ", i)]])
-        found: list[Record] = []
-        for kind in f.kinds or tuple(ACTIVITY_TYPES):
-            object_type = ACTIVITY_TYPES[kind]
-            objects = many.matching(lambda g: self._search_list(object_type, g, "hs_timestamp", "DESCENDING", limit),
-                                    packs)
-            found += self._of_many("activity", object_type, objects, to_type, wanted or (), ())
-        found.sort(key=lambda a: (a.occurred_at, a.id), reverse=True)  # type: ignore[union-attr]
-        return found[:limit]  # type: ignore[return-value]
-
-    def _deal_packs(self, f: DealFilter) -> list[tuple[list[int], list[list[Any]]]]:
-        return self._packs(f.company_ids or (), lambda c: filters.deal_groups(
-            replace(f, company_ids=None, company_id=c), self.stages))
-
-    @staticmethod
-    def _packs(ids: tuple[int, ...], groups_of: Callable[[int], list[list[Any]]]) -> list[tuple[list[int], list[list[Any]]]]:
-        """Searches for the records' filters together (none when no record, or when the filter
-        matches nothing whatever the record)."""
-        try:
-            return many.pack([(i, groups_of(i)) for i in dict.fromkeys(ids)])
-        except filters.NothingMatches:
-            return []
-
-    def _of_many(self, kind: RecordKind, object_type: str, objects: list[HsObject], to_type: str,
-                 wanted: tuple[int, ...], others: tuple[str, ...]) -> list[Record]:
-        """A record per object and per wanted record of to_type it is linked to, with that id; the
-        first linked object of each type in `others` is read too (one association batch each)."""
-        futures = {t: self._pool.submit(self.calls.associated, object_type, t, [o.id for o in objects])
-                   for t in others if objects}
-        pairs = list(many.each_match(self.calls, object_type, to_type, objects, wanted))
-        links = {t: f.result() for t, f in futures.items()}
-        return [to_record(kind, o, self.stages, related={
-            to_type: record_id, **{t: ids[0] for t in others if (ids := links[t].get(o.id))}})
-            for o, record_id in pairs]
 
     def _search_list(self, object_type: str, groups: list[list[Any]], sort: str, direction: str,
                      limit: int) -> list[HsObject]:

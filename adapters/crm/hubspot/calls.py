@@ -11,12 +11,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from adapters.crm.hubspot.client import ApiError, Transport
-from adapters.crm.hubspot.mapping import HsObject, from_json
+from adapters.crm.hubspot.mapping import HsObject, from_json, from_v1
 
 SEARCH_PAGE = 200  # HubSpot's largest search page
 SEARCH_CAP = 10_000  # HubSpot answers no search page beyond this many results
 LIST_PAGE = 100  # the list endpoints' largest page
 BATCH = 100  # the batch endpoints' largest input
+ENGAGEMENT_PAGE = 100  # the v1 associated-engagements endpoint's largest page
+V1_OBJECT_TYPE = {"contacts": "CONTACT", "companies": "COMPANY", "deals": "DEAL", "tickets": "TICKET"}
 
 Filter = dict[str, Any]
 
@@ -105,6 +107,21 @@ class Calls:
                 return
             if not seen:
                 return
+
+    def engagements(self, object_type: str, object_id: int, limit: int = ENGAGEMENT_PAGE) -> tuple[list[HsObject], bool]:
+        """The record's engagements of every kind in one request: (engagements, more to read).
+
+        The v3 API reads one kind (notes, calls, ...) per request, so a record's recent activities
+        cost up to five; HubSpot's legacy v1 Engagements API answers for all kinds at once. The SDK
+        has no client for it: its generated ApiClient sends the request (same auth, pool and
+        timeouts), and the JSON is mapped here."""
+        answer = self.t.call(f"engagements of {object_type}", "read", self.apis.objects.api_client.call_api,
+                             "/engagements/v1/engagements/associated/{objectType}/{objectId}/paged", "GET",
+                             path_params={"objectType": V1_OBJECT_TYPE[object_type], "objectId": str(object_id)},
+                             query_params=[("limit", limit)], header_params={"Accept": "application/json"},
+                             auth_settings=["oauth2"], response_types_map={}, _return_http_data_only=True)
+        found = [o for o in (from_v1(item) for item in answer.get("results") or ()) if o is not None]
+        return found, bool(answer.get("hasMore"))
 
     def page(self, object_type: str, properties: Sequence[str], after: str | None) -> tuple[list[HsObject], str | None]:
         """One page of the list endpoint (no cap, no search limit)."""

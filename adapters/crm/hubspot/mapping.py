@@ -161,6 +161,37 @@ def from_json(object_type: str, obj: Mapping[str, Any]) -> HsObject:
                     _parse_time(obj["updatedAt"]), associations)
 
 
+# The legacy v1 Engagements API names engagement types in capitals; e-mails come in three kinds.
+_V1_TYPES = {"NOTE": "notes", "CALL": "calls", "MEETING": "meetings", "EMAIL": "emails", "INCOMING_EMAIL": "emails",
+             "FORWARDED_EMAIL": "emails", "TASK": "tasks"}
+_V1_TEXT = {"notes": {"hs_note_body": "body"}, "calls": {"hs_call_title": "title", "hs_call_body": "body"},
+            "meetings": {"hs_meeting_title": "title", "hs_meeting_body": "body"},
+            "emails": {"hs_email_subject": "subject", "hs_email_text": "text"},
+            "tasks": {"hs_task_subject": "subject", "hs_task_body": "body", "hs_task_status": "status"}}
+_V1_LINKS = {"contactIds": "contacts", "companyIds": "companies", "dealIds": "deals", "ticketIds": "tickets"}
+
+
+def from_v1(item: Mapping[str, Any]) -> HsObject | None:
+    """The HsObject of one engagement of the v1 Engagements API (its `engagement`, `associations`
+    and `metadata`), with the v3 property names to_record reads; None for kinds the bot does not
+    know (SMS, WhatsApp, postal mail ...). Times there are epoch milliseconds."""
+    engagement, metadata = item.get("engagement") or {}, item.get("metadata") or {}
+    object_type = _V1_TYPES.get(str(engagement.get("type")))
+    if object_type is None:
+        return None
+    props: dict[str, str | None] = {name: _v1_text(metadata.get(key)) for name, key in _V1_TEXT[object_type].items()}
+    props["hs_timestamp"] = str(engagement.get("timestamp") or engagement["createdAt"])
+    props["hubspot_owner_id"] = str(engagement["ownerId"]) if engagement.get("ownerId") else None
+    links = {name: tuple(int(i) for i in (item.get("associations") or {}).get(key) or ())
+             for key, name in _V1_LINKS.items()}
+    return HsObject(object_type, int(engagement["id"]), props, _parse_time(str(engagement["createdAt"])),
+                    _parse_time(str(engagement.get("lastUpdated") or engagement["createdAt"])), links)
+
+
+def _v1_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def activity_id(object_type: str, hs_id: int) -> int:
     return hs_id * 10 + _ACTIVITY_DIGIT[_kind_of_type(object_type)]
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from adapters.crm.base import CrmUnavailable
 from adapters.crm.hubspot.client import ApiError, Transport
-from adapters.crm.hubspot.mapping import CUSTOM_PROPERTIES, KEY_PROPERTY
+from adapters.crm.hubspot.mapping import ACTIVITY_TYPES, CUSTOM_PROPERTIES, KEY_PROPERTY
+
+ENGAGEMENT_TYPES = frozenset(ACTIVITY_TYPES.values())
 
 GROUP = "crm_copilot"
 # The scopes the private app needs (README, "Connect HubSpot").
@@ -103,7 +105,7 @@ def _ensure_group(transport: Transport, report: SetupReport, object_type: str) -
 
 def _ensure_property(transport: Transport, report: SetupReport, object_type: str, name: str) -> None:
     api = transport.apis.properties
-    unique = name == KEY_PROPERTY
+    unique = name == KEY_PROPERTY and object_type not in ENGAGEMENT_TYPES  # HubSpot: no unique values there
     where = f"{object_type}.{name}"
     try:
         existing = transport.call(f"get property {object_type}", "read", api.get_by_name, object_type, name)

@@ -3,6 +3,9 @@
 Idempotent create: the idempotency key goes into `crm_copilot_key`, a property with unique values,
 so the create can be retried after a timeout: a retry that meets 409 CONFLICT reads the record
 holding the key (one GET with idProperty) and returns it as a replay instead of making a second.
+HubSpot offers unique values on contacts, companies, deals and tickets only; an activity (an
+engagement) is looked for by its key among the engagements of the record it is linked to, before
+its create and after a lost answer (two reads more per activity created).
 
 Versioned update: HubSpot has no conditional update. The record is re-read right before the PATCH
 and the write is refused as stale (ConflictError) when its `updatedAt` (its version) moved since
@@ -22,6 +25,7 @@ from typing import Any
 
 from adapters.crm.base import (
     ConflictError,
+    CrmUnavailable,
     NotFoundError,
     RecordKind,
     ValidationFailed,
@@ -29,7 +33,7 @@ from adapters.crm.base import (
 )
 from adapters.crm.basis import moved_fields
 from adapters.crm.fields import validate_fields
-from adapters.crm.hubspot.calls import Calls
+from adapters.crm.hubspot.calls import BATCH, Calls, flt
 from adapters.crm.hubspot.client import ApiError
 from adapters.crm.hubspot.mapping import (
     ACTIVITY_TYPES,
@@ -76,6 +80,8 @@ class Writes:
         ]
         body = {"properties": props, "associations": associations}
         api = self.calls.apis.objects
+        if kind == "activity":
+            return self._create_engagement(object_type, body, refs, values, idempotency_key)
         try:
             # Safe to repeat after a timeout: the unique key makes a second create a 409.
             created = self.calls.t.call(f"create {object_type}", "safe_write", api.create, object_type, body)
@@ -90,6 +96,44 @@ class Writes:
         obj = from_json(object_type, created)
         return WriteResult(record=to_record(kind, obj, self.stages, related=refs), created=True,
                            changed_fields=tuple(sorted(values)))
+
+    def _create_engagement(self, object_type: str, body: dict[str, Any], refs: dict[str, int],
+                           values: Mapping[str, Any], key: str) -> WriteResult:
+        """HubSpot takes unique values on contacts, companies, deals and tickets, not on engagements:
+        here the key is looked for on the linked record's engagements (associations are read at
+        once, unlike search) before the create, and again when its answer is lost, before one more try."""
+        for attempt in range(2):
+            first = self._engagement_by_key(object_type, key, refs)
+            if first is not None:
+                record = to_record("activity", first, self.stages, related=refs)
+                return WriteResult(record=record, created=True, replayed=True, changed_fields=tuple(sorted(values)))
+            try:
+                created = self.calls.t.call(f"create {object_type}", "write", self.calls.apis.objects.create,
+                                            object_type, body)
+            except CrmUnavailable:
+                if attempt:
+                    raise
+                continue
+            except ApiError as exc:
+                raise ValidationFailed(f"HubSpot refused the activity: {exc.body.get('message', exc.status)}") from None
+            obj = from_json(object_type, created)
+            return WriteResult(record=to_record("activity", obj, self.stages, related=refs), created=True,
+                               changed_fields=tuple(sorted(values)))
+        raise CrmUnavailable()  # not reached: the second attempt returns or raises
+
+    def _engagement_by_key(self, object_type: str, key: str, refs: dict[str, int]) -> HsObject | None:
+        """The engagement of object_type holding key: among the newest 100 linked to the record the
+        activity is linked to (deal, else contact, else company); by search when it has none."""
+        properties = (*READ_PROPERTIES[object_type], KEY_PROPERTY)
+        to_type = next((t for t in ("deals", "contacts", "companies") if t in refs), None)
+        if to_type is None:  # search sees a new record some seconds late: the best there is
+            found, _total, _next = self.calls.search(object_type, [[flt(KEY_PROPERTY, "EQ", key)]], properties,
+                                                     limit=1)
+            return found[0] if found else None
+        linked = self.calls.get(to_type, refs[to_type], ("hs_object_id",), (object_type,))
+        ids = sorted((linked.associations.get(object_type, ()) if linked else ()), reverse=True)[:BATCH]
+        return next((o for o in self.calls.batch_read(object_type, ids, properties)
+                     if o.properties.get(KEY_PROPERTY) == key), None) if ids else None
 
     def update(self, kind: RecordKind, record_id: int, changes: Mapping[str, Any], *, expected_version: int,
                idempotency_key: str, basis: Mapping[str, Any] | None = None) -> WriteResult:
