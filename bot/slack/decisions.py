@@ -312,12 +312,11 @@ def _form_field(name: str, annotation: Any) -> FormField:
 
 def _search(reader: ScopedCrm, kind: str, query: str, limit: int) -> list[tuple[int, str]]:
     """Records of a kind whose name matches, as the reader may see them."""
-    if kind == "contact":
-        return [(h.id, f"{h.title} · {h.subtitle}" if h.subtitle else h.title)
-                for h in reader.search_contacts(query, limit=limit)]
-    if kind == "company":
-        return [(h.id, f"{h.title} · {h.subtitle}" if h.subtitle else h.title)
-                for h in reader.search_companies(query, limit=limit)]
+    if kind in ("contact", "company"):
+        search = reader.search_contacts if kind == "contact" else reader.search_companies
+        # The name and the first detail (a contact's company), enough to tell two apart.
+        return [(h.id, f"{h.title} · {h.subtitle.split(' · ')[0]}" if h.subtitle else h.title)
+                for h in search(query, limit=limit)]
     if kind == "deal":
         wanted = query.casefold()
         return [(d.id, f"{d.name} · {money(d.amount, d.currency)}, {describe_choice(d.stage)}")

@@ -150,6 +150,9 @@ export function renderModal(state, ui, ctx) {
   const form = $("modal");
   // Only the errors changed (the same view): keep what the person typed, as Slack does.
   const kept = ui.modalKey?.startsWith(`${modal.id}:${modal.hash}:`) ? inputValues(form) : null;
+  // A searched list's choice is not among the options drawn anew: keep its label to put it back.
+  const labels = Object.fromEntries([...form.querySelectorAll("select[data-block-id]")]
+    .map((select) => [select.dataset.blockId, select.selectedOptions[0]?.textContent || ""]));
   ui.modalKey = key;
   form.dataset.viewId = modal.id;
   form.innerHTML = `<header><h2>${plain(modal.title)}</h2></header>`;
@@ -168,6 +171,10 @@ export function renderModal(state, ui, ctx) {
   for (const [blockId, actions] of Object.entries(kept || {})) {
     const field = form.querySelector(`[name="${CSS.escape(blockId)}"]`);
     const value = Object.values(actions)[0];
-    if (field && value !== null) field.value = value;
+    if (!field || value === null) continue;
+    if (field.tagName === "SELECT" && ![...field.options].some((o) => o.value === value)) {
+      field.appendChild(Object.assign(document.createElement("option"), { value, textContent: labels[blockId] || value }));
+    }
+    field.value = value;
   }
 }

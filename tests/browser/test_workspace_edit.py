@@ -64,18 +64,20 @@ def test_a_manager_edits_a_proposal_with_the_date_picker(stack: Stack, page: Any
     screenshot(page, "edit-date-2-form")
 
     date.fill("2027-02-15")
+    modal.locator('[data-search-for="contact_id"]').fill("Robert")  # the record search asks the bot
+    expect(modal.locator('[name="contact_id"]')).to_have_attribute("data-loaded", "1")
+    expect(modal.locator('[name="contact_id"] option:checked')).to_contain_text("Robert Miller")
     modal.locator('[name="amount"]').fill("52000.123")
     modal.locator('[data-role="submit"]').click()
     error = modal.locator(".bk-error")
     expect(error).to_have_text("Enter an amount of 0 or more, with at most two decimals, such as 24000 or 24000.50.")
+    expect(modal.locator('[name="contact_id"] option:checked')).to_contain_text("Robert Miller")  # kept, as in Slack
+    expect(modal.locator('[name="close_date"]')).to_have_value("2027-02-15")
     screenshot(page, "edit-date-3-field-error")
 
     modal.locator('[name="amount"]').fill("52000")
     modal.locator('[name="stage"]').select_option("negotiation")
     modal.locator('[name="owner"]').select_option("U01ALICE")
-    modal.locator('[data-search-for="contact_id"]').fill("Robert")  # the record search asks the bot
-    expect(modal.locator('[name="contact_id"]')).to_have_attribute("data-loaded", "1")
-    expect(modal.locator('[name="contact_id"] option:checked')).to_contain_text("Robert Miller")
     modal.locator('[data-role="submit"]').click()
     expect(page.locator("#modal-backdrop")).to_be_hidden()
 

@@ -375,7 +375,7 @@ def forge(emulator: EmulatorThread, view_id: str, *fields: str) -> None:
     """Add inputs the bot never offered to an open modal, as a hand-made submission would carry them."""
     view = emulator.view(view_id)
     assert view is not None
-    template = next(b for b in view.blocks if b.get("type") == "input")
+    template = next(b for b in view.blocks if b.get("type") == "input" and b["element"]["type"] == "plain_text_input")
     extra = [{**json.loads(json.dumps(template)), "block_id": name, "label": {"type": "plain_text", "text": name}}
              for name in fields]
     keys = ("type", "callback_id", "private_metadata", "title", "submit", "close", "notify_on_close", "external_id")
@@ -401,7 +401,7 @@ def test_an_edit_submission_with_a_field_the_form_did_not_offer_is_refused(stack
                                    20, what="the edit modal")
     assert field not in {b.get("block_id") for b in view.blocks}  # the form never offers it
     forge(stack.emulator, view.id, field)
-    stack.emulator.submit_view(BOB, view.id, {field: {"value": forged}, "stage": {"value": "qualification"}})
+    stack.emulator.submit_view(BOB, view.id, {field: {"value": forged}, "stage": {"value": "qualified"}})
 
     refused = stack.emulator.view(view.id)
     assert refused is not None and refused.is_open and refused.errors, "the forged submission was accepted"

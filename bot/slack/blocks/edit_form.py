@@ -252,10 +252,11 @@ def field_error(message: str, changes: Mapping[str, Any], offered: Sequence[str]
     if missing and f"{missing.group(1)}_id" in offered:
         return f"{missing.group(1)}_id", f"Choose another {missing.group(1)}: that one is not there, or not yours to see."
     named, colon, rest = text.partition(": ")
-    names = [n.strip() for n in named.split(",")]
-    field = next((n for n in names if n in offered), None) if colon else None
+    names = [n.strip() for n in named.split(",")] if colon else []
+    field = next((n for n in names if n in offered or n in changes), None)
+    said = rest if field else text
+    field = field or next((n for n in [*changes, *offered] if re.search(rf"\b{re.escape(n)}\b", text)), None)
     field = field or next(iter(changes), offered[0] if offered else "")
-    said = rest if colon and field in names else text
     said = re.sub(r"\b(\w+)_id\b", r"\1", said)
     return field, (said[:1].upper() + said[1:]).rstrip(".")[:140] + "."
 
