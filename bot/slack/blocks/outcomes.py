@@ -83,7 +83,7 @@ def followup_blocks(proposal: ProposalView, *, now: datetime, revert_until: date
     block_id = f"followup:{proposal.id}"
     if proposal.status == ProposalStatus.STALE:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(
-                    f"Nothing was written: {what_moved(proposal)}.", SECTION_LIMIT)}},
+                    f"Why: {what_moved(proposal)}.", SECTION_LIMIT)}},
                 {"type": "actions", "block_id": block_id,
                  "elements": [_button("Propose again with current values", PROPOSE_AGAIN, proposal.id, "primary")]}]
     if proposal.status != ProposalStatus.EXECUTED:
