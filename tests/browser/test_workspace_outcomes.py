@@ -59,6 +59,7 @@ def test_stale_propose_again_told_and_revert(stack: Stack, page: Any) -> None:
     ws.button(ws.cards().nth(1), PROPOSE_AGAIN).click()
     expect(ws.cards()).to_have_count(3)
     expect(ws.cards().nth(2)).to_contain_text("2027-03-01")
+    ws.cards().nth(2).scroll_into_view_if_needed()
     screenshot(page, "outcomes-2-proposed-again")
 
     ws.switch_to("alice")
@@ -71,6 +72,7 @@ def test_stale_propose_again_told_and_revert(stack: Stack, page: Any) -> None:
     ws.button(ws.cards().first, REVERT).click()
     expect(ws.cards()).to_have_count(4)
     expect(ws.cards().nth(3)).to_contain_text("Revert:")
+    ws.cards().nth(3).scroll_into_view_if_needed()
     screenshot(page, "outcomes-3-revert-proposed")
     assert str(stack.crm.get("deal", deal.id).amount) == "51000.00"  # type: ignore[union-attr]
     assert stack.script.used_up()
