@@ -378,7 +378,8 @@ def _send_email(targets: Targets, raw: Mapping[str, Any], record_id: int | None,
     links = {f: raw[f] for f in ("contact_id", "deal_id") if raw.get(f)}
     if not links:
         return done
-    fields = {"kind": "email", "subject": raw["subject"], "body": raw["body"], "done": True,
+    # No "done": HubSpot refuses it on anything but a task (an e-mail needs no completing).
+    fields = {"kind": "email", "subject": raw["subject"], "body": raw["body"],
               "occurred_at": targets.clock().astimezone(timezone.utc).replace(microsecond=0).isoformat(),
               **({"owner": raw["owner"]} if raw.get("owner") else {}), **links}
     try:

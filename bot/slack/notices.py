@@ -118,6 +118,9 @@ class Notices:
         if not proposal.group_ts or not proposal.channel:
             return
         members = await asyncio.to_thread(self._approvals.related, group_ts=proposal.group_ts)
-        message = group_message([p for p in members if p.channel == proposal.channel])
+        # In the order of their cards in the thread.
+        shown = sorted((p for p in members if p.channel == proposal.channel),
+                       key=lambda p: (float(p.message_ts or "inf"), p.created_at))
+        message = group_message(shown)
         if message is not None:
             await self._poster.update(proposal.channel, proposal.group_ts, message)

@@ -125,5 +125,5 @@ def test_a_high_risk_approval_asks_for_confirmation(stack: Stack, page: Any) -> 
 
     ws.button(ws.cards(), APPROVE).click()
     page.locator('#confirm [data-role="confirm"]').click()
-    expect(ws.cards()).to_contain_text("Executed")
+    expect(ws.cards()).to_contain_text("Queued")  # the outbox transport: queued for delivery, not "executed"
     screenshot(page, "confirm-2-executed")

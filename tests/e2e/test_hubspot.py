@@ -136,6 +136,16 @@ def test_a_proposal_whose_record_changed_in_hubspot_is_not_written(hubstack: Hub
     assert hub.count("PATCH") == patches and hub.store.objects["companies"][acme].properties["numberofemployees"] == "120"
 
 
+def test_a_change_to_another_property_in_hubspot_does_not_block_the_proposal(hubstack: HubStack) -> None:
+    stack, hub, acme = hubstack.stack, hubstack.hub, hubstack.ids["acme"]
+    card_ts = propose(stack, ("update_company", {"company_id": acme, "phone": "+49 30 7654321"}))
+    hub.edit("companies", acme, industry="Logistics")  # someone changes another property in HubSpot
+    stack.emulator.click("U01ALICE", channel=SALES, message_ts=card_ts, action_id=APPROVE)
+    wait_for_card_text(stack.emulator, SALES, card_ts, "Executed")
+    properties = hub.store.objects["companies"][acme].properties
+    assert properties["phone"] == "+49 30 7654321" and properties["industry"] == "Logistics"
+
+
 def test_a_digest_is_built_from_hubspot(hubstack: HubStack) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_", "HUBSPOT_"))}
     env.update(hubstack.env, DATABASE_URL=f"sqlite:///{hubstack.stack.bot.log_path.parent / 'bot.db'}")

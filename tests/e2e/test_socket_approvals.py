@@ -152,7 +152,7 @@ def test_a_stale_change_is_told_with_its_field_and_proposed_again(stack: Stack) 
                                           ("update_deal", {"deal_id": deal.id, "close_date": "2027-01-26"}))
     stack.emulator.click("U01ALICE", channel=SALES, message_ts=amount_ts, action_id=APPROVE)
     wait_for_card_text(stack.emulator, SALES, amount_ts, "Executed")
-    assert "<@U02BOB>" in told(stack, root, "and it is done")
+    assert "<@U02BOB>" in told(stack, root, "It is done")
     now = stack.crm.get("deal", deal.id)
     stack.crm.update("deal", deal.id, {"close_date": "2027-03-01"}, expected_version=now.version,  # type: ignore[union-attr]
                      idempotency_key="outside-close-date")

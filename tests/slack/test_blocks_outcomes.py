@@ -37,7 +37,7 @@ def text_of(message: tuple[str, list[dict[str, Any]]]) -> str:
 
 
 @pytest.mark.parametrize("changes, expected, absent", [
-    (EXECUTED, ["✅", "<@U02BOB>", "<@U01ALICE> approved", "and it is done",
+    (EXECUTED, ["✅", "<@U02BOB>", "<@U01ALICE> approved", "It is done",
                 "<https://crm.example.com/deals/7|deal 7>"], []),
     (dict(status="rejected", decided_by="U01ALICE", decided_at=NOW, reason="wrong deal"),
      ["🚫", "<@U01ALICE> rejected", "Reason: wrong deal"], []),

@@ -65,8 +65,7 @@ def _outcome(proposal: ProposalView, links: Links, facts: Facts | None = None) -
     if proposal.status == ProposalStatus.SUPERSEDED:
         return f"✏️ *Edited*{who}{at}: replaced by the new version posted below."
     if proposal.status == ProposalStatus.STALE:
-        return (f"⚠️ *Not applied*: the record changed since this was proposed, so nothing was written"
-                f" (tried{who}{at}). Current values are shown above; ask again to propose from them.")
+        return f"⚠️ *Not applied* (approved{who}{at}): nothing was written."
     if proposal.status == ProposalStatus.FAILED:
         hint = " It may work if you retry." if result.get("retryable") else ""
         return f"❌ *Failed*{who}{at}: {escape_fit(proposal.error or 'unknown error', 500)}.{hint}"

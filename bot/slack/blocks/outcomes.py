@@ -83,7 +83,7 @@ def followup_blocks(proposal: ProposalView, *, now: datetime, revert_until: date
     block_id = f"followup:{proposal.id}"
     if proposal.status == ProposalStatus.STALE:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(
-                    f"Nothing was written: {what_moved(proposal)}.", SECTION_LIMIT)}},
+                    f"Why: {what_moved(proposal)}.", SECTION_LIMIT)}},
                 {"type": "actions", "block_id": block_id,
                  "elements": [_button("Propose again with current values", PROPOSE_AGAIN, proposal.id, "primary")]}]
     if proposal.status != ProposalStatus.EXECUTED:
@@ -104,13 +104,13 @@ def outcome_message(proposal: ProposalView, links: Links) -> SlackMessage:
     you = f"<@{proposal.requester}>"
     what = f"*{name(proposal)}*"
     result = proposal.result or {}
-    record = f" · {links.record_ref(result['record'])}" if result.get("record") else ""
+    record = f": {links.record_ref(result['record'])}" if result.get("record") else ""
     blocks: list[dict[str, Any]] = []
     status = proposal.status
     if status == ProposalStatus.EXECUTED and proposal.tool == "send_email":
         text = f"📤 {you}, {who} approved your e-mail {what}: {email_state(proposal).lower()}."
     elif status == ProposalStatus.EXECUTED:
-        text = f"✅ {you}, {who} approved {what}, and it is done{record}."
+        text = f"✅ {you}, {who} approved {what}. It is done{record}."
     elif status == ProposalStatus.REJECTED:
         reason = f" Reason: {escape_fit(proposal.reason, 500)}" if proposal.reason else " No reason was given."
         text = f"🚫 {you}, {who} rejected {what}.{reason}"

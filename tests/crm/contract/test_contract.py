@@ -455,3 +455,19 @@ def test_an_owner_filter_can_keep_deals_without_an_owner(world: World, pipeline:
     assert names(DealFilter(owners=("101",))) == ["Globex deal", "Soon"]
     assert names(DealFilter(owners=("101",), unowned=True)) == ["Globex deal", "Soon", "Won"]
     assert names(DealFilter(owners=(), unowned=True)) == ["Won"]
+
+def test_an_e_mail_is_logged_on_its_contact_and_deal_with_its_owner(world: World, acme: dict[str, int],
+                                                                   pipeline: dict[str, int]) -> None:
+    """What the bot logs after sending an e-mail: an e-mail activity, owned by the requester."""
+    crm = world.crm
+    fields = {"kind": "email", "subject": "Renewal", "body": "Hello Zoe,\nsee you soon.",
+              "occurred_at": "2026-11-02T09:00:00+00:00", "owner": "102", "contact_id": acme["zoe"],
+              "deal_id": pipeline["soon"], "company_id": acme["acme"]}
+    logged = crm.create("activity", fields, idempotency_key="proposal-1-activity").record
+    again = crm.create("activity", fields, idempotency_key="proposal-1-activity")
+    assert again.record.id == logged.id
+    [listed] = crm.list_activities(ActivityFilter(deal_id=pipeline["soon"], kinds=("email",)))
+    found = crm.get("activity", listed.id)
+    assert (found.kind, found.subject, found.owner, found.contact_id, found.deal_id) == (  # type: ignore[union-attr]
+        "email", "Renewal", "102", acme["zoe"], pipeline["soon"])
+    assert [a.id for a in crm.list_activities(ActivityFilter(contact_id=acme["zoe"], kinds=("email",)))] == [logged.id]
