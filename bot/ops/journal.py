@@ -95,6 +95,8 @@ class Journal:
 
     def audited(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Called with every batch of audit events once stored; never raises into the audit log."""
+        if self.metrics is None and not self._on:
+            return  # nothing to count or write: not even a look-up
         for event in events:
             try:
                 self._audited(event)
