@@ -304,7 +304,9 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     from bot.slack.deps import SlackDeps
     from bot.slack.members import Members
     from bot.slack.poster import Poster
+    from bot.slack.ratings import Ratings
     from bot.slack.runner import Runner
+    from bot.store.feedback import SqlFeedback
     from bot.store.requests import SqlRequests
 
     slack, engine = settings.slack, services.components.engine
@@ -316,11 +318,15 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
-                                  max_answer_chars=slack.max_answer_chars)
+                                  max_answer_chars=slack.max_answer_chars,
+                                  waiting_note_seconds=slack.waiting_note_seconds)
+    # on_rated: where the operations metric crm_copilot_feedback_total{rating} is counted, once wired.
+    ratings = Ratings(feedback=SqlFeedback(engine), requests=requests, audit=services.audit, gateway=services.gateway,
+                      vaults=lambda cid: Vault(cid, vault_store), on_rated=None)
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access), members=members,
-                     poster=poster, requests=requests, runner=runner, links=links)
+                     poster=poster, requests=requests, runner=runner, links=links, ratings=ratings)
 
 
 async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],

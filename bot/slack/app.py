@@ -16,10 +16,11 @@ from bot.slack import middleware
 from bot.slack.blocks.cards import APPROVE, APPROVE_ALL, EDIT, REJECT, RETRY
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
 from bot.slack.blocks.email import VIEW_EMAIL
+from bot.slack.blocks.feedback import FEEDBACK, FEEDBACK_VIEW
 from bot.slack.blocks.modals import EDIT_VIEW, REJECT_VIEW
 from bot.slack.deps import SlackDeps
 from bot.slack.door import door
-from bot.slack.listeners import actions, commands, digests, events
+from bot.slack.listeners import actions, commands, digests, events, feedback
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(VIEW_EMAIL)(actions.on_view_email)
     app.view(REJECT_VIEW)(actions.on_reject_submitted)
     app.view(EDIT_VIEW)(actions.on_edit_submitted)
+
+    app.action(FEEDBACK)(feedback.on_feedback)
+    app.view(FEEDBACK_VIEW)(feedback.on_feedback_comment)
 
     app.action(FOLLOW_UP)(digests.on_digest_button)
     app.action(SNOOZE)(digests.on_digest_button)

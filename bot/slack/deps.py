@@ -22,6 +22,7 @@ from bot.slack.conversations import Conversations
 from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
 from bot.slack.poster import Poster
+from bot.slack.ratings import Ratings
 from bot.slack.runner import Runner
 from bot.store.requests import SqlRequests
 
@@ -45,6 +46,7 @@ class SlackDeps:
     requests: SqlRequests
     runner: Runner
     links: Links
+    ratings: Ratings
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""

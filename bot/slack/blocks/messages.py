@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.crm.base import SearchHit
@@ -37,22 +38,41 @@ def status(text: str) -> SlackMessage:
     return escape_fit(text, 300), [context(f"⏳ {escape(text)}")]
 
 
-def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None) -> list[SlackMessage]:
-    """The answer cut into sections and messages; sources and a note under the last one."""
-    pieces = split(mrkdwn) or ["(no answer)"]
-    messages: list[SlackMessage] = []
-    for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
-        chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
-        messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
+@dataclass(frozen=True)
+class Answer:
+    """An answer as safe mrkdwn and the blocks under it (sources, a note, disclaimer, feedback):
+    streamed as text then blocks, or posted as messages (`parts`)."""
+
+    body: str
+    footer: tuple[dict[str, Any], ...] = ()
+
+    def parts(self) -> list[SlackMessage]:
+        """The answer cut into sections and messages; the footer under the last one."""
+        pieces = split(self.body) or ["(no answer)"]
+        messages: list[SlackMessage] = []
+        for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
+            chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
+            messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
+        messages[-1][1].extend(dict(b) for b in self.footer)
+        return messages
+
+
+def answer_of(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None,
+              extra: Sequence[dict[str, Any]] = ()) -> Answer:
+    """An answer with its sources and note under it, then the extra blocks (disclaimer, feedback)."""
     footer = []
     if citations:
         footer.append("Sources: " + " · ".join(links.citation(c) if ":" not in c.split("#")[0]
                                                else links.record_ref(c) for c in citations[:20]))
     if note:
         footer.append(escape(note))
-    if footer:
-        messages[-1][1].append(context("\n".join(footer)))
-    return messages
+    blocks = [context("\n".join(footer))] if footer else []
+    return Answer(mrkdwn.strip() or "(no answer)", (*blocks, *extra))
+
+
+def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None) -> list[SlackMessage]:
+    """The answer cut into sections and messages; sources and a note under the last one."""
+    return answer_of(mrkdwn, citations, links, note).parts()
 
 
 def plain(text: str) -> SlackMessage:
