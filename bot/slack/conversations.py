@@ -116,6 +116,7 @@ class ThreadDestination:
         self._native: NativeStatus | None = None
         self._stream: AnswerStream | None = None
         self._running: dict[str, str] = {}  # loading message of each tool call in flight
+        self._titles: dict[str, str] = {}  # each call's title, from its start (the finish has no arguments)
         if surfaces.enabled and thread_ts:
             self._native = NativeStatus(poster.client, channel, thread_ts, refresh_seconds=surfaces.refresh_seconds)
             user, team = recipient or (None, None)
@@ -163,11 +164,12 @@ class ThreadDestination:
             if event.phase == "started":
                 await self.progress(activity.loading(event, private=self._private))
             return
-        title = activity.title(event, private=self._private)
         if event.phase == "started":
+            self._titles[event.call_id] = activity.title(event, private=self._private)
             self._running[event.call_id] = activity.loading(event, private=self._private)
         else:
             self._running.pop(event.call_id, None)
+        title = self._titles.get(event.call_id) or activity.title(event, private=self._private)
         if self._stream is not None:
             self._stream.task(event.call_id, title, activity.status(event),
                               activity.output(event) if event.phase == "finished" else None)
