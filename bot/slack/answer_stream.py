@@ -149,9 +149,17 @@ class AnswerStream:
 
 def to_markdown(mrkdwn: str) -> str:
     """Slack mrkdwn as the Markdown that streamed text is read as: `*bold*` -> `**bold**`,
-    `<url|label>` -> `[label](url)`. Escapes (`&lt;`) stay: Markdown shows them as the character."""
-    out = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})" if m.group(2) else m.group(1), mrkdwn)
-    return _BOLD.sub(r"**\1**", out)
+    `<url|label>` -> `[label](url)`. Escapes (`&lt;`) stay: Markdown shows them as the character.
+
+    The only links are the ones the guard let through (`<url|label>` to allowed hosts): Markdown
+    link syntax already in the text (`[x](//elsewhere)`, `[x]: …`) is broken up first."""
+    out = mrkdwn.replace("](", "] (").replace("]:", "] :")
+
+    def link(m: re.Match[str]) -> str:
+        label = (m.group(2) or "").replace("[", "(").replace("]", ")")
+        return f"[{label}]({m.group(1)})" if label else m.group(1)
+
+    return _BOLD.sub(r"**\1**", _LINK.sub(link, out))
 
 
 def slices(text: str, limit: int) -> list[str]:
