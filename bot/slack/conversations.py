@@ -49,6 +49,7 @@ PRIVATE_NOTE = ("🔒 <@{user}>, I sent you my answer privately: it uses CRM rec
                 "in this channel may see.")
 PROGRESS_INTERVAL_S = 1.0  # chat.update allows about 50 calls a minute; one a second per run is plenty
 WORKING = "Working on it…"
+WRITING = "Reading what it found…"
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ class ThreadDestination:
                               activity.output(event) if event.phase == "finished" else None)
         if event.phase == "started":
             await self.progress(self._running[event.call_id])
+        elif not self._running:
+            await self.progress(WRITING)  # every call is done: the model is at work again
 
     async def _quiet(self) -> None:
         """No more progress: a late edit or status must not land after the answer."""

@@ -44,8 +44,9 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
         outcome = _STATUS.get(request.status, escape(request.status))
         extra_text = f" · {request.proposals} proposal{'s' if request.proposals != 1 else ''}" if request.proposals else ""
         error = f" · {escape_fit(request.error, 200)}" if request.error else ""
+        asked = f"“{escape_fit(request.summary, 200)}”" if request.summary.strip() else "(your question is being read)"
         blocks.append(context(f"{when(request.received_at)} in <#{request.channel}> · {outcome}{extra_text}{error}\n"
-                              f"“{escape_fit(request.summary, 200)}”"))
+                              + asked))
     blocks += list(extra)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
