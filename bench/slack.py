@@ -111,13 +111,14 @@ def cpu_seconds(pid: int) -> float:
 class Bot:
     """`python -m bot run` as a subprocess, its output in a log file."""
 
-    def __init__(self, emu: SlackEmulator, model_url: str, db_url: str, log_path: Path, *, socket_mode: bool) -> None:
+    def __init__(self, emu: SlackEmulator, model_url: str, db_url: str, log_path: Path, *, socket_mode: bool,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port, self.log_path, self.socket_mode = free_port(), log_path, socket_mode
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_"))}
         env.update({"DATABASE_URL": db_url, "BOT_KB__PATH": str(Path(REPO) / "kb"), "PYTHONUNBUFFERED": "1",
                     "SLACK_BOT_TOKEN": emu.config.bot_token, "SLACK_API_URL": emu.api_url,
                     "OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "bench-key",
-                    "BOT_SLACK__MAX_CONCURRENT_RUNS": str(MAX_RUNS)})
+                    "BOT_SLACK__MAX_CONCURRENT_RUNS": str(MAX_RUNS), **(extra_env or {})})
         env["SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"] = (
             emu.config.app_token if socket_mode else emu.config.signing_secret)
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -364,7 +365,8 @@ def latency_stats(samples: list[tuple[str, Delivery]]) -> dict[str, dict[str, An
 
 
 async def run_mode(mode: str, workdir: Path, db_url: str, engine: Engine, model: tuple[str, Any, int],
-                   names: list[str]) -> dict[str, Any]:
+                   names: list[str], extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One mode's load; extra_env sets the bot's settings (another suite compares two settings)."""
     model_url, pipe, model_pid = model
     letter = "H" if mode == "http" else "S"
     kinds = plan(seed=5 if mode == "http" else 6)
@@ -375,7 +377,7 @@ async def run_mode(mode: str, workdir: Path, db_url: str, engine: Engine, model:
         cards = await post_cards(emu, approvals, letter, clicks)
         bot_log = workdir / f"bot-{mode}.log"
         boot = time.monotonic()
-        bot = Bot(emu, model_url, db_url, bot_log, socket_mode=mode == "socket")
+        bot = Bot(emu, model_url, db_url, bot_log, socket_mode=mode == "socket", extra_env=extra_env)
         try:
             await bot.ready(emu)
             boot_s = time.monotonic() - boot
