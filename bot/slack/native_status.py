@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,9 +27,10 @@ LOADING_LIMIT = 150  # one short line each
 class NativeStatus:
     """The status of one thread: set, refreshed on long runs, given up on the first refusal."""
 
-    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str, *, refresh_seconds: float) -> None:
+    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str, *, refresh_seconds: float,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._client, self.channel, self.thread_ts = client, channel, thread_ts
-        self._refresh_seconds = refresh_seconds
+        self._refresh_seconds, self._sleep = refresh_seconds, sleep
         self._loading: list[str] = []
         self._refresher: asyncio.Task[None] | None = None
         self.refused = False
@@ -63,7 +64,7 @@ class NativeStatus:
         self._refresher = asyncio.get_running_loop().create_task(self._refresh(), name=f"status {self.thread_ts}")
 
     async def _refresh(self) -> None:
-        await asyncio.sleep(self._refresh_seconds)
+        await self._sleep(self._refresh_seconds)
         await self.show(self._loading)
 
     async def stop(self) -> None:

@@ -2,8 +2,9 @@
 the last gate on content.
 
 Whatever leaves for Slack is guarded by `bot.slack.mrkdwn.guard`: the fallback `text` as well as
-every mrkdwn and plain-text object of the blocks or view, and every text of a streamed answer's
-chunks (markdown text, task titles and outputs), whoever built them. `GuardedClient`
+every mrkdwn and plain-text object of the blocks or view, every text of a streamed answer's
+chunks (markdown text, task titles and outputs), and the native status and suggested prompts,
+whoever built them. `GuardedClient`
 does it for every chat.* and views.* call of the Web API client the bot is built on (the Poster,
 the digest publisher, App Home, modals), and `guarded_respond` for replies through a
 response_url, so no caller can send `<!channel>` or a link to a host that is not allowed.
@@ -19,13 +20,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.mrkdwn import guard, guard_blocks
+from bot.slack.mrkdwn import guard, guard_blocks, scrub_urls
 from bot.slack.types import Respond, SlackMessage
 
 log = logging.getLogger(__name__)
 # Web API methods that carry text people read; their text, blocks, attachments and view are guarded.
 GUARDED_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage",
                    "chat.startStream", "chat.appendStream", "chat.stopStream",
+                   "assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts",
                    "views.open", "views.update", "views.push", "views.publish")
 # Text fields of streaming chunks: markdown text, a task's title, details and output, a plan's title.
 _CHUNK_TEXT = ("text", "title", "details", "output")
@@ -35,9 +37,14 @@ def guard_payload(payload: dict[str, Any], allowed_hosts: Iterable[str]) -> dict
     """A message or view payload with its fallback text, blocks, attachments and view guarded."""
     hosts = tuple(allowed_hosts)
     out = dict(payload)
-    for key in ("text", "markdown_text"):
+    for key in ("text", "markdown_text", "status"):
         if isinstance(out.get(key), str):
             out[key] = guard(out[key], hosts)
+    if isinstance(out.get("loading_messages"), list):
+        out["loading_messages"] = [guard(m, hosts) if isinstance(m, str) else m for m in out["loading_messages"]]
+    if isinstance(out.get("prompts"), list):  # plain text a person sends by clicking: links only scrubbed
+        out["prompts"] = [{k: scrub_urls(v, hosts) if isinstance(v, str) else v for k, v in p.items()}
+                          if isinstance(p, dict) else p for p in out["prompts"]]
     if isinstance(out.get("chunks"), list):
         out["chunks"] = guard_chunks(out["chunks"], hosts)
     elif isinstance(out.get("chunks"), str):  # already JSON-encoded by the caller

@@ -137,6 +137,7 @@ def test_a_run_shows_the_status_then_streams_a_timeline_of_its_tool_calls_and_th
     expected = to_markdown(from_model(f"The renewal is with {PLANTED['name']}; next step: send the quote.", ()))
     assert streamed_text(calls) == expected
     # Under it: sources, the disclaimer and the feedback buttons.
+    assert not any("metadata" in c.args for c in calls)  # readable by the whole workspace: nothing there
     final = json.dumps(stop.args["blocks"], ensure_ascii=False)
     assert DISCLAIMER in final and FEEDBACK in final and "context_actions" in final
     (answer,) = bot_replies(stack, DEALS, posted.ts)
