@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
-from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_hubspot, cli_run
+from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_feedback, cli_hubspot, cli_run
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.ops import logs
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_digest.add_parsers(sub)
     cli_dev.add_parsers(sub)
     cli_hubspot.add_parsers(sub)
+    cli_feedback.add_parsers(sub)
 
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
@@ -230,4 +231,5 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     **cli_digest.COMMANDS,
     **cli_dev.COMMANDS,
     **cli_hubspot.COMMANDS,
+    **cli_feedback.COMMANDS,
 }

@@ -233,6 +233,9 @@ class SlackSection(_Section):
     max_concurrent_runs: int = Field(20, ge=1, le=1_000)
     max_answer_chars: int = Field(12_000, ge=500, le=30_000)
     progress_updates: bool = True
+    agent_surfaces: bool = True
+    status_refresh_seconds: float = Field(60.0, ge=5, le=110)
+    waiting_note_seconds: float = Field(20.0, ge=0, le=600)
     sweep_seconds: float = Field(60.0, ge=1, le=86_400)
     known_refresh_seconds: float = Field(300.0, ge=0, le=86_400)
     timezone: str = "UTC"  # the workspace's default: for readers whose Slack time zone is unknown

@@ -365,7 +365,9 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     from bot.slack.limit_gate import LimitGate
     from bot.slack.members import Members
     from bot.slack.poster import Poster
+    from bot.slack.ratings import Ratings
     from bot.slack.runner import Runner
+    from bot.store.feedback import SqlFeedback
     from bot.store.requests import SqlRequests
 
     slack, engine = settings.slack, services.components.engine
@@ -382,12 +384,18 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
                                   max_answer_chars=slack.max_answer_chars,
+                                  waiting_note_seconds=slack.waiting_note_seconds,
                                   journal=ops.journal if ops is not None else None, gate=LimitGate(limits, poster))
+    metrics = ops.metrics if ops is not None else None
+    ratings = Ratings(feedback=SqlFeedback(engine), requests=requests, audit=services.audit, gateway=services.gateway,
+                      vaults=lambda cid: Vault(cid, vault_store),
+                      on_rated=metrics.feedback_given if metrics is not None else None)
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access,
                                              crm=services.components.crm, timezone=slack.timezone), members=members,
-                     poster=poster, requests=requests, runner=runner, links=links, ops=ops, limits=limits)
+                     poster=poster, requests=requests, runner=runner, links=links, ratings=ratings, ops=ops,
+                     limits=limits)
 
 
 async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],

@@ -56,6 +56,7 @@ def post_message(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if isinstance(args.get("metadata"), dict):
         msg["metadata"] = args["metadata"]
     stored = ws.messages.add(channel.id, msg, unfurl_links=args.get("unfurl_links"), unfurl_media=args.get("unfurl_media"))
+    ws.surfaces.clear_status(channel.id, thread_ts)  # the app replied: Slack clears the thread's status
     return {"channel": channel.id, "ts": msg["ts"], "message": stored}
 
 
@@ -74,6 +75,9 @@ def update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if blocks is not None:  # left out, the blocks stay, as in Slack
         changes["blocks"] = blocks
     updated = ws.messages.update(channel.id, ts, changes)
+    if ws.surfaces.stream(channel.id, ts) is not None:  # a streamed message replaced: an ordinary message now
+        ws.surfaces.drop(channel.id, ts)
+        ws.surfaces.clear_status(channel.id, current.get("thread_ts"))
     return {"channel": channel.id, "ts": ts, "text": updated.get("text", ""), "message": updated}
 
 

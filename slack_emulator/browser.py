@@ -3,7 +3,8 @@
 Routes, on the emulator's own server: `GET /` (the page), `GET /web/…` (its scripts and styles),
 `GET /ui/state` (long-polled snapshot of one person's view), and `POST /ui/<action>` for what
 people do: post a message or a `/command`, click a button (in a message, an ephemeral, a modal or
-the App Home), type into a modal's search list (external_select), submit or close a modal, open the App Home, dismiss an ephemeral. Every action goes
+the App Home), type into a modal's search list (external_select), submit or close a modal, open the App Home or the agent DM (its Messages tab, where
+suggested prompts appear), dismiss an ephemeral. Every action goes
 through the same emulator methods the tests use, so the app receives exactly what Slack would send.
 """
 
@@ -164,7 +165,10 @@ class BrowserUi:
         return {}
 
     async def _home(self, body: dict[str, Any]) -> dict[str, Any]:
-        delivery = await self._emu.home_opened(body["user"])
+        tab = body.get("tab") or "home"
+        if tab not in ("home", "messages"):
+            raise ValueError("tab must be home or messages")
+        delivery = await self._emu.home_opened(body["user"], tab=tab)
         return {"acked": delivery.acked}
 
     async def _dismiss(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -99,14 +99,17 @@ class Happenings:
         deliveries = await self._deliver_events([event] if self._hears_messages(c) else [], mode, None, 0.0)
         return Posted(c.id, ts, before.get("thread_ts"), deliveries)
 
-    async def home_opened(self, user: str, *, mode: str | None = None) -> Delivery:
-        """`user` opens the app's Home tab: `app_home_opened` with the published view, if any."""
+    async def home_opened(self, user: str, *, tab: str = "home", mode: str | None = None) -> Delivery:
+        """`user` opens the app's Home tab (`tab="home"`, with the published view, if any) or its
+        Messages tab, the agent DM (`tab="messages"`): an `app_home_opened` event either way."""
         ws = self._state
         u = ws.user(user)
+        if tab not in ("home", "messages"):
+            raise EmulatorError(f"tab must be 'home' or 'messages', not {tab!r}")
         dm = ws.dm_of(u.id)
-        event: dict[str, Any] = {"type": "app_home_opened", "user": u.id, "channel": dm.id if dm else "", "tab": "home", "event_ts": ws.next_ts()}
+        event: dict[str, Any] = {"type": "app_home_opened", "user": u.id, "channel": dm.id if dm else "", "tab": tab, "event_ts": ws.next_ts()}
         home = ws.views.home(u.id)
-        if home is not None:
+        if home is not None and tab == "home":
             event["view"] = home.raw
         return await self.send_event(event, mode=mode)
 

@@ -70,6 +70,17 @@ def _block(block: Any, at: str) -> list[str]:
             problems.append(f"[ERROR] no more than 25 items allowed [json-pointer:{at}/elements]")
         for j, element in enumerate(elements):
             problems += _element(element, f"{at}/elements/{j}")
+    elif kind == "context_actions":
+        elements = block.get("elements") or []
+        if len(elements) > 5:
+            problems.append(f"[ERROR] no more than 5 items allowed [json-pointer:{at}/elements]")
+        for j, element in enumerate(elements):
+            for side in ("positive_button", "negative_button"):
+                button = element.get(side) if isinstance(element, dict) else None
+                if isinstance(button, dict):
+                    where = f"{at}/elements/{j}/{side}"
+                    problems += _too_long(_text_of(button.get("text")), MAX_BUTTON_TEXT, f"{where}/text/text")
+                    problems += _too_long(button.get("value", ""), MAX_BUTTON_VALUE, f"{where}/value")
     elif kind == "input" and isinstance(block.get("element"), dict):
         problems += _element(block["element"], f"{at}/element")
     return problems

@@ -103,7 +103,7 @@ def find_element(blocks: list[dict[str, Any]], action_id: str, block_id: str | N
     for block in blocks or []:
         if block_id is not None and block.get("block_id") != block_id:
             continue
-        candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
+        candidates = list(block.get("elements") or []) if block.get("type") in ("actions", "context_actions") else []
         for key in ("accessory", "element"):
             if isinstance(block.get(key), dict):
                 candidates.append(block[key])
@@ -122,6 +122,8 @@ def button_action(
         ids = [e.get("action_id") for b in blocks or [] for e in (b.get("elements") or []) + [b.get("accessory") or {}] if isinstance(e, dict)]
         raise EmulatorError(f"no element with action_id {action_id!r} in {where}; action_ids there: {[i for i in ids if i]}")
     block_id, element = found
+    if element.get("type") == "feedback_buttons":
+        return _feedback_action(element, action_id, block_id, value, action_ts, where)
     if element.get("type") != "button":
         raise EmulatorError(f"{action_id!r} in {where} is a {element.get('type')}, not a button")
     action = {
@@ -137,6 +139,17 @@ def button_action(
     if value is None and "value" not in element:
         del action["value"]
     return action
+
+
+def _feedback_action(element: dict[str, Any], action_id: str, block_id: str, value: str | None, action_ts: str,
+                     where: str) -> dict[str, Any]:
+    """A click on one of the two feedback buttons: `value` says which (the positive or negative one's)."""
+    values = {(element.get(side) or {}).get("value"): side for side in ("positive_button", "negative_button")}
+    if value not in values:
+        raise EmulatorError(f"feedback_buttons {action_id!r} in {where}: value must be one of {sorted(v for v in values if v)}")
+    button = element[values[value]]
+    return {"action_id": action_id, "block_id": block_id, "type": "feedback_buttons", "value": value,
+            "text": copy.deepcopy(button.get("text")), "action_ts": action_ts}
 
 
 def block_actions(

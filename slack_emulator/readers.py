@@ -50,6 +50,32 @@ class Readers:
     def home(self, user: str) -> View | None:
         return self._state.views.home(self._state.user(user).id)
 
+    def status(self, channel: str, thread_ts: str) -> dict[str, object] | None:
+        """The assistant status showing under a thread ({status, loading_messages}), or None."""
+        found = self._state.surfaces.status(self._state.channel(channel).id, thread_ts)
+        return {"status": found.status, "loading_messages": found.loading_messages} if found else None
+
+    def suggested_prompts(self, channel: str) -> dict[str, object] | None:
+        """The suggested prompts of an agent DM ({title, prompts}), as last set without a thread."""
+        return self._state.surfaces.prompts(self._state.channel(channel).id)
+
+    def stream(self, channel: str, ts: str) -> dict[str, object] | None:
+        """A streamed message's state and task timeline ({state, mode, tasks, plan_title}), or None."""
+        return self._state.surfaces.snapshot(self._state.channel(channel).id, ts)
+
+    def expire_streams(self) -> int:
+        """Expire every open stream now, as Slack does with an idle one; returns how many."""
+        return self._state.surfaces.expire_all()
+
+    @property
+    def stream_idle_seconds(self) -> float:
+        """How long a stream may stay idle before it expires (default 300 s)."""
+        return self._state.surfaces.idle_seconds
+
+    @stream_idle_seconds.setter
+    def stream_idle_seconds(self, value: float) -> None:
+        self._state.surfaces.idle_seconds = float(value)
+
     def calls(self, method: str | None = None) -> list[Call]:
         with self._state.lock:
             return [c for c in self._state.calls if method is None or c.method == method]

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from slack_emulator.agent_surfaces import AgentSurfaces
 from slack_emulator.config import Channel, EmulatorConfig, User
 from slack_emulator.messages import MessageStore
 from slack_emulator.modals import ViewStore
@@ -74,6 +75,7 @@ class Workspace:
         self.usergroups = dict(usergroups or {})  # handle -> (id, member user ids)
         self.messages = MessageStore(self)
         self.views = ViewStore(self)
+        self.surfaces = AgentSurfaces(self)
         self.calls: list[Call] = []
         self.acks: list[Ack] = []
         self.deliveries: list[Delivery] = []

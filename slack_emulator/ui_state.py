@@ -3,7 +3,8 @@
 The page long-polls `GET /ui/state?after=N`: the answer comes as soon as the workspace has
 changed past version N (or after a while, unchanged), so edits the bot makes to its messages show
 up live without the page polling in a loop. The snapshot holds only what that person could see
-in Slack: their conversations, their ephemerals, their open modal and their App Home.
+in Slack: their conversations (with the agent's statuses under threads, the timelines of streamed
+answers and the agent DM's suggested prompts), their ephemerals, their open modal and their App Home.
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ def snapshot(ws: Workspace, user_id: str, *, version: int, connected: bool, bot_
                  for u in ws.users.values()]
         users.append({"id": cfg.bot_user_id, "name": bot_handle, "real_name": cfg.bot_name, "is_bot": True})
         visible = [c for c in ws.channels.values() if user_id in c.members]
-        channels = [{"id": c.id, "name": c.name, "is_im": c.is_im, "user": c.user, "members": list(c.members)}
-                    for c in visible]
-        messages = {c.id: [_message(m.raw, m.updates) for m in ws.messages.snapshot(c.id)] for c in visible}
+        channels = [{"id": c.id, "name": c.name, "is_im": c.is_im, "user": c.user, "members": list(c.members)} for c in visible]
+        messages = {c.id: [_message(m.raw, m.updates, ws.surfaces.snapshot(c.id, m.ts))
+                           for m in ws.messages.snapshot(c.id)] for c in visible}
+        statuses = {c.id: ws.surfaces.statuses(c.id) for c in visible}
+        prompts = {c.id: ws.surfaces.prompts(c.id) for c in visible if c.is_im and ws.surfaces.prompts(c.id)}
         ephemerals = [
             {"channel": e.channel, "ts": e.ts, "text": e.text, "blocks": e.blocks, "thread_ts": e.thread_ts,
              "source": e.source}
@@ -100,14 +103,18 @@ def snapshot(ws: Workspace, user_id: str, *, version: int, connected: bool, bot_
         "users": users,
         "channels": channels,
         "messages": messages,
+        "statuses": statuses,
+        "prompts": prompts,
         "ephemerals": ephemerals,
         "modal": modal,
         "home": {"id": home.id, "blocks": home.blocks, "hash": home.hash} if home else None,
     }
 
 
-def _message(raw: dict[str, Any], updates: int) -> dict[str, Any]:
+def _message(raw: dict[str, Any], updates: int, stream: dict[str, Any] | None = None) -> dict[str, Any]:
     keep = ("ts", "text", "blocks", "user", "bot_id", "thread_ts", "reply_count", "edited", "subtype")
     shown = {k: raw[k] for k in keep if k in raw}
     shown["updates"] = updates
+    if stream is not None:
+        shown["stream"] = stream  # the task timeline and whether it still streams
     return shown

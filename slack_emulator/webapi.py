@@ -16,14 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
-from slack_emulator import api_chat, api_read, api_views
+from slack_emulator import api_assistant, api_chat, api_read, api_views
 from slack_emulator.api_common import ApiError
 from slack_emulator.records import Call
 from slack_emulator.state import Workspace
 
 Handler = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
-METHODS: dict[str, Handler] = {**api_chat.METHODS, **api_views.METHODS, **api_read.METHODS}
-JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+METHODS: dict[str, Handler] = {**api_chat.METHODS, **api_views.METHODS, **api_read.METHODS, **api_assistant.METHODS}
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "chunks", "loading_messages", "prompts")
 FLAG_FIELDS = ("unfurl_links", "unfurl_media", "reply_broadcast", "as_user", "mrkdwn", "inclusive", "include_locale")
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,6 +37,24 @@ from bot.records import PlanError, ProposalView
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ToolEvent:
+    """A tool call starting or finished, for a live account of the run (a timeline, a status line).
+
+    `arguments` are the call's real values (shown only where the asker alone reads); a finished
+    event carries only its outcome and how many items a read returned, never the records."""
+
+    call_id: str
+    name: str
+    phase: Literal["started", "finished"]
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    outcome: Literal["ok", "failed", "proposed", "invalid"] | None = None
+    found: int | None = None
+
+
+ToolWatcher = Callable[[ToolEvent], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,15 @@ class _ToolResult:
     proposal: ProposalView | None = None
     citations: tuple[str, ...] = ()
     names: Mapping[str, str] = field(default_factory=dict)
+    found: int | None = None  # items a read returned (0 for a record not found)
+
+    @property
+    def outcome(self) -> Literal["ok", "failed", "proposed", "invalid"]:
+        if self.invalid:
+            return "invalid"
+        if self.failed:
+            return "failed"
+        return "proposed" if self.proposal is not None else "ok"
 
 
 @dataclass
@@ -94,6 +121,7 @@ class _Run:
     tool_calls: int = 0
     pending: int = 0
     errors: int = 0
+    watcher: ToolWatcher | None = None
     proposals: list[ProposalView] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
@@ -115,8 +143,9 @@ class Agent:
         self._budget = Budget.from_settings(settings)
         self._audit = AgentAudit(audit, model_name=model.name)
 
-    async def run(self, request: Request, *, on_progress: Progress | None = None) -> AgentResult:
-        """Answer one message of a conversation."""
+    async def run(self, request: Request, *, on_progress: Progress | None = None,
+                  on_tool: ToolWatcher | None = None) -> AgentResult:
+        """Answer one message of a conversation; on_tool hears each tool call start and finish."""
         limit = self._settings.max_message_chars
         if len(request.text) > limit:
             text = f"Your message has {len(request.text):,} characters; the limit is {limit:,}. Please shorten it."
@@ -129,7 +158,7 @@ class Agent:
                     "Please try again; if it keeps happening, tell the bot's operator.")
             await self._audit.refused(request.user, request.conversation_id, "detection failed")
             return AgentResult(answer=text, masked_answer=text, error="detection failed")
-        run = _Run(request, vault, request.reader if request.reader is not None else self._crm)
+        run = _Run(request, vault, request.reader if request.reader is not None else self._crm, watcher=on_tool)
         system = prompts.SYSTEM.format(bot_name=self._bot_name, today=self._clock().date().isoformat(),
                                        user=request.user)
         messages = [Message("system", system), *(Message(t.role, t.content) for t in history),
@@ -218,7 +247,8 @@ class Agent:
         run.tool_calls += len(reply.tool_calls)
         if on_progress is not None:
             await on_progress(", ".join(dict.fromkeys(c.name for c in reply.tool_calls)))
-        results = await asyncio.gather(*(self._call(run, c) for c in reply.tool_calls))
+        first = run.tool_calls - len(reply.tool_calls)
+        results = await asyncio.gather(*(self._call(run, c, f"t{first + n + 1}") for n, c in enumerate(reply.tool_calls)))
         messages.append(Message("assistant", reply.content, reply.tool_calls))
         for tool_call, result in zip(reply.tool_calls, results, strict=True):
             messages.append(Message("tool", result.text, tool_call_id=tool_call.id))
@@ -228,12 +258,32 @@ class Agent:
             if result.proposal is not None:
                 run.proposals.append(result.proposal)
 
-    async def _call(self, run: _Run, call: ToolCall) -> _ToolResult:
+    async def _call(self, run: _Run, call: ToolCall, call_id: str) -> _ToolResult:
         started = time.perf_counter()
+        await self._tell(run, ToolEvent(call_id, call.name, "started", self._shown_arguments(run, call)))
         result = await self._dispatch(run, call)
         await self._audit.tool_call(run.request.user, run.request.conversation_id, call, started=started,
                                     error=result.text if result.invalid or result.failed else None)
+        await self._tell(run, ToolEvent(call_id, call.name, "finished", outcome=result.outcome, found=result.found))
         return result
+
+    async def _tell(self, run: _Run, event: ToolEvent) -> None:
+        if run.watcher is None:
+            return
+        try:
+            await run.watcher(event)
+        except Exception:  # noqa: BLE001 - telling the user how it goes must never stop the run
+            log.exception("the tool watcher failed on %s", event.name)
+
+    def _shown_arguments(self, run: _Run, call: ToolCall) -> Mapping[str, Any]:
+        """The call's arguments with their real values, or none when they cannot be read."""
+        if run.watcher is None:
+            return {}
+        try:
+            real = self._gateway.unmask_arguments(run.vault, parse_arguments(call.name, call.arguments))
+        except Exception:  # noqa: BLE001 - a malformed call is _dispatch's to answer
+            return {}
+        return real if isinstance(real, Mapping) else {}
 
     async def _dispatch(self, run: _Run, call: ToolCall) -> _ToolResult:
         tool = self._registry.get(call.name)
@@ -259,7 +309,7 @@ class Agent:
             if not tool.needs_approval:
                 masked, output = await asyncio.to_thread(self._read, run, tool, args)
                 return _ToolResult(self._observation({"result": masked}), citations=output.citations,
-                                   names=output.names)
+                                   names=output.names, found=_count(output.value))
             proposal, summary = await asyncio.to_thread(self._propose, run, tool, real)
             text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
                                       "note": "Nothing has changed yet: a person must approve this proposal."})
@@ -297,6 +347,13 @@ class Agent:
         if len(text) > limit:
             return text[:limit] + f"... [cut: {len(text) - limit} more characters; ask for fewer results]"
         return text
+
+
+def _count(value: Any) -> int:
+    """Items in a read's result: a list's length, 0 for a record not found, else 1."""
+    if isinstance(value, list):
+        return len(value)
+    return 0 if isinstance(value, dict) and set(value) == {"error"} else 1
 
 
 def _invalid(message: str) -> _ToolResult:

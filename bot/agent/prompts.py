@@ -24,6 +24,12 @@ BUDGET_STOP = {
 
 
 def stopped_answer(reason: str, partial: str | None) -> str:
-    """An honest partial answer when a budget ends the run."""
+    """An honest partial answer when a budget ends the run. Time runs out because the model (or a
+    tool) was slow, not because of the question, so that ending says so and asks for a retry."""
     head = f"I stopped before finishing ({BUDGET_STOP.get(reason, reason)})."
-    return f"{head} What I have so far:\n{partial}" if partial else f"{head} Please narrow the question and ask again."
+    if reason == "time":
+        head += " The language model was slower than usual; your question was fine."
+        ask = " Please ask again in a moment."
+    else:
+        ask = " Please narrow the question and ask again."
+    return f"{head} What I have so far:\n{partial}" if partial else head + ask

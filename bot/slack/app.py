@@ -18,11 +18,12 @@ from bot.slack.blocks.outcomes import PROPOSE_AGAIN, REVERT
 from bot.slack.blocks.digest import FOLLOW_UP, SNOOZE
 from bot.slack.blocks.email import VIEW_EMAIL
 from bot.slack.blocks.edit_form import EDIT_VIEW, RECORD
+from bot.slack.blocks.feedback import FEEDBACK, FEEDBACK_VIEW
 from bot.slack.blocks.messages import OPEN_CARD
 from bot.slack.blocks.modals import REJECT_VIEW
 from bot.slack.deps import SlackDeps
 from bot.slack.door import door
-from bot.slack.listeners import actions, commands, digests, events
+from bot.slack.listeners import actions, commands, digests, events, feedback
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.view(REJECT_VIEW)(actions.on_reject_submitted)
     app.view(EDIT_VIEW)(actions.on_edit_submitted)
     app.options(RECORD)(actions.on_record_options)
+
+    app.action(FEEDBACK)(feedback.on_feedback)
+    app.view(FEEDBACK_VIEW)(feedback.on_feedback_comment)
 
     app.action(FOLLOW_UP)(digests.on_digest_button)
     app.action(SNOOZE)(digests.on_digest_button)

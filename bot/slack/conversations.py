@@ -6,6 +6,12 @@ the run in the background. Where the answer goes is a `Destination`: a thread (m
 thread replies, `/crm` in the channel) or the caller's response_url (`/crm`, ephemeral). An
 answer is cut at `slack.max_answer_chars` with a note, and everything sent is guarded (the
 Poster, and `guarded_respond` for the response_url) whoever calls the destination.
+
+In a thread, with `slack.agent_surfaces` on, the signs of work are Slack's own: the native
+status with loading messages in words, then the answer streamed under a timeline of the tool
+calls (bot.slack.native_status, bot.slack.answer_stream). Where the workspace refuses the status,
+and for ephemeral answers, the status message is posted and edited as before. Every answer ends
+with a disclaimer and feedback buttons.
 """
 
 from __future__ import annotations
@@ -21,26 +27,40 @@ from adapters.crm.base import CrmAdapter
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
 from bot.access.service import Admitted
-from bot.agent.loop import Agent, AgentResult, Request
-from bot.ops.journal import Journal
+from bot.agent.loop import Agent, AgentResult, Request, ToolEvent
 from bot.agent.model import Usage
+from bot.ops.journal import Journal
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
+from bot.slack import activity
+from bot.slack.answer_stream import AnswerStream
 from bot.slack.audience import Audience
-from bot.slack.blocks import messages
+from bot.slack.blocks import feedback, messages
 from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.links import Links
 from bot.slack.decisions import CardDecisions
 from bot.slack.mrkdwn import cap, from_model
+from bot.slack.native_status import NativeStatus
 from bot.slack.poster import Poster, guarded_respond
 from bot.slack.runner import Runner
 from bot.slack.types import Respond, SlackMessage
+from bot.slack.waiting import Waiting
 from bot.store.requests import SqlRequests
 
 log = logging.getLogger(__name__)
 PRIVATE_NOTE = ("🔒 <@{user}>, I sent you my answer privately: it uses CRM records that not everyone "
                 "in this channel may see.")
 PROGRESS_INTERVAL_S = 1.0  # chat.update allows about 50 calls a minute; one a second per run is plenty
+WORKING = "Working on it…"
+WRITING = "Reading what it found…"
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    """How a thread shows work and answers ([slack] agent_surfaces, status_refresh_seconds)."""
+
+    enabled: bool = False  # native status and streamed answers; off: the status message, edited
+    refresh_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,7 @@ class Incoming:
     thread_ts: str | None = None
     event_id: str | None = None
     asker: Admitted | None = None  # who passed the door: their role and the records they may see
+    team: str | None = None  # the asker's workspace (a streamed answer in a channel names its recipient)
 
 
 class Destination(Protocol):
@@ -65,7 +86,17 @@ class Destination(Protocol):
 
     async def progress(self, text: str) -> None: ...
 
-    async def answer(self, parts: list[SlackMessage]) -> None: ...
+    async def answer(self, parts: list[SlackMessage]) -> None:
+        """Messages of our own wording in place of an answer (a failure, a note)."""
+        ...
+
+    async def reply(self, answer: messages.Answer) -> None:
+        """The agent's answer, with its footer."""
+        ...
+
+    async def activity(self, event: ToolEvent) -> None:
+        """A tool call started or finished; never waits for Slack."""
+        ...
 
     async def cards(self, result: AgentResult) -> None: ...
 
@@ -85,17 +116,41 @@ class Gate(Protocol):
 
 
 class ThreadDestination:
-    """Status message in the thread, edited as the agent works and replaced by the answer."""
+    """Signs of work in the thread, then the answer there.
+
+    With surfaces on and accepted by the workspace: the native status (loading messages from the
+    tool calls, refreshed on long runs) and the answer streamed under a timeline of the calls.
+    Otherwise a status message, edited as the agent works and replaced by the answer."""
 
     def __init__(self, poster: Poster, decisions: CardDecisions, channel: str, thread_ts: str | None,
-                 progress_updates: bool) -> None:
+                 progress_updates: bool, *, surfaces: Surfaces = Surfaces(),
+                 recipient: tuple[str, str | None] | None = None, private: bool = False) -> None:
         self._poster, self._decisions = poster, decisions
         self.channel, self.thread_ts, self._progress_updates = channel, thread_ts, progress_updates
         self._status_ts: str | None = None
         self._latest: str | None = None
         self._updating: asyncio.Task[None] | None = None
+        self._private = private  # only the asker reads here (a DM): the timeline may quote what they searched
+        self._native: NativeStatus | None = None
+        self._stream: AnswerStream | None = None
+        self._running: dict[str, str] = {}  # loading message of each tool call in flight
+        self._titles: dict[str, str] = {}  # each call's title, from its start (the finish has no arguments)
+        if surfaces.enabled and thread_ts:
+            self._native = NativeStatus(poster.client, channel, thread_ts, refresh_seconds=surfaces.refresh_seconds)
+            user, team = recipient or (None, None)
+            self._stream = AnswerStream(poster.client, poster, channel, thread_ts,
+                                        recipient_user=None if private else user, recipient_team=None if private else team)
+
+    @property
+    def _surfaces(self) -> bool:
+        """Native status accepted (a workspace that refuses it gets the status message and no stream)."""
+        return self._native is not None and not self._native.refused
 
     async def status(self, text: str) -> None:
+        if self._surfaces and await self._native.show([text]):  # type: ignore[union-attr]
+            return
+        if self._stream is not None and self._stream.ts is not None:
+            return  # the timeline in the thread is the sign of work now
         message = messages.status(text)
         if self._status_ts is None:
             self._status_ts = await self._poster.post(self.channel, message, thread_ts=self.thread_ts)
@@ -104,7 +159,7 @@ class ThreadDestination:
 
     async def progress(self, text: str) -> None:
         """Called from inside the agent loop: never waits for Slack, coalesces bursts."""
-        if not self._progress_updates or self._status_ts is None:
+        if not self._progress_updates or (self._status_ts is None and not self._surfaces):
             return
         self._latest = text
         if self._updating is None or self._updating.done():
@@ -113,17 +168,62 @@ class ThreadDestination:
     async def _flush(self) -> None:
         while self._latest is not None:
             text, self._latest = self._latest, None
-            await self.status(text)
+            if self._surfaces and self._running and text.startswith("Still"):
+                await self._native.show([text, *self._running.values()])  # type: ignore[union-attr]
+            elif self._surfaces and self._running:
+                await self._native.show(list(self._running.values()))  # type: ignore[union-attr]
+            else:
+                await self.status(text)
             await asyncio.sleep(PROGRESS_INTERVAL_S)
 
-    async def answer(self, parts: list[SlackMessage]) -> None:
-        if self._updating is not None:  # a late progress edit must not overwrite the answer
+    async def activity(self, event: ToolEvent) -> None:
+        """The timeline's row for the call, and the status's loading messages."""
+        if not self._surfaces:
+            if event.phase == "started":
+                await self.progress(activity.loading(event, private=self._private))
+            return
+        if event.phase == "started":
+            self._titles[event.call_id] = activity.title(event, private=self._private)
+            self._running[event.call_id] = activity.loading(event, private=self._private)
+        else:
+            self._running.pop(event.call_id, None)
+        title = self._titles.get(event.call_id) or activity.title(event, private=self._private)
+        if self._stream is not None:
+            self._stream.task(event.call_id, title, activity.status(event),
+                              activity.output(event) if event.phase == "finished" else None)
+        if event.phase == "started":
+            await self.progress(self._running[event.call_id])
+        elif not self._running:
+            await self.progress(WRITING)  # every call is done: the model is at work again
+
+    async def _quiet(self) -> None:
+        """No more progress: a late edit or status must not land after the answer."""
+        if self._updating is not None:
             self._updating.cancel()
             await asyncio.gather(self._updating, return_exceptions=True)
-        first, rest = parts[0], parts[1:]
+        if self._native is not None:
+            await self._native.stop()
+
+    async def reply(self, answer: messages.Answer) -> None:
+        if self._surfaces and self._stream is not None and not self._stream.broken:
+            await self._quiet()
+            await self._stream.finish(answer.body, list(answer.footer), answer.parts())
+            return
+        await self.answer(answer.parts())
+
+    async def answer(self, parts: list[SlackMessage]) -> None:
+        await self._quiet()
+        if self._stream is not None and self._stream.ts is not None and not self._stream.done:
+            body = "\n\n".join(b["text"]["text"] for _t, blocks in parts for b in blocks if b.get("type") == "section")
+            rest = [b for _t, blocks in parts for b in blocks if b.get("type") != "section"]
+            await self._stream.finish(body, rest, parts)
+            return
+        if self._stream is not None:
+            await self._stream.close()
+        first, rest_parts = parts[0], parts[1:]
         if self._status_ts is None or not await self._poster.update(self.channel, self._status_ts, first):
             await self._poster.post(self.channel, first, thread_ts=self.thread_ts)
-        for part in rest:
+        for part in rest_parts:
             await self._poster.post(self.channel, part, thread_ts=self.thread_ts)
 
     async def cards(self, result: AgentResult) -> None:
@@ -133,7 +233,7 @@ class ThreadDestination:
         """The thread gets the note (in place of the status message); the answer goes to the asker's DM."""
         await self.answer([messages.plain(note)])
         opened = await self._poster.client.conversations_open(users=user)
-        return ThreadDestination(self._poster, self._decisions, opened["channel"]["id"], None, False)
+        return ThreadDestination(self._poster, self._decisions, opened["channel"]["id"], None, False, private=True)
 
 
 class EphemeralDestination:
@@ -157,6 +257,12 @@ class EphemeralDestination:
         for text, blocks in parts[:3]:
             await self._respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
+    async def reply(self, answer: messages.Answer) -> None:
+        await self.answer(answer.parts())  # a response_url cannot stream
+
+    async def activity(self, event: ToolEvent) -> None:
+        return None  # the response_url's few uses are kept for the answer
+
     async def cards(self, result: AgentResult) -> None:
         for proposal in result.proposals[:2]:  # the response_url's remaining uses
             text, blocks = (await self._decisions.card(proposal) if self._decisions is not None
@@ -170,11 +276,12 @@ class EphemeralDestination:
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
                  runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
-                 max_answer_chars: int = 12_000, journal: Journal | None = None, gate: Gate | None = None) -> None:
+                 max_answer_chars: int = 12_000, waiting_note_seconds: float = 20.0,
+                 journal: Journal | None = None, gate: Gate | None = None) -> None:
         self._gate = gate
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
         self._journal = journal or Journal(None, log_decisions=False)
-        self._max_answer_chars = max_answer_chars
+        self._max_answer_chars, self._waiting_note_seconds = max_answer_chars, waiting_note_seconds
         self._requests, self._runner, self._links = requests, runner, links
         self._crm, self._audience = crm, audience
 
@@ -201,42 +308,58 @@ class Conversations:
         return await asyncio.to_thread(self._requests.has_conversation, conversation_id)
 
     async def _run(self, incoming: Incoming, destination: Destination) -> None:
+        waiting = Waiting(destination.progress, every=self._waiting_note_seconds)
         try:
             ahead = self._runner.waiting
             if self._runner.full:
                 self._journal.queued(incoming.kind, conversation_id=incoming.conversation_id, ahead=ahead)
-            await destination.status("Working on it…" if not self._runner.full else
-                                      f"Queued: {ahead + 1} request{'s' if ahead else ''} ahead of yours…")
+                waiting.queued(ahead + 1)
+            await destination.status(WORKING if not self._runner.full else
+                                     f"Queued: {ahead + 1} request{'s' if ahead else ''} ahead of yours…")
+            waiting.start()
+            # The question, masked, is recorded at once: the App Home shows what is in progress.
+            summary = await asyncio.to_thread(self._summary, incoming)
+            await asyncio.to_thread(self._requests.describe, incoming.key, summary)
             # Without an admitted asker (no door in front) the run may read no CRM record at all.
             scope = incoming.asker.scope if incoming.asker else Scope(frozenset(), unowned=False)
             reader = ScopedCrm(self._crm, scope)
+            tools: list[str] = []
+
+            async def on_tool(event: ToolEvent) -> None:
+                waiting.tool(event.phase == "started")
+                if event.phase == "started":
+                    tools.append(event.name)
+                await destination.activity(event)
+
             async with self._runner.slot():
                 started = time.perf_counter()
+                waiting.running()
                 result = await self._agent.run(
                     Request(incoming.conversation_id, incoming.user, incoming.text, incoming.channel,
                             incoming.thread_ts, reader=reader,
                             may_propose=incoming.asker.grant.propose if incoming.asker else False,
                             owner=_owner_id(incoming.asker)),
-                    on_progress=lambda names: destination.progress(f"Running {names}…"))
+                    on_tool=on_tool)
             ran = time.perf_counter() - started
+            await waiting.stop()
             if self._gate is not None:
                 await self._gate.charge(incoming.user, result.usage)
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)
             answer = cap(result.answer, self._max_answer_chars)
-            await destination.answer(messages.answer(from_model(answer, self._links.allowed_hosts),
-                                                     result.citations, self._links, note,
-                                                     names=result.source_names))
+            await destination.reply(messages.answer_of(from_model(answer, self._links.allowed_hosts),
+                                                       result.citations, self._links, note,
+                                                       extra=feedback.footer(incoming.key), names=result.source_names))
             if result.proposals:
                 await destination.cards(result)
             self._journal.finished(incoming.kind, conversation_id=incoming.conversation_id, seconds=ran,
                                    steps=result.steps, error=result.error, stopped=result.stopped)
-            summary = await asyncio.to_thread(self._summary, incoming)
             await asyncio.to_thread(self._requests.finish, incoming.key,
                                     status="failed" if result.error else "answered", proposals=len(result.proposals),
-                                    error=result.error, summary=summary)
+                                    error=result.error, summary=summary, tools=tuple(dict.fromkeys(tools)))
         except Exception as exc:
+            await waiting.stop()
             log.exception("request %s failed", incoming.key)
             self._journal.crashed(incoming.kind, conversation_id=incoming.conversation_id, error=exc)
             await asyncio.to_thread(self._requests.finish, incoming.key, status="failed",

@@ -29,6 +29,7 @@ from bot.slack.conversations import Conversations
 from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
 from bot.slack.poster import Poster
+from bot.slack.ratings import Ratings
 from bot.slack.runner import Runner
 from bot.store.requests import SqlRequests
 
@@ -53,6 +54,7 @@ class SlackDeps:
     requests: SqlRequests
     runner: Runner
     links: Links
+    ratings: Ratings
     ops: Ops | None = None  # metrics and the log of decisions (None where nothing watches, as in some tests)
     limits: Limits | None = None
 

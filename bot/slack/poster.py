@@ -2,7 +2,9 @@
 the last gate on content.
 
 Whatever leaves for Slack is guarded by `bot.slack.mrkdwn.guard`: the fallback `text` as well as
-every mrkdwn and plain-text object of the blocks or view, whoever built them. `GuardedClient`
+every mrkdwn and plain-text object of the blocks or view, every text of a streamed answer's
+chunks (markdown text, task titles and outputs), and the native status and suggested prompts,
+whoever built them. `GuardedClient`
 does it for every chat.* and views.* call of the Web API client the bot is built on (the Poster,
 the digest publisher, App Home, modals), and `guarded_respond` for replies through a
 response_url, so no caller can send `<!channel>` or a link to a host that is not allowed.
@@ -18,21 +20,35 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.mrkdwn import guard, guard_blocks
+from bot.slack.mrkdwn import guard, guard_blocks, scrub_urls
 from bot.slack.types import Respond, SlackMessage
 
 log = logging.getLogger(__name__)
 # Web API methods that carry text people read; their text, blocks, attachments and view are guarded.
 GUARDED_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage",
+                   "chat.startStream", "chat.appendStream", "chat.stopStream",
+                   "assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts",
                    "views.open", "views.update", "views.push", "views.publish")
+# Text fields of streaming chunks: markdown text, a task's title, details and output, a plan's title.
+_CHUNK_TEXT = ("text", "title", "details", "output")
 
 
 def guard_payload(payload: dict[str, Any], allowed_hosts: Iterable[str]) -> dict[str, Any]:
     """A message or view payload with its fallback text, blocks, attachments and view guarded."""
     hosts = tuple(allowed_hosts)
     out = dict(payload)
-    if isinstance(out.get("text"), str):
-        out["text"] = guard(out["text"], hosts)
+    for key in ("text", "markdown_text", "status"):
+        if isinstance(out.get(key), str):
+            out[key] = guard(out[key], hosts)
+    if isinstance(out.get("loading_messages"), list):
+        out["loading_messages"] = [guard(m, hosts) if isinstance(m, str) else m for m in out["loading_messages"]]
+    if isinstance(out.get("prompts"), list):  # plain text a person sends by clicking: links only scrubbed
+        out["prompts"] = [{k: scrub_urls(v, hosts) if isinstance(v, str) else v for k, v in p.items()}
+                          if isinstance(p, dict) else p for p in out["prompts"]]
+    if isinstance(out.get("chunks"), list):
+        out["chunks"] = guard_chunks(out["chunks"], hosts)
+    elif isinstance(out.get("chunks"), str):  # already JSON-encoded by the caller
+        out["chunks"] = json.dumps(guard_chunks(json.loads(out["chunks"]), hosts), ensure_ascii=False)
     for key in ("blocks", "attachments", "view"):
         if isinstance(out.get(key), (list, dict)):
             out[key] = guard_blocks(out[key], hosts)
@@ -42,6 +58,26 @@ def guard_payload(payload: dict[str, Any], allowed_hosts: Iterable[str]) -> dict
             except ValueError:
                 raise ValueError(f"{key} is not valid JSON") from None
             out[key] = json.dumps(guard_blocks(decoded, hosts), ensure_ascii=False)
+    return out
+
+
+def guard_chunks(chunks: list[Any], allowed_hosts: Iterable[str]) -> list[Any]:
+    """Streaming chunks (markdown_text, task_update, plan_update, blocks) with every text guarded."""
+    hosts = tuple(allowed_hosts)
+    out: list[Any] = []
+    for chunk in chunks:
+        if hasattr(chunk, "to_dict"):  # slack_sdk's chunk objects
+            chunk = chunk.to_dict()
+        if not isinstance(chunk, dict):
+            out.append(chunk)
+            continue
+        chunk = dict(chunk)
+        for key in _CHUNK_TEXT:
+            if isinstance(chunk.get(key), str):
+                chunk[key] = guard(chunk[key], hosts)
+        if isinstance(chunk.get("blocks"), list):
+            chunk["blocks"] = guard_blocks(chunk["blocks"], hosts)
+        out.append(chunk)
     return out
 
 

@@ -54,13 +54,21 @@ class SqlRequests:
         return True
 
     def finish(self, key: str, *, status: str, proposals: int = 0, error: str | None = None,
-               summary: str | None = None, now: datetime | None = None) -> None:
+               summary: str | None = None, tools: tuple[str, ...] = (), now: datetime | None = None) -> None:
+        """Record how a request ended; tools are the names of the tools its answer used (for feedback)."""
         values: dict[str, object] = {"status": status, "proposals": proposals, "error": error,
                                      "finished_at": now or utcnow()}
         if summary is not None:
             values["summary"] = summary[:300]
+        if tools:
+            values["tools"] = ",".join(tools)[:500]
         with Session(self._engine) as session, session.begin():
             session.execute(update(SlackRequest).where(SlackRequest.key == key).values(**values))
+
+    def describe(self, key: str, summary: str) -> None:
+        """Record the (masked) question while the request still runs, so it is never shown empty."""
+        with Session(self._engine) as session, session.begin():
+            session.execute(update(SlackRequest).where(SlackRequest.key == key).values(summary=summary[:300]))
 
     def recent(self, user: str, *, limit: int = 10) -> list[RequestView]:
         query = (select(SlackRequest).where(SlackRequest.user == user)

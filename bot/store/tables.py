@@ -125,6 +125,7 @@ class SlackRequest(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     received_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    tools: str | None = Field(default=None, max_length=500)  # tools the answer used, comma-separated
 
 
 class DigestSubscription(SQLModel, table=True):
@@ -196,3 +197,21 @@ class LimitCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     value: int = Field(default=0, sa_type=BigInteger)
     expires_at: float = Field(index=True)
+
+
+class AnswerFeedback(SQLModel, table=True):
+    """A person's rating of one answer: one row per (request, person), so a double click counts once.
+
+    The comment is masked like the audit log (it is read by operators, not by the model)."""
+
+    __tablename__ = "answer_feedback"
+    __table_args__ = (UniqueConstraint("request_key", "user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_key: str = Field(max_length=200)
+    conversation_id: str | None = Field(default=None, max_length=200)
+    user: str = Field(max_length=64)
+    rating: str = Field(max_length=8)  # up or down
+    comment: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -58,7 +58,10 @@ const ctx = {
     Object.assign(ui, { channel: id, tab: "channel", thread: null });
     remember();
     draw({ scrollToEnd: true });
+    // Opening the agent DM is opening the app's Messages tab: the app may set suggested prompts.
+    if (ui.state?.channels.find((c) => c.id === id)?.is_im) send("home", { tab: "messages" });
   },
+  ask: (text) => send("post", { channel: ui.channel, text }),
   dismiss: (ts) => send("dismiss", { ts }),
   closeModal: (viewId) => send("close", { view_id: viewId }),
   suggest: (blockId, value) => send("suggest", { view_id: ui.state?.modal?.id, block_id: blockId, value }),

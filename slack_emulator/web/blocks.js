@@ -1,5 +1,6 @@
 // Block Kit to DOM: header, section (text, fields, accessory), context, divider, actions, image,
-// rich_text and, in modals, input blocks. Buttons carry their action_id, block_id and value, and
+// rich_text, markdown (a streamed answer's text), context_actions (feedback buttons under an
+// answer) and, in modals, input blocks. Buttons carry their action_id, block_id and value, and
 // ask for confirmation first when the button has a `confirm` dialog, as Slack does.
 
 import { escapeHtml, mrkdwn, plain } from "./mrkdwn.js";
@@ -41,6 +42,8 @@ function element(elementObj, block, ctx) {
       return button(elementObj, block, ctx);
     case "image":
       return image(elementObj);
+    case "feedback_buttons":
+      return feedbackButtons(elementObj, block, ctx);
     case "mrkdwn":
     case "plain_text":
       return el("span", "bk-text", textHtml(elementObj, ctx));
@@ -50,6 +53,36 @@ function element(elementObj, block, ctx) {
       return el("span", "bk-unsupported", label);
     }
   }
+}
+
+/** Markdown as streamed answers carry it, shown through the mrkdwn renderer: **bold** and
+ * [label](url) become their mrkdwn forms first. */
+export function markdownHtml(text, ctx) {
+  const converted = String(text || "")
+    .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, "<$2|$1>")
+    .replace(/\*\*(?!\s)([^*\n]+?)\*\*/g, "*$1*");
+  return mrkdwn(converted, ctx);
+}
+
+// The thumbs under an answer: two buttons; the clicked one's value says which.
+function feedbackButtons(elementObj, block, ctx) {
+  const node = el("span", "bk-feedback");
+  for (const [side, icon] of [["positive_button", "👍"], ["negative_button", "👎"]]) {
+    const spec = elementObj[side] || {};
+    const b = el("button", "bk-button bk-thumb", `${icon} ${textHtml(spec.text, ctx)}`);
+    b.type = "button";
+    b.title = spec.accessibility_label || "";
+    b.dataset.actionId = elementObj.action_id || "";
+    b.dataset.blockId = block.block_id || "";
+    b.dataset.value = spec.value || "";
+    b.dataset.side = side;
+    b.addEventListener("click", () => {
+      node.querySelectorAll("button").forEach((other) => other.classList.toggle("chosen", other === b));
+      ctx.onAction({ action_id: elementObj.action_id, block_id: block.block_id, value: spec.value });
+    });
+    node.appendChild(b);
+  }
+  return node;
 }
 
 function image(obj) {
@@ -185,6 +218,13 @@ function block(b, ctx) {
       return input(b, ctx);
     case "context": {
       const node = el("div", "bk-context");
+      for (const item of b.elements || []) node.appendChild(element(item, b, ctx));
+      return node;
+    }
+    case "markdown":
+      return el("div", "bk-markdown msg-text", markdownHtml(b.text, ctx));
+    case "context_actions": {
+      const node = el("div", "bk-context-actions");
       for (const item of b.elements || []) node.appendChild(element(item, b, ctx));
       return node;
     }

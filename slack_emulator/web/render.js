@@ -35,6 +35,34 @@ function onlyRichText(blocks) {
   return !blocks?.length || blocks.every((b) => b.type === "rich_text");
 }
 
+const TASK_ICONS = { pending: "○", in_progress: "◌", complete: "✓", error: "✗" };
+
+// A streamed answer's task timeline: one row per tool call, its status, title and short output.
+function timeline(stream) {
+  const node = Object.assign(document.createElement("ol"), { className: `timeline ${stream.state}` });
+  node.dataset.state = stream.state;
+  for (const task of stream.tasks || []) {
+    const row = document.createElement("li");
+    row.className = `task ${task.status}`;
+    row.dataset.status = task.status;
+    row.innerHTML = `<span class="task-icon">${TASK_ICONS[task.status] || "•"}</span>
+      <span class="task-title">${escapeHtml(task.title || "")}</span>
+      ${task.output ? `<span class="task-output">${escapeHtml(task.output)}</span>` : ""}`;
+    node.appendChild(row);
+  }
+  return node;
+}
+
+// "crm-copilot is working on it…" under a thread, with the current loading message.
+export function statusNode(status, ctx) {
+  const node = Object.assign(document.createElement("div"), { className: "agent-status" });
+  const loading = status.loading_messages?.[0] || "";
+  node.innerHTML = `<span class="spinner"></span><b>${escapeHtml(ctx.bot.name)}</b> ${escapeHtml(status.status)}
+    ${loading ? `<span class="loading">${escapeHtml(loading)}</span>` : ""}`;
+  node.dataset.loading = JSON.stringify(status.loading_messages || []);
+  return node;
+}
+
 function messageNode(m, ctx, { ephemeral = false, inThread = false } = {}) {
   const node = document.createElement("article");
   node.className = `msg${ephemeral ? " ephemeral" : ""}${m.bot_id || ephemeral ? " from-bot" : ""}`;
@@ -51,10 +79,14 @@ function messageNode(m, ctx, { ephemeral = false, inThread = false } = {}) {
       className: "only-you", innerHTML: 'Only visible to you · <button type="button" class="dismiss">Dismiss</button>',
     }));
   }
+  if (m.stream) main.appendChild(timeline(m.stream));
   const body = onlyRichText(m.blocks)
     ? Object.assign(document.createElement("div"), { className: "msg-text", innerHTML: mrkdwn(m.text, ctx) })
     : renderBlocks(m.blocks, { ...ctx, onAction: (a) => ctx.act(ephemeral ? "ephemeral" : "message", m, a) });
-  main.appendChild(body);
+  if (m.stream || m.blocks?.length || m.text) main.appendChild(body);
+  if (m.stream?.state === "streaming") main.appendChild(Object.assign(document.createElement("span"), { className: "cursor", textContent: "▍" }));
+  const status = !ephemeral && ctx.statuses?.[m.ts];
+  if (status && !inThread) main.appendChild(statusNode(status, ctx));
   if (!inThread && !ephemeral && isRoot(m)) {
     const count = m.reply_count || 0;
     const link = document.createElement("button");
@@ -111,6 +143,7 @@ export function renderConversation(state, ui, ctx) {
   $("composer").hidden = home;
   $("home").hidden = !home;
   if (home) {
+    $("prompts").hidden = true;
     $("pane-title").innerHTML = `${escapeHtml(state.bot.name)} · Home`;
     const view = state.home;
     $("home").replaceChildren(view
@@ -123,7 +156,24 @@ export function renderConversation(state, ui, ctx) {
   $("message-input").placeholder = channel.is_im ? `Message ${state.bot.name}` : `Message #${channel.name}`;
   const messages = (state.messages[channel.id] || []).filter(isRoot).map((m) => [m, false]);
   const whispers = state.ephemerals.filter((e) => e.channel === channel.id && !e.thread_ts).map((e) => [e, true]);
-  fill($("messages"), [...messages, ...whispers].sort(byTs), ctx, false);
+  fill($("messages"), [...messages, ...whispers].sort(byTs), { ...ctx, statuses: state.statuses?.[channel.id] }, false);
+  renderPrompts(state, channel, ctx);
+}
+
+// The agent DM's suggested prompts, above the composer; a click sends the prompt as my message.
+function renderPrompts(state, channel, ctx) {
+  const box = $("prompts");
+  const set = channel.is_im ? state.prompts?.[channel.id] : null;
+  box.hidden = !set;
+  if (!set) return;
+  box.replaceChildren(Object.assign(document.createElement("div"), { className: "prompts-title", textContent: set.title || "Suggested" }));
+  for (const prompt of set.prompts || []) {
+    const chip = Object.assign(document.createElement("button"), { type: "button", className: "prompt", textContent: prompt.title });
+    chip.title = prompt.message;
+    chip.dataset.message = prompt.message;
+    chip.addEventListener("click", () => ctx.ask(prompt.message));
+    box.appendChild(chip);
+  }
 }
 
 export function renderThread(state, ui, ctx) {
@@ -135,6 +185,8 @@ export function renderThread(state, ui, ctx) {
   const replies = all.filter((m) => m.thread_ts === root.ts).map((m) => [m, false]);
   const whispers = state.ephemerals.filter((e) => e.channel === ui.channel && e.thread_ts === root.ts).map((e) => [e, true]);
   fill($("thread-messages"), [...replies, ...whispers].sort(byTs), ctx, true);
+  const status = state.statuses?.[ui.channel]?.[root.ts];
+  if (status) $("thread-messages").appendChild(statusNode(status, ctx));
 }
 
 export function renderModal(state, ui, ctx) {

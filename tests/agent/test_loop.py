@@ -152,6 +152,7 @@ def test_the_wall_clock_budget_stops_a_slow_model(sqlite_engine: Engine, tmp_pat
     world = make_world(sqlite_engine, tmp_path, Slow(), settings=settings_for(tmp_path, agent__max_seconds=0.2))
     result = ask(world, "Hello")
     assert result.stopped == "time" and result.answer.startswith("I stopped before finishing (the time limit)")
+    assert "model was slower than usual" in result.answer and "narrow the question" not in result.answer
 
 
 def test_tool_calls_of_one_turn_run_concurrently_and_a_raising_tool_is_an_observation(

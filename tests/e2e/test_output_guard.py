@@ -2,7 +2,8 @@
 emulator and a scripted model whose tool name and answer hold `<!channel>`, links to a host that
 is not allowed (bracketed, bare, Markdown and look-alike) and a 50,000-character tail. Every Web
 API call the emulator records is checked, blocks and fallback text alike, and the answer arrives
-as one message cut at `slack.max_answer_chars`."""
+as one message cut at `slack.max_answer_chars`: streamed into the thread, its chunks (text and
+task titles) checked like every other text."""
 
 from __future__ import annotations
 
@@ -61,9 +62,10 @@ def test_no_slack_call_carries_a_control_sequence_or_a_foreign_link_and_the_answ
                                           for m in e.messages(SALES, thread_ts=posted.ts)),
                             30, what="the capped answer")
     calls = [c for c in stack.emulator.calls()[before:] if c.method.startswith(("chat.", "views."))]
-    assert any(c.method == "chat.postMessage" for c in calls) and any(c.method == "chat.update" for c in calls)
+    assert any(c.method == "chat.startStream" for c in calls) and any(c.method == "chat.stopStream" for c in calls)
     for call in calls:
-        assert call.args.get("text"), f"{call.method} without fallback text"
+        streamed = call.method in ("chat.startStream", "chat.appendStream", "chat.stopStream")
+        assert streamed or call.args.get("text"), f"{call.method} without fallback text"
         for value in strings(call.args):
             assert "<!" not in value.replace("<!date^", ""), (call.method, value[:300])
             assert "evil.example" not in value and "crm.exаmple.com" not in value, (call.method, value[:300])
@@ -71,7 +73,7 @@ def test_no_slack_call_carries_a_control_sequence_or_a_foreign_link_and_the_answ
                 assert target.startswith("https://crm.example.com/"), (call.method, target)
     replies = [m for m in stack.emulator.messages(SALES, thread_ts=posted.ts) if m.bot_id and m.ts != posted.ts]
     assert len(replies) == 1, "the answer must be one message"
-    shown = "".join(b["text"]["text"] for b in replies[0].blocks if b.get("type") == "section")
-    assert "<https://crm.example.com/deals/1|here>" in shown  # the allowed link survives
+    shown = "".join(b["text"] for b in replies[0].blocks if b.get("type") == "markdown")
+    assert "[here](https://crm.example.com/deals/1)" in shown  # the allowed link survives (as Markdown)
     assert "[link removed: evil[.]example]" in shown
     assert 12_000 <= len(shown) <= 12_600

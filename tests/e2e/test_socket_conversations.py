@@ -45,9 +45,9 @@ def test_a_mention_with_personal_data_is_answered_with_real_names_and_the_model_
     replies = bot_replies(stack, posted.ts)
     answer = json.dumps(replies[0].blocks, ensure_ascii=False)
     assert PLANTED["email"] in answer and f"contact {zoe}" in answer  # the CRM record cited
-    assert replies[0].updates >= 1  # the status message became the answer
+    assert [c.ok for c in stack.emulator.calls("chat.stopStream")][-1:] == [True]  # streamed into the thread
     posts = stack.emulator.calls("chat.postMessage")
-    assert posts and all(c.args.get("unfurl_links") in (False, "false", "0", 0) for c in posts)
+    assert all(c.args.get("unfurl_links") in (False, "false", "0", 0) for c in posts)
 
 
 def test_a_reply_in_the_thread_continues_the_conversation(socket_stack: Stack) -> None:
@@ -108,9 +108,9 @@ def test_a_dropped_connection_and_a_rate_limit_do_not_lose_the_answer(socket_sta
     stack.emulator.drop_socket()
     stack.emulator.wait_for(lambda e: len([c for c in e.connections() if c.closed_at is None]) >= 1
                             and len(e.connections()) > connections, 30, what="the bot to reconnect")
-    stack.emulator.fail_next("chat.update", status=429, retry_after=1)
+    stack.emulator.fail_next("chat.stopStream", status=429, retry_after=1)
     stack.script.load("Still here.")
     posted = stack.emulator.user_message("U02BOB", SALES, "<@UBOT> are you there?")
     answered(stack, posted.ts, "Still here.")
-    limited = [c for c in stack.emulator.calls("chat.update") if c.status == 429]
+    limited = [c for c in stack.emulator.calls("chat.stopStream") if c.status == 429]
     assert limited, "the rate limit was not exercised"

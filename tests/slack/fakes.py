@@ -57,7 +57,7 @@ class FakeSlack(AsyncWebClient):
         answer: dict[str, Any] = {"ok": True}
         if api_method == "auth.test":
             answer |= {"user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1"}
-        elif api_method == "chat.postMessage":
+        elif api_method in ("chat.postMessage", "chat.startStream"):
             answer |= {"channel": args.get("channel"), "ts": f"{len(self.calls)}.000100"}
         elif api_method == "conversations.open":  # a DM: "D" and the user id
             answer |= {"channel": {"id": f"D{args.get('users')}"}}
@@ -69,6 +69,12 @@ class FakeSlack(AsyncWebClient):
     def made(self, method: str) -> list[dict[str, Any]]:
         """The arguments of every call of one Web API method, in order."""
         return [args for name, args in self.calls if name == method]
+
+    def streamed(self) -> str:
+        """The markdown text of every streamed chunk, in order (what the reader saw appear)."""
+        return "".join(chunk.get("text", "") for name, args in self.calls
+                       if name in ("chat.startStream", "chat.appendStream", "chat.stopStream")
+                       for chunk in args.get("chunks") or [] if chunk.get("type") == "markdown_text")
 
 
 @dataclass
@@ -190,6 +196,23 @@ class FakeConversations:
         return summary
 
 
+class FakeRatings:
+    """Ratings keyed by (request, user), as the store keeps them: a repeated click changes nothing."""
+
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str], str] = {}
+        self.comments: list[tuple[str, str, str]] = []
+
+    async def rate(self, request_key: str, *, user: str, rating: str) -> str:
+        before = self.stored.get((request_key, user))
+        self.stored[(request_key, user)] = rating
+        return "new" if before is None else "same" if before == rating else "changed"
+
+    async def comment(self, request_key: str, *, user: str, text: str) -> bool:
+        self.comments.append((request_key, user, text))
+        return True
+
+
 class NoRequests:
     def recent(self, user: str, *, limit: int) -> list[Any]:
         return []
@@ -212,6 +235,7 @@ class Bench:
     decisions: FakeDecisions
     approvals: FakeApprovals
     conversations: FakeConversations
+    ratings: FakeRatings
 
     @property
     def context(self) -> dict[str, Any]:
@@ -221,7 +245,7 @@ class Bench:
 def make_bench() -> Bench:
     """SlackDeps of fakes around a FakeSlack client, with one pending proposal (p1, by U02BOB)."""
     slack, runner, decisions = FakeSlack({"C0SALES": ["U01ALICE", "U02BOB"]}), FakeRunner(), FakeDecisions()
-    approvals, conversations = FakeApprovals(), FakeConversations()
+    approvals, conversations, ratings = FakeApprovals(), FakeConversations(), FakeRatings()
     decisions.approvals = approvals
     settings = load_settings(ROOT / "app.toml", env={})
     # Everyone is a member of the workspace here; the door itself is tested in tests/slack/test_door.py.
@@ -230,5 +254,6 @@ def make_bench() -> Bench:
                      crm=None,  # type: ignore[arg-type]
                      digests=NoDigests(), conversations=conversations, decisions=decisions,  # type: ignore[arg-type]
                      members=Members(slack), poster=Poster(slack), requests=NoRequests(),  # type: ignore[arg-type]
-                     runner=runner, links=Links.from_settings("", "", ()))  # type: ignore[arg-type]
-    return Bench(deps, slack, runner, decisions, approvals, conversations)
+                     runner=runner, links=Links.from_settings("", "", ()),
+                     ratings=ratings)  # type: ignore[arg-type]
+    return Bench(deps, slack, runner, decisions, approvals, conversations, ratings)

@@ -150,3 +150,9 @@ def test_home_view_stays_within_limits() -> None:
     view = home_view("Bot", [proposal(id=f"p{i}") for i in range(40)], requests, LINKS)
     assert view["type"] == "home" and len(view["blocks"]) <= 100
     assert "<!here>" not in dumps(view) and "… and 20 more" in dumps(view)
+
+
+def test_a_request_in_progress_is_not_quoted_empty_on_the_home_tab() -> None:
+    running = RequestView("k1", "dm", "U01ALICE", "D01ALICE", None, None, "", "running", 0, None, NOW, None)
+    shown = dumps(home_view("Bot", [], [running], LINKS))
+    assert "“”" not in shown and "(your question is being read)" in shown

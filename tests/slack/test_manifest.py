@@ -35,3 +35,15 @@ def test_manifest_subscribes_to_what_the_listeners_handle() -> None:
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_agent_view_describes_the_bot_and_suggests_the_prompts_the_bot_sets() -> None:
+    from bot.slack.blocks.prompts import GENERAL, suggested
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    agent = manifest["features"]["agent_view"]
+    assert "assistant_view" not in manifest["features"]  # the legacy view, replaced on 2026-06-30
+    assert 0 < len(agent["agent_description"]) <= 300
+    assert agent["suggested_prompts"] == [{"title": t, "message": m} for t, m in GENERAL] == suggested()
+    assert "assistant:write" in manifest["oauth_config"]["scopes"]["bot"]
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True

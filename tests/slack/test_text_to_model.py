@@ -43,4 +43,4 @@ def test_a_mention_reaches_the_model_as_typed_and_masked(sqlite_engine: Engine, 
     asyncio.run(mention())
     model.assert_done()
     assert model.calls[0].messages[-1].content == model_sees
-    assert slack.made("chat.update")[-1]["text"].startswith("Done.")  # the answer replaced the status line
+    assert slack.streamed().startswith("Done.")  # the answer was streamed into the thread

@@ -52,8 +52,9 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
         if outcomes and request.key in outcomes:
             extra_text = f" · {outcomes[request.key]}"
         error = f" · {escape_fit(request.error, 200)}" if request.error else ""
+        asked = f"“{escape_fit(request.summary, 200)}”" if request.summary.strip() else "(your question is being read)"
         blocks.append(context(f"{when(request.received_at)} in <#{request.channel}> · {outcome}{extra_text}{error}\n"
-                              f"“{escape_fit(request.summary, 200)}”"))
+                              + asked))
     blocks += list(extra)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 

@@ -49,15 +49,29 @@ def status(text: str) -> SlackMessage:
     return escape_fit(text, 300), [context(f"⏳ {escape(text)}")]
 
 
-def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None,
-           names: Mapping[str, str] | None = None) -> list[SlackMessage]:
-    """The answer cut into sections and messages; under the last one, the sources it used (see
-    `bot.sources`), named and linked, and a note."""
-    pieces = split(link_references(mrkdwn, citations, links)) or ["(no answer)"]
-    messages: list[SlackMessage] = []
-    for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
-        chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
-        messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
+@dataclass(frozen=True)
+class Answer:
+    """An answer as safe mrkdwn and the blocks under it (sources, a note, disclaimer, feedback):
+    streamed as text then blocks, or posted as messages (`parts`)."""
+
+    body: str
+    footer: tuple[dict[str, Any], ...] = ()
+
+    def parts(self) -> list[SlackMessage]:
+        """The answer cut into sections and messages; the footer under the last one."""
+        pieces = split(self.body) or ["(no answer)"]
+        messages: list[SlackMessage] = []
+        for start in range(0, len(pieces), SECTIONS_PER_MESSAGE):
+            chunk = pieces[start:start + SECTIONS_PER_MESSAGE]
+            messages.append((truncate(chunk[0], 3000), [section(p) for p in chunk]))
+        messages[-1][1].extend(dict(b) for b in self.footer)
+        return messages
+
+
+def answer_of(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None,
+              extra: Sequence[dict[str, Any]] = (), names: Mapping[str, str] | None = None) -> Answer:
+    """An answer with the sources it used (see `bot.sources`), named and linked, and a note under
+    it, then the extra blocks (disclaimer, feedback)."""
     footer = []
     names = names or {}
     # The rule reads the answer as a person does: Slack's three escapes undone.
@@ -66,9 +80,14 @@ def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None
         footer.append("Sources: " + " · ".join(_source(c, links, names.get(c)) for c in used[:20]))
     if note:
         footer.append(escape(note))
-    if footer:
-        messages[-1][1].append(context("\n".join(footer)))
-    return messages
+    blocks = [context("\n".join(footer))] if footer else []
+    return Answer(link_references(mrkdwn, citations, links).strip() or "(no answer)", (*blocks, *extra))
+
+
+def answer(mrkdwn: str, citations: Sequence[str], links: Links, note: str | None = None,
+           names: Mapping[str, str] | None = None) -> list[SlackMessage]:
+    """The answer cut into sections and messages; sources and a note under the last one."""
+    return answer_of(mrkdwn, citations, links, note, names=names).parts()
 
 
 def link_references(mrkdwn: str, citations: Sequence[str], links: Links) -> str:

@@ -17,7 +17,7 @@ from bot.access.scoped_crm import ScopedCrm
 from bot.access.service import Admitted
 from bot.slack.blocks import messages
 from bot.slack.blocks.usage import usage_text
-from bot.slack.conversations import EphemeralDestination, Incoming, ThreadDestination
+from bot.slack.conversations import EphemeralDestination, Incoming, Surfaces, ThreadDestination
 from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.door import asker_of
 from bot.slack.ids import conversation_id
@@ -135,11 +135,15 @@ async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond
         except SlackApiError as exc:
             log.info("cannot post in %s (%s); answering /crm privately", channel, exc.response.get("error"))
         else:
+            team = command.get("team_id")
             request = Incoming(key=f"command:{trigger or root}", kind="command", user=user, channel=channel,
                                text=text, conversation_id=conversation_id(channel, root), thread_ts=root,
-                               asker=asker)
+                               asker=asker, team=team)
+            slack = deps.settings.slack
             await deps.conversations.accept(request, ThreadDestination(
-                deps.poster, deps.decisions, channel, root, deps.settings.slack.progress_updates))
+                deps.poster, deps.decisions, channel, root, slack.progress_updates,
+                surfaces=Surfaces(slack.agent_surfaces, slack.status_refresh_seconds), recipient=(user, team),
+                private=command.get("channel_name") == "directmessage"))
             return
     request = Incoming(key=f"command:{trigger}", kind="command", user=user, channel=channel, text=text,
                        conversation_id=f"command:{channel}:{trigger}", asker=asker)
