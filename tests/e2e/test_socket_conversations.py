@@ -44,7 +44,7 @@ def test_a_mention_with_personal_data_is_answered_with_real_names_and_the_model_
     assert "<PERSON_" in user_turn and "<EMAIL_ADDRESS_" in user_turn
     replies = bot_replies(stack, posted.ts)
     answer = json.dumps(replies[0].blocks, ensure_ascii=False)
-    assert PLANTED["email"] in answer and f"contact {zoe}" in answer  # the CRM record cited
+    assert PLANTED["email"] in answer and f"Sources: {PLANTED['name']}" in answer  # the CRM record, named
     assert [c.ok for c in stack.emulator.calls("chat.stopStream")][-1:] == [True]  # streamed into the thread
     posts = stack.emulator.calls("chat.postMessage")
     assert all(c.args.get("unfurl_links") in (False, "false", "0", 0) for c in posts)

@@ -97,7 +97,7 @@ def test_a_schedule_in_words(cron: str, words: str) -> None:
 def test_the_app_home_names_digests_their_schedule_and_sections_in_words() -> None:
     sub = Subscription("sales-morning", "C0SALES", "0 8 * * mon-fri", "Europe/London",
                        ("pipeline_movement", "closing_soon", "some_new_section"))
-    assert schedule_text(sub) == ("*Sales morning* in <#C0SALES>, every weekday at 08:00 (Europe/London)\n"
+    assert schedule_text(sub) == ("*sales-morning* in <#C0SALES>, every weekday at 08:00 (Europe/London)\n"
                                   "Pipeline movement, Closing soon, Some new section")
     shown = json.dumps(digest_home_blocks([sub, replace(sub, cron="*/5 * * * *")]))
     assert "pipeline_movement" not in shown and "0 8 * * mon-fri" not in shown

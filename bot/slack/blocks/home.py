@@ -71,9 +71,10 @@ def digest_home_blocks(subscriptions: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def schedule_text(sub: Subscription) -> str:
-    """A digest as its readers say it: "*Morning pipeline* in #sales, every weekday at 08:00 (Europe/London):
-    Pipeline movement, Closing soon"."""
-    title = sub.name.replace("_", " ").replace("-", " ").capitalize()
+    """A digest as its readers say it: "*sales-morning* in #sales, every weekday at 08:00 (Europe/London)",
+    then its sections by title ("Pipeline movement, Closing soon"). The name stays as it is: it is
+    what `/crm digest preview` and `run now` take."""
+    title = sub.name
     sections = ", ".join(TITLES.get(s, s.replace("_", " ").capitalize()) for s in sub.sections)
     return (f"*{escape_fit(title, 64)}* in {channel_ref(sub.channel)}, {escape(describe(sub.cron))} "
             f"({escape(sub.timezone)})\n{escape(sections)}")
