@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from types import UnionType
@@ -25,6 +26,7 @@ from pydantic.json_schema import SkipJsonSchema
 from adapters.crm.base import CrmAdapter, CrmError, Deal, DealFilter, Record
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
+from bot.actions.operations import json_value
 from bot.formats import money
 from bot.access.service import Access, Admitted
 from bot.actions.service import Actor, Approvals, Decision
@@ -71,9 +73,21 @@ class CardDecisions:
         its deal's currency, who may approve it, and the version it replaced (for an edit)."""
         replaced = (await asyncio.to_thread(self.approvals.get, proposal.supersedes_id)
                     if proposal.supersedes_id else None)
-        records, currencies = await asyncio.to_thread(self._names, [proposal, *([replaced] if replaced else [])])
+        current = await asyncio.to_thread(self._current, proposal)
+        records, currencies = await asyncio.to_thread(self._names, [proposal, *([replaced] if replaced else [])],
+                                                      current)
         return Facts(self._links, await self._access.people.owner_names(), records, currencies,
-                     self.approvals.approval_rule(proposal.risk), replaced, self._timezone)
+                     self.approvals.approval_rule(proposal.risk), replaced, self._timezone, current)
+
+    def _current(self, proposal: ProposalView) -> dict[str, Any]:
+        """The fields of the record an update changes, as they are now (the Edit form's hints)."""
+        if self._crm is None or proposal.record_id is None or not proposal.tool.startswith("update_"):
+            return {}
+        try:
+            record = self._crm.get(proposal.record_kind, proposal.record_id)  # type: ignore[arg-type]
+        except CrmError:
+            return {}
+        return {f.name: json_value(getattr(record, f.name)) for f in fields(record)} if record is not None else {}
 
     async def card(self, proposal: ProposalView) -> SlackMessage:
         """The proposal's card as it stands, with everything it names read now, and its follow-ups
@@ -82,9 +96,12 @@ class CardDecisions:
                                     revert_until=revert_until(proposal, self.approvals.undo))
         return proposal_card(proposal, self._links, facts=await self.facts(proposal), followups=followups)
 
-    def _names(self, proposals: Sequence[ProposalView]) -> tuple[dict[tuple[str, int], str], dict[int, str]]:
-        """(kind, id) -> name of every record the proposals refer to, and deal id -> currency."""
-        wanted: set[tuple[str, int]] = set()
+    def _names(self, proposals: Sequence[ProposalView], current: dict[str, Any] | None = None,
+               ) -> tuple[dict[tuple[str, int], str], dict[int, str]]:
+        """(kind, id) -> name of every record the proposals (and the updated record now) refer to,
+        and deal id -> currency."""
+        wanted: set[tuple[str, int]] = {(kind, v) for k, kind in REFS.items()
+                                        if isinstance(v := (current or {}).get(k), int)}
         for p in proposals:
             if p.record_kind and p.record_id is not None:
                 wanted.add((p.record_kind, p.record_id))

@@ -60,6 +60,10 @@ def test_a_manager_edits_a_proposal_with_the_date_picker(stack: Stack, page: Any
     expect(date).to_have_attribute("type", "date")
     expect(date).to_have_value("2027-01-29")
     expect(modal.locator('[name="stage"] option[value="closed_won"]')).to_have_text("Closed won")
+    hints = modal.locator(".bk-hint")  # what the deal holds now, for the fields the proposal leaves alone
+    expect(hints.filter(has_text="Now: Proposal. Leave empty to keep it.")).to_have_count(1)
+    expect(hints.filter(has_text="Now: Zoë Müller. Leave empty to keep it.")).to_have_count(1)
+    expect(hints.filter(has_text="Now: Bob Baker. Leave empty to keep it.")).to_have_count(1)
     expect(modal.locator('[data-role="submit"]')).to_be_in_viewport()  # the form fits: Save stays in view
     screenshot(page, "edit-date-2-form")
 

@@ -177,7 +177,8 @@ class _Approvals:
 ])
 def test_the_edit_form_gives_each_field_its_input(changes: dict[str, Any], inputs: dict[str, str]) -> None:
     p = proposal(**changes)
-    view = edit_modal(p, editable_fields(_Approvals(), p), facts())  # type: ignore[arg-type]
+    now = {"stage": "proposal", "amount": "48500.00", "owner": "bob", "name": "Acme renewal"}
+    view = edit_modal(p, editable_fields(_Approvals(), p), facts(current=now))  # type: ignore[arg-type]
     elements = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert {name: elements[name]["type"] for name in inputs} == inputs
     assert "deal_id" not in elements or p.tool != "update_deal"  # which record it changes is not editable
@@ -190,4 +191,8 @@ def test_the_edit_form_gives_each_field_its_input(changes: dict[str, Any], input
         assert [o["value"] for o in elements["kind"]["options"]] == ["note", "call", "meeting", "email"]
     if "stage" in elements:
         assert elements["stage"]["initial_option"]["text"]["text"] == "Negotiation"
+        hints = {b["block_id"]: b.get("hint", {}).get("text", "") for b in view["blocks"] if b["type"] == "input"}
+        assert hints["amount"] == "Now: 48,500 GBP. Leave empty to keep it. In GBP, e.g. 24000 or 24000.50"
+        assert hints["owner"] == "Now: Bob Baker. Leave empty to keep it. The owner needs a CRM user with the same e-mail."
+        assert "Now" not in hints["stage"]  # what the proposal changes is prefilled instead
         assert len(view["blocks"]) <= 100 and len(json.dumps(view)) < 30_000

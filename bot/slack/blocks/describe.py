@@ -55,6 +55,7 @@ class Facts:
     rule: tuple[tuple[str, ...], bool] | None = None  # approval rules of the risk, requester may approve alone
     replaced: ProposalView | None = None  # the version an edit replaced
     timezone: str = "UTC"  # for fallback texts; Slack shows each reader their own time zone
+    current: Mapping[str, Any] = field(default_factory=dict)  # an updated record's fields now (form hints)
 
 
 # -- names ----------------------------------------------------------------------------------------

@@ -124,16 +124,22 @@ def _element(field: FormField, proposal: ProposalView, facts: Facts) -> dict[str
 
 
 def _hint(field: FormField, proposal: ProposalView, facts: Facts) -> str:
-    current = proposal.args.get(field.name)
+    """What the editor needs to fill the field in: the form expected, and for a field the update
+    leaves alone, its value on the record now."""
+    proposed = proposal.args.get(field.name)
+    now = facts.current.get(field.name) if field.name not in proposal.args else None
+    said = (f"Now: {describe.value_text(field.name, now, proposal, facts, mrkdwn=False)}. Leave empty to keep it. "
+            if now not in (None, "") and field.kind != "long" else "")
     if field.kind == "user":
-        now = f"Now: {describe.owner_name(current, facts)}. " if current else ""
-        return now + "Leave empty to keep it; the new owner needs a CRM user with the same e-mail."
+        if proposed:
+            said = f"Proposed: {describe.owner_name(proposed, facts)}. "
+        return said + "The owner needs a CRM user with the same e-mail."
     if field.kind == "amount":
-        currency = describe.deal_currency(proposal, facts)
-        return f"In {currency}, e.g. 24000 or 24000.50" if currency else "e.g. 24000 or 24000.50"
+        currency = describe.deal_currency(proposal, facts) or (facts.current.get("currency") or None)
+        return said + (f"In {currency}, e.g. 24000 or 24000.50" if currency else "e.g. 24000 or 24000.50")
     if field.kind == "datetime":
-        return "In your own time zone."
-    return ""
+        return said + "In your own time zone."
+    return said.strip()
 
 
 def record_option(record_id: int, label: str) -> dict[str, Any]:
