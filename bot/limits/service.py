@@ -85,6 +85,14 @@ class Limits:
                 self._on_refusal(refusal.limit)
         return refusal
 
+    def over(self, user: str) -> bool:
+        """True when a request of `user` would be refused now (nothing is counted). For a caller
+        that would otherwise show the request publicly before `admit` refuses it."""
+        try:
+            return self._check(user, count=False) is not None
+        except Exception:  # noqa: BLE001 - admit() decides, and logs
+            return False
+
     def charge(self, user: str, tokens: int) -> None:
         """Add the tokens a run used to the person's and the workspace's count for today."""
         if tokens <= 0:
@@ -109,7 +117,7 @@ class Limits:
                      self._storage.get(_tokens_key(None, day)), settings.workspace_tokens_per_day,
                      self._next_midnight(), self._clock())
 
-    def _check(self, user: str) -> Refusal | None:
+    def _check(self, user: str, *, count: bool = True) -> Refusal | None:
         settings, day = self._settings, self._day()
         budgets: tuple[tuple[LimitName, int, str | None], ...] = (
             ("workspace_tokens_per_day", settings.workspace_tokens_per_day, None),
@@ -119,7 +127,7 @@ class Limits:
                 return self._refusal(name, limit, self._next_midnight())
         item = self._per_minute
         # test() first: a refused request is not counted, so the count stays what was admitted.
-        if item is not None and not (self._window.test(item, user) and self._window.hit(item, user)):
+        if item is not None and not (self._window.test(item, user) and (not count or self._window.hit(item, user))):
             reset = self._window.get_window_stats(item, user).reset_time
             return self._refusal("requests_per_minute", item.amount, reset)
         return None

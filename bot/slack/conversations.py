@@ -1,8 +1,9 @@
 """A request from Slack, from acceptance to answer: claim it once, show progress, answer, post cards.
 
 Listeners call `accept()` after acknowledging; it claims the request under its key (a redelivery,
-or the second event Slack sends for one mention, finds it claimed and stops there) and starts
-the run in the background. Where the answer goes is a `Destination`: a thread (mentions, DMs,
+or the second event Slack sends for one mention, finds it claimed and stops there), lets the gate
+(the limits) count it or refuse it with one line, and starts the run in the background; the run's
+tokens are charged to the gate afterwards. Where the answer goes is a `Destination`: a thread (mentions, DMs,
 thread replies, `/crm` in the channel) or the caller's response_url (`/crm`, ephemeral). An
 answer is cut at `slack.max_answer_chars` with a note, and everything sent is guarded (the
 Poster, and `guarded_respond` for the response_url) whoever calls the destination.
@@ -286,7 +287,8 @@ class Conversations:
         self._crm, self._audience = crm, audience
 
     async def accept(self, incoming: Incoming, destination: Destination) -> bool:
-        """Claim the request and start it; False when it was already claimed (a duplicate)."""
+        """Claim the request and start it (or refuse it, recorded as refused); False when it was
+        already claimed (a duplicate)."""
         claimed = await asyncio.to_thread(
             self._requests.claim, incoming.key, kind=incoming.kind, user=incoming.user, channel=incoming.channel,
             thread_ts=incoming.thread_ts, conversation_id=incoming.conversation_id, event_id=incoming.event_id)

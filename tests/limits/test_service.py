@@ -60,6 +60,18 @@ def test_requests_over_the_minute_are_refused_with_when_to_ask_again(sqlite_engi
     assert service.admit("U1") is None  # a new window
 
 
+def test_over_tells_without_counting(sqlite_engine: Engine) -> None:
+    clock, refused = Clock(), []
+    service = limits(sqlite_engine, clock, refused, requests_per_minute=1, tokens_per_day=100)
+    assert not service.over("U1") and not service.over("U1")
+    assert service.usage("U1").requests_this_minute == 0
+    assert service.admit("U1") is None
+    assert service.over("U1") and service.over("U2") is False
+    service.charge("U2", 100)
+    assert service.over("U2")
+    assert refused == []  # only admit() refuses
+
+
 def test_tokens_are_charged_and_the_day_budget_enforced(sqlite_engine: Engine) -> None:
     clock, refused = Clock(), []
     service = limits(sqlite_engine, clock, refused, tokens_per_day=1_000, requests_per_minute=0)

@@ -118,6 +118,26 @@ def test_a_crm_question_over_the_limit_is_refused_through_its_response_url(sqlit
     assert said["response_type"] == "ephemeral"
 
 
+def test_a_crm_question_over_the_limit_is_not_posted_in_the_channel(sqlite_engine: Engine, tmp_path: Path) -> None:
+    model = ScriptedModel([])
+    deps, slack, service = slack_world(sqlite_engine, tmp_path, model, requests_per_minute=1)
+    assert deps.settings.slack.command_answers == "in_channel"
+    assert service.admit("U02BOB") is None
+    ack, respond = Calls(), Calls()
+    command = {"user_id": "U02BOB", "channel_id": "C0SALES", "trigger_id": "t9", "text": "who is Acme?"}
+
+    async def ask() -> None:
+        await commands.on_crm(ack=ack, command=command, respond=respond, context={"deps": deps})
+        await deps.runner.drain(30)
+
+    asyncio.run(ask())
+    assert not slack.made("chat.postMessage") and not slack.made("chat.postEphemeral")
+    (said,) = respond.calls
+    assert said["text"].startswith("⏳ You have reached your limit of 1 request a minute;")
+    refused = SqlRequests(sqlite_engine).get("command:t9")
+    assert refused is not None and refused.status == "refused"
+
+
 def test_crm_usage_shows_ones_own_use_and_is_not_a_request(sqlite_engine: Engine, tmp_path: Path) -> None:
     model = ScriptedModel([])
     deps, slack, service = slack_world(sqlite_engine, tmp_path, model)

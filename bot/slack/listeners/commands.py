@@ -126,10 +126,12 @@ async def on_open_card(ack: Ack) -> None:
 
 async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond,
                     asker: Admitted | None) -> None:
-    """In the channel: a thread starting with the question; else (or if the bot may not post there)
-    only the caller sees the answer."""
+    """In the channel: a thread starting with the question; else (or if the bot may not post there,
+    or the caller is over a limit and so is refused) only the caller sees the answer."""
     user, channel, trigger = command["user_id"], command["channel_id"], command.get("trigger_id", "")
-    if deps.settings.slack.command_answers == "in_channel":
+    # Over a limit, the question is not posted in the channel: the refusal is the caller's alone.
+    over = deps.limits is not None and await asyncio.to_thread(deps.limits.over, user)
+    if deps.settings.slack.command_answers == "in_channel" and not over:
         try:
             root = await deps.poster.post(channel, messages.plain(f"<@{user}> asked: {escape_fit(text, 2500)}"))
         except SlackApiError as exc:
