@@ -33,6 +33,10 @@ def test_the_sweep_marks_expired_proposals_and_updates_their_cards(stack: Stack)
     (card,) = wait_for_cards(stack.emulator, "C0SALES", root.ts)
     expired = wait_for_card_text(stack.emulator, "C0SALES", card.ts, "Expired")
     assert APPROVE not in text_of(expired)
+    # Its requester is told, in the thread where they asked.
+    stack.emulator.wait_for(lambda e: any("expired" in m.text and "<@U02BOB>" in text_of(m)
+                                          for m in e.messages("C0SALES", thread_ts=root.ts) if m.ts != card.ts),
+                            20, what="Bob told his proposal expired")
 
 
 def test_private_answers_to_crm_questions_go_only_to_the_caller(stack: Stack) -> None:
