@@ -118,7 +118,10 @@ class Bot:
         env.update({"DATABASE_URL": db_url, "BOT_KB__PATH": str(Path(REPO) / "kb"), "PYTHONUNBUFFERED": "1",
                     "SLACK_BOT_TOKEN": emu.config.bot_token, "SLACK_API_URL": emu.api_url,
                     "OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "bench-key",
-                    "BOT_SLACK__MAX_CONCURRENT_RUNS": str(MAX_RUNS)})
+                    "BOT_SLACK__MAX_CONCURRENT_RUNS": str(MAX_RUNS),
+                    # The cards are on demo companies of every owner: the clickers (reps, who see their
+                    # team's records) must see them all, or a fifth of the clicks is refused, not executed.
+                    "BOT_ACCESS__ROLES__REP__SEE": "all"})
         env["SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"] = (
             emu.config.app_token if socket_mode else emu.config.signing_secret)
         env.update(extra_env or {})
