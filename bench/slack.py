@@ -121,7 +121,10 @@ class Bot:
                     "BOT_SLACK__MAX_CONCURRENT_RUNS": str(MAX_RUNS),
                     # Three people at 50 actions/s: counted (its cost is in the figures), never refused.
                     "BOT_LIMITS__REQUESTS_PER_MINUTE": "100000", "BOT_LIMITS__TOKENS_PER_DAY": "0",
-                    "BOT_LIMITS__WORKSPACE_TOKENS_PER_DAY": "0"})
+                    "BOT_LIMITS__WORKSPACE_TOKENS_PER_DAY": "0",
+                    # The cards are on demo companies of every owner: the clickers (reps, who see their
+                    # team's records) must see them all, or a fifth of the clicks is refused, not executed.
+                    "BOT_ACCESS__ROLES__REP__SEE": "all"})
         env["SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"] = (
             emu.config.app_token if socket_mode else emu.config.signing_secret)
         env.update(extra_env or {})
