@@ -198,6 +198,12 @@ def _sections(d: dict[str, Any], machine: dict[str, Any]) -> list[dict[str, Any]
          + f"). Best ack p99 {before:.1f} ms with the status message, {after:.1f} ms with the surfaces. The listeners "
          "acknowledge before any Slack call of the answer is made; what the setting changes is the work the same "
          "process does meanwhile (a few more Web API calls per answer)."),
+        ("Lost under the load counts clicked proposals that stayed pending: "
+         + ", ".join(f"{c}: {by[c]['load']['counts']['not_executed']} of {by[c]['load']['counts']['proposals_clicked']}"
+                     for c in cols)
+         + ". The figure is the same with either setting (mentions answered exactly once: "
+         + ", ".join(f"{by[c]['load']['counts']['answered_once']} of {by[c]['load']['counts']['mentions']}" for c in cols)
+         + "), so it does not come from how answers are delivered."),
         (f"Machine: {machine['cores']} cores shared with other work; 1-minute load average "
          f"{machine['load_avg_1m_at_start']} at the start of the suite and {machine['load_avg_1m_at_end']} at its end."),
     ]

@@ -79,7 +79,7 @@ function messageNode(m, ctx, { ephemeral = false, inThread = false } = {}) {
       className: "only-you", innerHTML: 'Only visible to you · <button type="button" class="dismiss">Dismiss</button>',
     }));
   }
-  if (m.stream) main.appendChild(timeline(m.stream));
+  if (m.stream?.tasks?.length) main.appendChild(timeline(m.stream));
   const body = onlyRichText(m.blocks)
     ? Object.assign(document.createElement("div"), { className: "msg-text", innerHTML: mrkdwn(m.text, ctx) })
     : renderBlocks(m.blocks, { ...ctx, onAction: (a) => ctx.act(ephemeral ? "ephemeral" : "message", m, a) });
