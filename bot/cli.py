@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
-from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_hubspot, cli_run
+from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_failed, cli_hubspot, cli_run
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.privacy.spans import DetectionError
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_digest.add_parsers(sub)
     cli_dev.add_parsers(sub)
     cli_hubspot.add_parsers(sub)
+    cli_failed.add_parsers(sub)
 
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = _COMMANDS[args.command]
         return handler(settings, args)
     except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError,
-            cli_digest.DigestCommandError, cli_run.RunError) as exc:
+            cli_digest.DigestCommandError, cli_run.RunError, cli_failed.FailedCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -220,4 +221,5 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     **cli_digest.COMMANDS,
     **cli_dev.COMMANDS,
     **cli_hubspot.COMMANDS,
+    **cli_failed.COMMANDS,
 }

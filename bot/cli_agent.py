@@ -78,6 +78,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         }, ensure_ascii=False, indent=2))
         return 1 if result.error else 0
     print(result.answer)
+    if result.unavailable and result.error:  # the terminal's user is the operator: the reason is theirs
+        print(f"reason: {result.error}")
     if result.citations:
         print("\nSources: " + ", ".join(result.citations))
     for p in result.proposals:

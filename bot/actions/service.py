@@ -32,6 +32,7 @@ from bot.access.scoped_crm import ScopedCrm
 from bot.actions.policy import ApprovalPolicy, Approver, ChannelMembers, Verdict
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.proposals import SqlProposals
 from bot.store.tables import utcnow
 
@@ -85,8 +86,10 @@ class Approvals:
                  targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
                  clock: Callable[[], datetime] = utcnow,
                  on_executed: Callable[[ProposalView], None] | None = None,
-                 groups: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 groups: Mapping[str, tuple[str, ...]] | None = None,
+                 letters: SqlDeadLetters | None = None) -> None:
         self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
+        self._letters = letters  # the dead-letter list: executions that failed transiently are kept there
         self.audit, self._operations, self._targets = audit, operations, targets
         self._on_executed = on_executed
         self._groups = dict(groups or {})  # [people.groups]: the groups of a decider given without an Actor
@@ -326,6 +329,7 @@ class Approvals:
         self._record(proposal, user, ProposalStatus.EXECUTING, status,
                      {**audited, **({"error": error} if error else {})})
         done = replace(proposal, status=status, result=result, error=error)
+        self._keep(done, user)
         if status == ProposalStatus.EXECUTED and self._on_executed is not None:
             try:
                 self._on_executed(done)
@@ -334,6 +338,21 @@ class Approvals:
         message = {ProposalStatus.EXECUTED: "done", ProposalStatus.STALE: error or "stale",
                    ProposalStatus.FAILED: f"failed: {error}"}[status]
         return Decision(status.value, message, done)  # type: ignore[arg-type]
+
+    def _keep(self, proposal: ProposalView, user: str) -> None:
+        """A transient failure goes on the dead-letter list (retried through approve(), so at most
+        once still holds); any other ending settles an item listed before."""
+        if self._letters is None:
+            return
+        try:
+            if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
+                self._letters.record("execution", proposal.id, reason=proposal.error or "failed",
+                                     payload={"proposal_id": proposal.id, "approver": user}, user=proposal.requester,
+                                     channel=proposal.channel, now=self._clock())
+            else:
+                self._letters.settle("execution", proposal.id, now=self._clock())
+        except Exception:  # noqa: BLE001 - the outcome is recorded on the proposal whatever happens here
+            log.exception("proposal %s: could not update the dead-letter list", proposal.id)
 
     def _already(self, proposal: ProposalView) -> Decision:
         # A Slack mention: Slack shows the person's name (the terminal prints it as it is).

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
 
 from adapters.crm.base import CrmAdapter
 from bot.access.scope import Scope
@@ -33,6 +33,9 @@ from bot.slack.poster import Poster, guarded_respond
 from bot.slack.runner import Runner
 from bot.slack.types import Respond, SlackMessage
 from bot.store.requests import SqlRequests
+
+if TYPE_CHECKING:
+    from bot.slack.kept import Kept
 
 log = logging.getLogger(__name__)
 PRIVATE_NOTE = ("🔒 <@{user}>, I sent you my answer privately: it uses CRM records that not everyone "
@@ -151,11 +154,12 @@ class EphemeralDestination:
 class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
                  runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
-                 max_answer_chars: int = 12_000) -> None:
+                 max_answer_chars: int = 12_000, kept: Kept | None = None) -> None:
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
         self._max_answer_chars = max_answer_chars
         self._requests, self._runner, self._links = requests, runner, links
         self._crm, self._audience = crm, audience
+        self._kept = kept  # the dead-letter list: what could not be finished is kept there
 
     async def accept(self, incoming: Incoming, destination: Destination) -> bool:
         """Claim the request and start it; False when it was already claimed (a duplicate)."""
@@ -172,7 +176,13 @@ class Conversations:
         """True if the bot has taken part in this conversation (so a thread reply is for it)."""
         return await asyncio.to_thread(self._requests.has_conversation, conversation_id)
 
-    async def _run(self, incoming: Incoming, destination: Destination) -> None:
+    async def retry(self, incoming: Incoming, destination: Destination) -> bool:
+        """Run a kept request again (its key already claimed); True when it was answered this time."""
+        await asyncio.to_thread(self._requests.reopen, incoming.key)
+        return await self._run(incoming, destination)
+
+    async def _run(self, incoming: Incoming, destination: Destination) -> bool:
+        result: AgentResult | None = None
         try:
             ahead = self._runner.waiting
             await destination.status("Working on it…" if not self._runner.full else
@@ -186,6 +196,8 @@ class Conversations:
                             incoming.thread_ts, reader=reader,
                             may_propose=incoming.asker.grant.propose if incoming.asker else False),
                     on_progress=lambda names: destination.progress(f"Running {names}…"))
+            if result.unavailable and self._kept is not None:  # the model or the CRM is down: keep it
+                result = replace(result, answer=await self._kept.turn(incoming, result.error or "unavailable"))
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)
@@ -197,17 +209,22 @@ class Conversations:
             summary = await asyncio.to_thread(self._summary, incoming)
             await asyncio.to_thread(self._requests.finish, incoming.key,
                                     status="failed" if result.error else "answered", proposals=len(result.proposals),
-                                    error=result.error, summary=summary)
+                                    error="the assistant was not available" if result.unavailable else result.error,
+                                    summary=summary)
+            return not result.unavailable
         except Exception as exc:
             log.exception("request %s failed", incoming.key)
             await asyncio.to_thread(self._requests.finish, incoming.key, status="failed",
                                     error=f"internal error ({type(exc).__name__})")
+            said = ("Sorry, something went wrong while answering. Please try again; if it keeps happening, "
+                    "tell the bot's operator.")
+            if self._kept is not None:  # kept: the turn, or only its answer when Slack would not take it
+                said = await self._kept.after_error(incoming, exc, result)
             try:
-                await destination.answer([messages.plain(
-                    "Sorry, something went wrong while answering. Please try again; if it keeps happening, "
-                    "tell the bot's operator.")])
+                await destination.answer([messages.plain(said)])
             except Exception:  # noqa: BLE001 - Slack itself may be what failed
                 log.exception("could not tell the user that request %s failed", incoming.key)
+            return False
 
     def _summary(self, incoming: Incoming) -> str:
         """The question masked, as kept for the App Home (shown unmasked to its asker only)."""

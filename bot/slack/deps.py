@@ -12,17 +12,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.crm.base import CrmAdapter
-from bot.access.service import Access
+from bot.access.service import Access, Admitted
 from bot.actions.service import Approvals
 from bot.config import Settings
 from bot.digests.service import DigestService
-from bot.slack.blocks.home import digest_home_blocks, home_view
+from bot.slack.blocks.home import digest_home_blocks, failed_home_blocks, home_view
 from bot.slack.blocks.links import Links
 from bot.slack.conversations import Conversations
 from bot.slack.decisions import CardDecisions
 from bot.slack.members import Members
 from bot.slack.poster import Poster
 from bot.slack.runner import Runner
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.requests import SqlRequests
 
 CONTEXT_KEY = "deps"
@@ -45,6 +46,7 @@ class SlackDeps:
     requests: SqlRequests
     runner: Runner
     links: Links
+    letters: SqlDeadLetters | None = None  # the dead-letter list (`/crm failed`, the admins' App Home)
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
@@ -52,9 +54,18 @@ class SlackDeps:
         recent = await asyncio.to_thread(self.requests.recent, user, limit=15)
         shown = [replace(r, summary=await asyncio.to_thread(self.conversations.shown, r.conversation_id, r.summary))
                  for r in recent]
-        extra = await self._digest_blocks(user)
+        extra = await self._failed_blocks(user) + await self._digest_blocks(user)
         view: dict[str, Any] = home_view(self.settings.bot.name, awaiting, shown, self.links, extra=extra)
         await self.poster.client.views_publish(user_id=user, view=view)
+
+    async def _failed_blocks(self, user: str) -> list[dict[str, Any]]:
+        """For people with the audit right: how many items the dead-letter list holds."""
+        if self.letters is None:
+            return []
+        admitted = await self.access.admit(user)
+        if not isinstance(admitted, Admitted) or not admitted.grant.audit:
+            return []
+        return failed_home_blocks(await asyncio.to_thread(self.letters.count_open))
 
     async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:
         """The digests of the channels the user is in (channels named "#…" in app.toml are shown to all)."""

@@ -82,7 +82,9 @@ def test_model_failures_become_a_clear_error(sqlite_engine: Engine, tmp_path: Pa
     # The time limit leaves a loaded machine room for the quick failures; the slow step outlasts it.
     with ScriptedModelServer([step]) as server:
         result = ask(world_for(sqlite_engine, tmp_path, server, timeout_seconds=2), "Hello")
-    assert result.error == message and result.answer == f"Sorry, I could not answer: {message}."
+    # The operator's reason is kept; the person is told only that the assistant is unavailable.
+    assert result.error == message and result.unavailable
+    assert result.answer == "The assistant is not available right now; your request was not lost."
 
 
 def test_malformed_arguments_from_the_server_go_back_as_an_error(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from bot.slack.mrkdwn import escape_fit, incoming
 from bot.slack.types import Ack, Respond
 
 log = logging.getLogger(__name__)
-SUBCOMMANDS = ("help", "find", "pending", "digest")
+SUBCOMMANDS = ("help", "find", "pending", "digest", "failed")
 
 
 async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: dict[str, Any]) -> None:
@@ -43,6 +43,8 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
         deps.runner.spawn(lambda: digests.command(deps, command, rest, respond), name="crm digest")
     elif sub == "pending":
         deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
+    elif sub == "failed":
+        deps.runner.spawn(lambda: _failed(deps, rest.strip(), respond, asker), name="crm failed")
     else:
         deps.runner.spawn(lambda: _question(deps, command, text, respond, asker), name="crm question")
 
@@ -63,6 +65,23 @@ async def _find(deps: SlackDeps, query: str, respond: Respond, asker: Admitted |
 async def _pending(deps: SlackDeps, user: str, respond: Respond) -> None:
     mine = await deps.decisions.awaiting(user)
     text, blocks = messages.pending_list(mine, deps.links)
+    await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def _failed(deps: SlackDeps, rest: str, respond: Respond, asker: Admitted | None) -> None:
+    """`/crm failed` lists the dead-letter list; `/crm failed retry ID` queues an item for a retry."""
+    if asker is None or not asker.grant.audit or deps.letters is None:
+        await respond(text="Only people who may read audit trails see the failed list.", response_type="ephemeral")
+        return
+    verb, _, ref = rest.partition(" ")
+    if verb == "retry":
+        queued = ref.strip().isdigit() and await asyncio.to_thread(deps.letters.queue, int(ref.strip()))
+        await respond(text=f"Item {escape_fit(ref.strip(), 20)} will be retried within a minute." if queued else
+                      f"There is no failed item {escape_fit(ref.strip(), 20)} waiting to be retried.",
+                      response_type="ephemeral")
+        return
+    letters = await asyncio.to_thread(deps.letters.list, limit=20)
+    text, blocks = messages.failed_list(letters)
     await respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
