@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.config import ModelSection
 from bot.store import schema
 from bot.store.engine import make_engine
-from tests.fakes.model_server import ScriptedModelServer, delay, error, raw_tool_call, text, tool_calls
+from tests.fakes.model_server import ScriptedModelServer, delay, error, garbage, raw_tool_call, text, tool_calls
 from tests.world import PLANTED, World, leaked, make_world, seed
 
 TOOL_NAMES = {
@@ -76,6 +76,7 @@ def test_a_429_is_retried_after_retry_after(sqlite_engine: Engine, tmp_path: Pat
         (error(401, "bad key"), "the model server refused the API key (check OPENAI_API_KEY)"),
         (error(429, "quota"), "the model server is rate limiting requests; try again in a minute"),
         (delay(3, text("late")), "the model server did not answer in time"),
+        (garbage(), "the model server sent a reply that is not a chat completion"),
     ],
 )
 def test_model_failures_become_a_clear_error(sqlite_engine: Engine, tmp_path: Path, step: Any, message: str) -> None:
