@@ -33,6 +33,7 @@ from bot.actions.policy import ApprovalPolicy, Approver, ChannelMembers, Verdict
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
 from bot.store.dead_letters import SqlDeadLetters
+from bot.store.durable import durable
 from bot.store.proposals import SqlProposals
 from bot.store.tables import utcnow
 
@@ -322,8 +323,10 @@ class Approvals:
 
     def _finish(self, proposal: ProposalView, user: str, status: ProposalStatus, *, result: dict[str, Any],
                 error: str | None = None) -> Decision:
-        self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status, result=result,
-                                   error=error)
+        # The outcome must be recorded even if the database restarts right now (the write may
+        # have happened): retried, and a conditional update, so a repeat changes nothing.
+        durable(self._proposals.transition, proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status,
+                result=result, error=error)
         # The audit keeps references and versions, not field values (which may be personal data).
         audited = {k: v for k, v in result.items() if k != "current"}
         self._record(proposal, user, ProposalStatus.EXECUTING, status,
@@ -346,7 +349,7 @@ class Approvals:
             return
         try:
             if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
-                self._letters.record("execution", proposal.id, reason=proposal.error or "failed",
+                durable(self._letters.record, "execution", proposal.id, reason=proposal.error or "failed",
                                      payload={"proposal_id": proposal.id, "approver": user}, user=proposal.requester,
                                      channel=proposal.channel, now=self._clock())
             else:
@@ -371,7 +374,7 @@ class Approvals:
 
     def _record(self, proposal: ProposalView, actor: str | None, from_status: str | None, to_status: str | None,
                 data: dict[str, Any], *, kind: str = "proposal.transition") -> None:
-        self.audit.record(kind, actor=actor, conversation_id=proposal.conversation_id, proposal_id=proposal.id,
-                           from_status=from_status, to_status=to_status, payload_hash=proposal.payload_hash,
-                           data=data)
+        durable(self.audit.record, kind, actor=actor, conversation_id=proposal.conversation_id,
+                proposal_id=proposal.id, from_status=from_status, to_status=to_status,
+                payload_hash=proposal.payload_hash, data=data)
 

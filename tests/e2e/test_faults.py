@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -225,6 +226,71 @@ def test_a_bot_killed_between_the_claim_and_the_execution_is_reconciled_once_by_
     deal = crm.get("deal", ids["deal"])
     assert deal is not None and deal.stage == "negotiation" and deal.version == 2  # written once
     assert SqlDeadLetters(engine).list() == []
+    engine.dispose()
+
+
+def restart_postgresql() -> None:
+    """Restart the machine's PostgreSQL server (the tests run as root on a Debian cluster)."""
+    import subprocess
+
+    command = ["pg_ctlcluster", "15", "main", "restart"] if shutil.which("pg_ctlcluster") else [
+        "service", "postgresql", "restart"]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_each_proposal_once(
+        tmp_path: Path, pg_url: str, pg_admin: Any) -> None:
+    """Run sparingly: every test using the PostgreSQL server sees it restart."""
+    engine, crm, ids = prepare_database(pg_url, tmp_path / "kb")
+    calls = [("log_activity", {"kind": "call", "subject": f"Burst call {i}", "deal_id": ids["deal"]}) for i in range(6)]
+    with EmulatorThread() as emulator, ScriptedModelServer([tool_calls(*calls), text("Proposed.")]) as server:
+        emulator.default_mode = "http"
+        replicas = [BotProcess(emulator, server.base_url, pg_url, tmp_path / "kb", tmp_path / f"replica{i}.log",
+                               socket_mode=False, extra_env={"BOT_DEAD_LETTERS__RETRY_SECONDS": "1"}) for i in (1, 2)]
+        try:
+            for replica in replicas:
+                replica.wait_ready()
+            targets = [f"{r.url}/slack/events" for r in replicas]
+            emulator.http_target = targets[0]
+            root = emulator.user_message("U02BOB", SALES, "<@UBOT> log my six calls on the Acme deal")
+            cards = wait_for_cards(emulator, SALES, root.ts, 6)
+            pids = [proposal_id(card) for card in cards]
+
+            def click(card: PostedMessage, target: str) -> None:
+                try:
+                    emulator.click("U01ALICE", channel=SALES, message_ts=card.ts, action_id=APPROVE, target=target)
+                except Exception:  # noqa: BLE001 - a replica that cannot answer now is a click a person repeats
+                    pass
+
+            burst = [threading.Thread(target=click, args=(card, target)) for card in cards for target in targets]
+            restart = threading.Thread(target=restart_postgresql)
+            for i, thread in enumerate(burst):
+                thread.start()
+                if i == len(burst) // 2:
+                    restart.start()  # in the middle of the burst
+            for thread in [*burst, restart]:
+                thread.join()
+            pg_admin.dispose()  # its pooled connections died with the server
+            # A person whose click met the restart sees the card unchanged and clicks again.
+            for card in cards:
+                for attempt in range(5):
+                    try:
+                        wait_for_card_text(emulator, SALES, card.ts, "Executed")
+                        break
+                    except AssertionError:
+                        click(card, targets[attempt % 2])
+                wait_for_card_text(emulator, SALES, card.ts, "Executed")
+        finally:
+            for replica in replicas:
+                replica.stop()
+    for pid in pids:
+        trail = SqlAuditLog(engine).trail(pid)
+        assert [e.to_status for e in trail if e.kind == "proposal.transition"].count("executed") == 1, pid
+        assert _status(engine, pid) == "executed"
+    with engine.connect() as conn:
+        subjects = conn.execute(sql("SELECT subject FROM crm_activity WHERE subject LIKE 'Burst call %'")).scalars()
+        assert sorted(subjects) == sorted(f"Burst call {i}" for i in range(6))  # each written once
+    assert [x for x in SqlDeadLetters(engine).list() if x.kind == "execution"] == []
     engine.dispose()
 
 
