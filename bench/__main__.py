@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import access, agent, digests, foundation, hubspot, privacy, report, slack
+from bench import access, agent, digests, faults, foundation, hubspot, privacy, report, slack
 from bench.common import RESULTS_DIR, log
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
@@ -27,6 +27,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "digests": digests.run,
     "access": access.run,
     "hubspot": hubspot.run,
+    "faults": faults.run,
 }
 
 
