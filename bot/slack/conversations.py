@@ -197,7 +197,8 @@ class Conversations:
                             may_propose=incoming.asker.grant.propose if incoming.asker else False),
                     on_progress=lambda names: destination.progress(f"Running {names}…"))
             if result.unavailable and self._kept is not None:  # the model or the CRM is down: keep it
-                result = replace(result, answer=await self._kept.turn(incoming, result.error or "unavailable"))
+                result = replace(result, answer=await self._kept.turn(incoming, result.error or "unavailable",
+                                                                      partial=bool(result.proposals)))
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)

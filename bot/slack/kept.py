@@ -45,13 +45,19 @@ class Kept:
         self.letters, self._settings, self._gateway, self._vaults, self._clock = (
             letters, settings, gateway, vaults, clock)
 
-    async def turn(self, request: Request, reason: str) -> str:
-        """Keep a turn that could not be run; the sentence to tell its asker."""
+    async def turn(self, request: Request, reason: str, *, partial: bool = False) -> str:
+        """Keep a turn that could not be run; the sentence to tell its asker. A `partial` turn made
+        proposals before it failed: running it again could propose them twice, so it is listed
+        for an operator rather than retried automatically."""
+        if partial:
+            reason = f"{reason} (after making proposals: not retried automatically)"
         return await self._keep("turn", request, reason, lambda vault: {
-            "text": self._gateway.mask_user_text(vault, request.text)})
+            "text": self._gateway.mask_user_text(vault, request.text)}, automatic=not partial)
 
     async def after_error(self, request: Request, exc: BaseException, result: Any) -> str:
         """Keep what an error interrupted: the answer, when the agent had one (Slack refused it), else the turn."""
+        if result is not None and getattr(result, "unavailable", False):
+            return str(result.answer)  # the turn was kept already, with the reason that matters
         reason = f"{type(exc).__name__}: {_first_line(exc)}"
         if result is not None and not getattr(result, "unavailable", False) and result.masked_answer:
             return await self._keep("answer", request, f"posting the answer failed ({reason})", lambda vault: {
@@ -59,21 +65,22 @@ class Kept:
         return await self.turn(request, f"internal error ({reason})")
 
     async def _keep(self, kind: Kind, request: Request, reason: str,
-                    masked: Callable[[Vault], dict[str, Any]]) -> str:
+                    masked: Callable[[Vault], dict[str, Any]], *, automatic: bool = True) -> str:
         try:
-            return await asyncio.to_thread(self._record, kind, request, reason, masked)
+            return await asyncio.to_thread(self._record, kind, request, reason, masked, automatic)
         except Exception:  # noqa: BLE001 - the database may be what failed; say so in the log at least
             log.exception("request %s could not be kept on the dead-letter list", request.key)
             return UNAVAILABLE
 
-    def _record(self, kind: Kind, request: Request, reason: str, masked: Callable[[Vault], dict[str, Any]]) -> str:
+    def _record(self, kind: Kind, request: Request, reason: str, masked: Callable[[Vault], dict[str, Any]],
+                automatic: bool) -> str:
         vault = self._vaults(request.conversation_id)
         payload = {"kind": request.kind, "conversation_id": request.conversation_id, "thread_ts": request.thread_ts,
                    **masked(vault)}
         before = self.letters.find(kind, request.key)
         attempts = before.attempts if before is not None else 0
         now = self._clock()
-        retry = self._settings.auto_retry and attempts < self._settings.max_attempts
+        retry = automatic and self._settings.auto_retry and attempts < self._settings.max_attempts
         letter = self.letters.record(kind, request.key, reason=reason, payload=payload, user=request.user,
                                      channel=request.channel,
                                      retry_at=now + backoff(attempts + 1, self._settings.retry_seconds) if retry else None,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from bot.agent.model import ModelError
 from bot.agent.scripted import ScriptedModel, reply
+from bot.slack.door import ASKER_KEY
 from bot.slack.listeners import events
 from bot.slack.redo import Redo
 from bot.store.dead_letters import SqlDeadLetters
@@ -62,7 +63,8 @@ def scenario(engine: Engine, tmp_path: Path, steps: list[Any], *, auto_retry: bo
                  "text": f"<@{BOT_USER_ID}> what do we know about {PLANTED['name']}?"}
         if isinstance(slack, RefusingSlack):
             slack.down = slack_down_first
-        await events.on_mention(event=event, body={"event_id": "Ev1"}, context={"deps": deps})
+        asker = await deps.access.admit("U02BOB")  # as the door would have admitted them
+        await events.on_mention(event=event, body={"event_id": "Ev1"}, context={"deps": deps, ASKER_KEY: asker})
         await deps.runner.drain(30)
         before = posted_text(slack)
         if isinstance(slack, RefusingSlack):
@@ -136,3 +138,15 @@ def test_no_turn_is_retried_while_a_breaker_is_open(sqlite_engine: Engine, tmp_p
     model.assert_done()  # no second model call
     (letter,) = SqlDeadLetters(sqlite_engine).list()
     assert (letter.status, letter.attempts) == ("queued", 0)
+
+
+def test_a_turn_that_made_proposals_before_the_model_failed_is_listed_not_retried(
+        sqlite_engine: Engine, tmp_path: Path) -> None:
+    from bot.agent.scripted import call
+
+    task = {"subject": "Call back about the renewal", "due_date": "2026-12-20", "company_id": 2}  # Globex: unowned
+    slack, before, finished = scenario(sqlite_engine, tmp_path, [call(("create_task", task)), ModelError(REASON)],
+                                       slack=FakeSlack({"C0SALES": ["U02BOB"]}))
+    assert "it is listed as failed" in before and finished == 0  # a rerun could propose the change twice
+    (letter,) = SqlDeadLetters(sqlite_engine).list()
+    assert letter.status == "failed" and "after making proposals" in letter.reason
