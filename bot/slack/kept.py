@@ -23,7 +23,7 @@ from bot.privacy.vault import Vault
 from bot.store.dead_letters import Kind, SqlDeadLetters, backoff
 
 log = logging.getLogger(__name__)
-WILL_RETRY = UNAVAILABLE.rstrip(".") + ": it is saved and will be retried, and the answer will appear here."
+WILL_RETRY = UNAVAILABLE.rstrip(".") + ": it is saved and will be retried."
 LISTED = UNAVAILABLE.rstrip(".") + ": it is listed as failed, and the bot's operator can retry it."
 
 
