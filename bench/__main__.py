@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import access, agent, digests, foundation, hubspot, ops, privacy, report, slack, surfaces
+from bench import access, agent, digests, faults, foundation, hubspot, ops, privacy, report, slack, surfaces
 from bench.common import RESULTS_DIR, log
 
 SUITES: dict[str, Callable[[], dict[str, Any]]] = {
@@ -29,6 +29,7 @@ SUITES: dict[str, Callable[[], dict[str, Any]]] = {
     "access": access.run,
     "hubspot": hubspot.run,
     "surfaces": surfaces.run,
+    "faults": faults.run,
 }
 
 

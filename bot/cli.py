@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from adapters.crm.base import CrmError
-from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_feedback, cli_hubspot, cli_run
+from bot import cli_access, cli_agent, cli_dev, cli_digest, cli_failed, cli_feedback, cli_hubspot, cli_run
 from bot import config as config_module
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.ops import logs
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_dev.add_parsers(sub)
     cli_hubspot.add_parsers(sub)
     cli_feedback.add_parsers(sub)
+    cli_failed.add_parsers(sub)
 
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit, so that a reader gone away is caught below
         return code
     except (ConfigError, UserError, schema.SchemaOutOfDate, CrmError, DetectionError,
-            cli_digest.DigestCommandError, cli_run.RunError) as exc:
+            cli_digest.DigestCommandError, cli_run.RunError, cli_failed.FailedCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -232,4 +233,5 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     **cli_dev.COMMANDS,
     **cli_hubspot.COMMANDS,
     **cli_feedback.COMMANDS,
+    **cli_failed.COMMANDS,
 }

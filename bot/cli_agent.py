@@ -79,6 +79,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         }, ensure_ascii=False, indent=2))
         return 1 if result.error else 0
     print(result.answer)
+    if result.unavailable and result.error:  # the terminal's user is the operator: the reason is theirs
+        print(f"reason: {result.error}")
     used = used_sources(result.answer, result.citations, result.source_names)
     if used:
         print("\nSources: " + ", ".join(f"{result.source_names[c]} ({c})" if c in result.source_names else c

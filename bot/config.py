@@ -341,6 +341,21 @@ class SchedulerSection(_Section):
         return self
 
 
+class BreakerSection(_Section):
+    """The circuit breakers around the model and the CRM."""
+
+    failures: int = Field(5, ge=1, le=1_000)
+    cooldown_seconds: float = Field(30.0, gt=0, le=3_600)
+
+
+class DeadLettersSection(_Section):
+    """Work accepted from Slack that could not be finished: kept, retried, listed."""
+
+    auto_retry: bool = True
+    max_attempts: int = Field(3, ge=1, le=50)
+    retry_seconds: float = Field(30.0, ge=1, le=86_400)
+
+
 class DigestSectionsSection(_Section):
     """What the digest sections show."""
 
@@ -401,6 +416,8 @@ class Settings(_Section):
     slack: SlackSection = SlackSection()
     limits: LimitsSection = LimitsSection()
     scheduler: SchedulerSection = SchedulerSection()
+    breaker: BreakerSection = BreakerSection()
+    dead_letters: DeadLettersSection = DeadLettersSection()
     digest_sections: DigestSectionsSection = DigestSectionsSection()
     digests: tuple[DigestConfig, ...] = ()
     secrets: Secrets = Secrets()

@@ -8,6 +8,8 @@ SlackDeps every listener shares.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,11 +30,13 @@ from bot.access.service import Access
 from bot.actions.operations import Targets, operations
 from bot.actions.policy import ApprovalPolicy
 from bot.actions.service import Approvals
+from bot.agent.guarded import GuardedCrm, GuardedModel
 from bot.agent.loop import Agent
 from bot.agent.model import MissingModel, Model
 from bot.agent.read_tools import read_tools
 from bot.agent.text_protocol import TextProtocolModel
 from bot.agent.tools import ToolRegistry, write_tools
+from bot.breaker import Breakers
 from bot.config import Settings
 from bot.ops import Ops
 from bot.privacy.gateway import Gateway
@@ -41,6 +45,7 @@ from bot.privacy.vault import Vault
 from bot.records import ProposalView
 from bot.store import schema
 from bot.store.audit import SqlAuditLog
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.engine import make_engine
 from bot.store.history import SqlHistory
 from bot.store.proposals import SqlProposals
@@ -63,8 +68,13 @@ if TYPE_CHECKING:
 class Components:
     settings: Settings
     engine: Engine
-    crm: CrmAdapter
+    crm: CrmAdapter  # behind its circuit breaker (breakers.crm) when built here
     kb: KnowledgeBase
+    breakers: Breakers | None = None  # this process's circuit breakers (the model's and the CRM's)
+
+
+def build_breakers(settings: Settings) -> Breakers:
+    return Breakers(threshold=settings.breaker.failures, cooldown=settings.breaker.cooldown_seconds)
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -100,14 +110,16 @@ def build_checked(settings: Settings) -> Components:
 def build(settings: Settings, engine: Engine | None = None) -> Components:
     """Create the engine (unless given), the CRM adapter and the knowledge base."""
     engine = engine or build_engine(settings)
-    crm: CrmAdapter = build_hubspot(settings) if settings.crm.adapter == "hubspot" else LocalCrm(engine)
+    breakers = build_breakers(settings)
+    inner: CrmAdapter = build_hubspot(settings) if settings.crm.adapter == "hubspot" else LocalCrm(engine)
+    crm: CrmAdapter = GuardedCrm(inner, breakers.crm)  # type: ignore[assignment]
     kb = LocalKnowledgeBase(
         engine,
         settings.kb_path,
         extensions=settings.kb.extensions,
         max_file_bytes=settings.kb.max_file_bytes,
     )
-    return Components(settings=settings, engine=engine, crm=crm, kb=kb)
+    return Components(settings=settings, engine=engine, crm=crm, kb=kb, breakers=breakers)
 
 
 def build_hubspot(settings: Settings) -> CrmAdapter:
@@ -137,7 +149,8 @@ class Services:
     approvals: Approvals
     agent: Agent
     audit: SqlAuditLog
-    model: Model
+    model: Model  # behind its circuit breaker (GuardedModel)
+    breakers: Breakers
     ops: Ops | None = None
 
 
@@ -166,7 +179,17 @@ def build_ops(settings: Settings, components: Components) -> Ops:
         current = await asyncio.to_thread(schema.current_revision, engine)
         return None if current == head else f"at {current or 'no revision'}, the code needs {head}: run migrate"
 
-    return Ops(metrics, journal, Health([("database", database), ("schema", schema_current)]))
+    async def model_breaker() -> str | None:
+        state = components.breakers.model.state
+        return None if state != "open" else "the model's circuit breaker is open (the model server keeps failing)"
+
+    if metrics is not None:
+        for name, breaker in (("model", components.breakers.model), ("crm", components.breakers.crm)):
+            metrics.watch_breaker(name, lambda b=breaker: b.state.replace("-", "_"))
+        letters = SqlDeadLetters(engine)
+        metrics.watch_dead_letters(lambda: letters.count_open())
+    return Ops(metrics, journal, Health([("database", database), ("schema", schema_current),
+                                         ("model breaker", model_breaker)]))
 
 
 def build_model(settings: Settings) -> Model:
@@ -209,7 +232,7 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
     return Approvals(SqlProposals(engine), audit, operations(), targets,
                      ApprovalPolicy(settings.approvals), expiry=timedelta(hours=settings.approvals.expiry_hours),
                      clock=clock, on_executed=on_executed, groups=settings.groups,
-                     undo=timedelta(minutes=settings.approvals.undo_minutes))
+                     undo=timedelta(minutes=settings.approvals.undo_minutes), letters=SqlDeadLetters(engine))
 
 
 def _finder(known: KnownEntitySource) -> Callable[[str], list[tuple[str, str, str]]]:
@@ -241,14 +264,15 @@ def build_services(settings: Settings, components: Components | None = None, *, 
     vault_store = SqlVaultStore(engine)
     # The model is told of the same writes the approval service plans and executes.
     registry = ToolRegistry([*read_tools(components.kb, clock=clock), *write_tools(operations().values())])
-    model = model or build_model(settings)
+    breakers = components.breakers or build_breakers(settings)
+    model = GuardedModel(model or build_model(settings), breakers.model)
     if metrics is not None:
         metrics.known_tools(registry.names())
     agent = Agent(model=WatchedModel(model, metrics) if ops is not None else model, gateway=gateway,
                   vaults=lambda cid: Vault(cid, vault_store), registry=registry,
                   history=SqlHistory(engine), audit=approvals.audit, proposals=approvals, crm=crm,
                   settings=settings.agent, bot_name=settings.bot.name, clock=clock)
-    return Services(components, gateway, known, approvals, agent, approvals.audit, model, ops)
+    return Services(components, gateway, known, approvals, agent, approvals.audit, model, breakers, ops)
 
 
 def build_digests(settings: Settings, components: Components, approvals: Approvals, *,
@@ -259,9 +283,6 @@ def build_digests(settings: Settings, components: Components, approvals: Approva
     `summarizer_parts` (model, gateway) enables the optional model-written summaries; `audience`
     (see digest_audience) limits every run to what its channel's members may all see; `access`
     maps a digest's owner and team to CRM owners (by default through [people.emails])."""
-    import os
-    import socket
-
     from bot.digests.sections import SectionBuilder
     from bot.digests.service import DigestService
     from bot.digests.summary import ModelSummarizer
@@ -276,7 +297,8 @@ def build_digests(settings: Settings, components: Components, approvals: Approva
     return DigestService(SqlDigests(components.engine), sections, settings=settings.scheduler,
                          groups=settings.groups, clock=clock, instance=f"{socket.gethostname()}:{os.getpid()}",
                          publisher=publisher, summarizer=summarizer, configured=settings.digests, audience=audience,
-                         owner_ids=(access or build_access(settings, components.crm)).people.owner_ids_of)
+                         owner_ids=(access or build_access(settings, components.crm)).people.owner_ids_of,
+                         letters=SqlDeadLetters(components.engine))
 
 
 def slack_access(settings: Settings, crm: CrmAdapter, client: AsyncWebClient, *, home_team: str = "") -> Access:
@@ -362,6 +384,7 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     from bot.slack.conversations import Conversations
     from bot.slack.decisions import CardDecisions
     from bot.slack.deps import SlackDeps
+    from bot.slack.kept import Kept
     from bot.slack.limit_gate import LimitGate
     from bot.slack.members import Members
     from bot.slack.poster import Poster
@@ -379,14 +402,18 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
         ops.metrics.watch_waiting(lambda: runner.waiting)
     vault_store = SqlVaultStore(engine)
     access = access or slack_access(settings, services.components.crm, client)
-    limits = limits or build_limits(settings, engine)
+    metrics = ops.metrics if ops is not None else None
+    limits = limits or build_limits(settings, engine,
+                                    on_refusal=metrics.limit_refusal if metrics is not None else None)
+    letters = SqlDeadLetters(engine)
+    kept = Kept(letters, settings.dead_letters, services.gateway, lambda cid: Vault(cid, vault_store), utcnow)
     conversations = Conversations(agent=services.agent, gateway=services.gateway,
                                   vaults=lambda cid: Vault(cid, vault_store), requests=requests, runner=runner,
                                   links=links, crm=services.components.crm, audience=Audience(access, members, bot_user_id=bot_user_id),
                                   max_answer_chars=slack.max_answer_chars,
                                   waiting_note_seconds=slack.waiting_note_seconds,
-                                  journal=ops.journal if ops is not None else None, gate=LimitGate(limits, poster))
-    metrics = ops.metrics if ops is not None else None
+                                  journal=ops.journal if ops is not None else None, gate=LimitGate(limits, poster),
+                                  kept=kept)
     ratings = Ratings(feedback=SqlFeedback(engine), requests=requests, audit=services.audit, gateway=services.gateway,
                       vaults=lambda cid: Vault(cid, vault_store),
                       on_rated=metrics.feedback_given if metrics is not None else None)
@@ -395,7 +422,7 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
                      decisions=CardDecisions(services.approvals, poster, members, links, access,
                                              crm=services.components.crm, timezone=slack.timezone), members=members,
                      poster=poster, requests=requests, runner=runner, links=links, ratings=ratings, ops=ops,
-                     limits=limits)
+                     limits=limits, letters=letters)
 
 
 async def run_slack(settings: Settings, services: Services, *, port: int, clock: Callable[[], datetime],
@@ -408,12 +435,14 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
     from bot.slack.app import build_app
     from bot.slack.client import identify
     from bot.slack.housekeeping import Housekeeping
+    from bot.slack.redo import Redo
     from bot.slack.server import serve
 
     client = slack_client(settings)
     try:
         identity = await identify(client)
-        parts = None if isinstance(services.model, MissingModel) else (services.model, services.gateway)
+        unset = isinstance(getattr(services.model, "inner", services.model), MissingModel)
+        parts = None if unset else (services.model, services.gateway)
         # One view of people for the listeners and the digests, so a user_change refreshes both.
         access = slack_access(settings, services.components.crm, client, home_team=identity.team_id)
         digests = build_digests(settings, services.components, services.approvals, clock=clock,
@@ -433,7 +462,9 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
 
             ops = ops or build_ops(settings, services.components)
             ops_server = OpsServer(ops.health, ops.metrics, host=ops_address[0], port=ops_address[1])
-        await serve(app, deps, Housekeeping(deps, services.known, settings, clock),
+        redo = Redo(deps, SqlDeadLetters(services.components.engine), services.breakers,
+                    instance=f"{socket.gethostname()}:{os.getpid()}", clock=clock)
+        await serve(app, deps, Housekeeping(deps, services.known, settings, clock, redo=redo),
                     DigestScheduler(digests, tick_seconds=settings.scheduler.tick_seconds, metrics=metrics),
                     app_token=app_token.get_secret_value() if app_token else None, port=port, stop=stop,
                     ops=ops, ops_server=ops_server)

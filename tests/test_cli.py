@@ -11,7 +11,8 @@ import pytest
 from bot.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["run", "migrate", "seed-demo", "import-crm", "kb-reindex", "config", "config check", "digest", "digest list", "digest preview", "digest run", "hubspot", "hubspot setup"]
+COMMANDS = ["run", "migrate", "seed-demo", "import-crm", "kb-reindex", "config", "config check", "digest", "digest list", "digest preview", "digest run", "hubspot", "hubspot setup", "failed", "failed list", "failed show", "failed retry",
+            "failed drop"]
 
 
 @pytest.fixture

@@ -43,14 +43,15 @@ RULES = [
 # most specific prefix decides a module's layer. Every module of bot/ must have one.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # The composition root and the commands: they may import anything, and nothing imports them.
-    ("bot.__main__", "bot.cli", "bot.cli_access", "bot.cli_agent", "bot.cli_dev", "bot.cli_digest", "bot.cli_feedback",
+    ("bot.__main__", "bot.cli", "bot.cli_access", "bot.cli_agent", "bot.cli_dev", "bot.cli_digest", "bot.cli_failed",
+     "bot.cli_feedback",
      "bot.cli_hubspot", "bot.cli_run", "bot.wiring"),
     ("bot.slack",),
     ("bot.agent", "bot.actions", "bot.digests", "bot.limits", "bot.ops"),  # the services, and what watches them
     ("bot.store", "bot.privacy", "bot.access"),
     # Leaves every layer may import: settings, records, pure helpers. (adapters/ lies below all of bot/.)
-    ("bot", "bot.access.settings", "bot.config", "bot.cron", "bot.formats", "bot.records", "bot.runtime", "bot.scoring",
-     "bot.sources"),
+    ("bot", "bot.access.settings", "bot.breaker", "bot.config", "bot.cron", "bot.formats", "bot.records", "bot.runtime",
+     "bot.scoring", "bot.sources"),
 )
 # Modules of bot/ kept out of the layers (none today; the Slack emulator lives beside bot/).
 BESIDE: tuple[str, ...] = ()

@@ -37,6 +37,8 @@ from bot.access.scoped_crm import ScopedCrm
 from bot.actions.policy import ApprovalPolicy, Approver, ChannelMembers, Verdict
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
+from bot.store.dead_letters import SqlDeadLetters
+from bot.store.durable import durable
 from bot.store.proposals import SqlProposals
 from bot.store.tables import utcnow
 
@@ -93,9 +95,11 @@ class Approvals:
                  targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
                  clock: Callable[[], datetime] = utcnow,
                  on_executed: Callable[[ProposalView], None] | None = None,
-                 groups: Mapping[str, tuple[str, ...]] | None = None, undo: timedelta = timedelta(minutes=60)) -> None:
+                 groups: Mapping[str, tuple[str, ...]] | None = None, undo: timedelta = timedelta(minutes=60),
+                 letters: SqlDeadLetters | None = None) -> None:
         self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
         self.undo = undo  # how long after its execution an update may be reverted
+        self._letters = letters  # the dead-letter list: executions that failed transiently are kept there
         self.audit, self._operations, self._targets = audit, operations, targets
         self._on_executed = on_executed
         self._groups = dict(groups or {})  # [people.groups]: the groups of a decider given without an Actor
@@ -415,8 +419,10 @@ class Approvals:
 
     def _finish(self, proposal: ProposalView, user: str, status: ProposalStatus, *, result: dict[str, Any],
                 error: str | None = None) -> Decision:
-        self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status, result=result,
-                                   error=error)
+        # The outcome must be recorded even if the database restarts right now (the write may
+        # have happened): retried, and a conditional update, so a repeat changes nothing.
+        durable(self._proposals.transition, proposal.id, from_statuses=(ProposalStatus.EXECUTING,), to=status,
+                result=result, error=error)
         # The audit keeps references and versions, not field values (which may be personal data).
         audited = {k: v for k, v in result.items() if k not in ("current", "moved")}
         if result.get("moved"):
@@ -424,6 +430,7 @@ class Approvals:
         self._record(proposal, user, ProposalStatus.EXECUTING, status,
                      {**audited, **({"error": error} if error else {})})
         done = replace(proposal, status=status, result=result, error=error)
+        self._keep(done, user)
         if status == ProposalStatus.EXECUTED and self._on_executed is not None:
             try:
                 self._on_executed(done)
@@ -432,6 +439,21 @@ class Approvals:
         message = {ProposalStatus.EXECUTED: "done", ProposalStatus.STALE: error or "stale",
                    ProposalStatus.FAILED: f"failed: {error}"}[status]
         return Decision(status.value, message, done)  # type: ignore[arg-type]
+
+    def _keep(self, proposal: ProposalView, user: str) -> None:
+        """A transient failure goes on the dead-letter list (retried through approve(), so at most
+        once still holds); any other ending settles an item listed before."""
+        if self._letters is None:
+            return
+        try:
+            if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
+                durable(self._letters.record, "execution", proposal.id, reason=proposal.error or "failed",
+                                     payload={"proposal_id": proposal.id, "approver": user}, user=proposal.requester,
+                                     channel=proposal.channel, now=self._clock())
+            else:
+                self._letters.settle("execution", proposal.id, now=self._clock())
+        except Exception:  # noqa: BLE001 - the outcome is recorded on the proposal whatever happens here
+            log.exception("proposal %s: could not update the dead-letter list", proposal.id)
 
     def _already(self, proposal: ProposalView) -> Decision:
         # A Slack mention: Slack shows the person's name (the terminal prints it as it is).
@@ -450,7 +472,7 @@ class Approvals:
 
     def _record(self, proposal: ProposalView, actor: str | None, from_status: str | None, to_status: str | None,
                 data: dict[str, Any], *, kind: str = "proposal.transition") -> None:
-        self.audit.record(kind, actor=actor, conversation_id=proposal.conversation_id, proposal_id=proposal.id,
-                           from_status=from_status, to_status=to_status, payload_hash=proposal.payload_hash,
-                           data=data)
+        durable(self.audit.record, kind, actor=actor, conversation_id=proposal.conversation_id,
+                proposal_id=proposal.id, from_status=from_status, to_status=to_status,
+                payload_hash=proposal.payload_hash, data=data)
 

@@ -36,9 +36,11 @@ class StoppedByBudget:
 
 @dataclass(frozen=True)
 class Failed:
-    """The run could not go on (the model failed, or a tool result could not be checked)."""
+    """The run could not go on (the model failed, or a tool result could not be checked).
+    `unavailable`: a dependency is down (the model, the CRM), so the same request may succeed later."""
 
     error: str
+    unavailable: bool = False
 
 
 Ending = Answered | StoppedByBudget | Failed

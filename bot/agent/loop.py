@@ -20,14 +20,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.crm.base import CrmAdapter, CrmError
+from adapters.crm.base import CrmAdapter, CrmError, CrmUnavailable
 from adapters.crm.fields import describe_error
 from bot.agent import prompts
 from bot.agent.arguments import InvalidArguments, parse_arguments
 from bot.agent.audit_trail import AgentAudit, AuditLog
 from bot.agent.base import History, HistoryTurn, ProposalSink
 from bot.agent.budget import Answered, Budget, BudgetName, Ending, Failed, StoppedByBudget
-from bot.agent.model import Message, Model, ModelError, ModelReply, ToolCall, Usage
+from bot.agent.model import UNAVAILABLE, Message, Model, ModelError, ModelReply, ToolCall, Usage
 from bot.agent.tools import Tool, ToolOutput, ToolRegistry
 from bot.config import AgentSection
 from bot.privacy.gateway import Gateway, UnknownPlaceholder
@@ -83,8 +83,9 @@ class AgentResult:
     steps: int = 0
     tool_calls: int = 0
     stopped: BudgetName | None = None
-    error: str | None = None
+    error: str | None = None  # for the operator and the request's record, never shown to the asker
     source_names: Mapping[str, str] = field(default_factory=dict)  # citation -> what a person calls it
+    unavailable: bool = False  # the model or the CRM was down: worth running again later
 
 
 @dataclass
@@ -98,6 +99,7 @@ class _ToolResult:
     citations: tuple[str, ...] = ()
     names: Mapping[str, str] = field(default_factory=dict)
     found: int | None = None  # items a read returned (0 for a record not found)
+    down: bool = False  # the CRM could not be reached: the run ends, to be run again later
 
     @property
     def outcome(self) -> Literal["ok", "failed", "proposed", "invalid"]:
@@ -106,6 +108,10 @@ class _ToolResult:
         if self.failed:
             return "failed"
         return "proposed" if self.proposal is not None else "ok"
+
+
+class _CrmDown(Exception):
+    """A tool found the CRM unreachable: an answer now would be built on nothing."""
 
 
 @dataclass
@@ -168,7 +174,12 @@ class Agent:
         except DetectionError:
             log.exception("personal-data detection failed on a tool result; the run was stopped")
             ending = Failed("personal-data detection failed on a tool result")
+        except _CrmDown as exc:
+            ending = Failed(str(exc), unavailable=True)
         match ending:
+            case Failed(error, unavailable=True):
+                log.warning("conversation %s: the turn failed: %s", request.conversation_id, error)
+                return _result(run, answer=UNAVAILABLE, masked_answer="", error=error, unavailable=True)
             case Failed(error):
                 return _result(run, answer=f"Sorry, I could not answer: {error}.", masked_answer="", error=error)
             case Answered(text):
@@ -229,7 +240,9 @@ class Agent:
             except ModelError as exc:
                 await self._audit.model_call(run.request.user, run.request.conversation_id, messages[sent:], None,
                                              str(exc), started)
-                return Failed(str(exc))
+                # Whatever the cause, the asker hears only that the assistant is unavailable: the
+                # cause (a variable to set, a server down) is the operator's, logged and kept.
+                return Failed(str(exc), unavailable=True)
             run.steps += 1
             run.usage += reply.usage
             await self._audit.model_call(run.request.user, run.request.conversation_id, messages[sent:], reply,
@@ -249,6 +262,9 @@ class Agent:
             await on_progress(", ".join(dict.fromkeys(c.name for c in reply.tool_calls)))
         first = run.tool_calls - len(reply.tool_calls)
         results = await asyncio.gather(*(self._call(run, c, f"t{first + n + 1}") for n, c in enumerate(reply.tool_calls)))
+        down = next((r for r in results if r.down), None)
+        if down is not None:
+            raise _CrmDown(down.text)
         messages.append(Message("assistant", reply.content, reply.tool_calls))
         for tool_call, result in zip(reply.tool_calls, results, strict=True):
             messages.append(Message("tool", result.text, tool_call_id=tool_call.id))
@@ -314,6 +330,8 @@ class Agent:
             text = self._observation({"status": "awaiting_approval", "proposal_id": proposal.id, "summary": summary,
                                       "note": "Nothing has changed yet: a person must approve this proposal."})
             return _ToolResult(text, proposal=proposal)
+        except CrmUnavailable as exc:
+            return _ToolResult(str(exc), failed=True, down=True)
         except (PlanError, CrmError) as exc:
             return _ToolResult(self._observation({"error": await self._mask(run, str(exc))}), failed=True)
         except DetectionError:
@@ -361,7 +379,7 @@ def _invalid(message: str) -> _ToolResult:
 
 
 def _result(run: _Run, *, answer: str, masked_answer: str, stopped: BudgetName | None = None,
-            error: str | None = None) -> AgentResult:
+            error: str | None = None, unavailable: bool = False) -> AgentResult:
     return AgentResult(answer=answer, masked_answer=masked_answer, proposals=tuple(run.proposals),
-                       citations=tuple(dict.fromkeys(run.citations)), source_names=dict(run.names), usage=run.usage, steps=run.steps,
-                       tool_calls=run.tool_calls, stopped=stopped, error=error)
+                       citations=tuple(dict.fromkeys(run.citations)), source_names=dict(run.names), usage=run.usage,
+                       steps=run.steps, tool_calls=run.tool_calls, stopped=stopped, error=error, unavailable=unavailable)

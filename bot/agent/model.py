@@ -64,7 +64,23 @@ class ModelReply:
 
 
 class ModelError(Exception):
-    """The model could not be reached or refused; the message is fit to show a user."""
+    """The model could not be reached, refused or answered nonsense. The message is for the
+    operator (it may name a variable to set); people in Slack are told only that the assistant is
+    not available. `transient` failures (5xx, timeouts, lost connections, 429s, garbage) count
+    towards opening the model's circuit breaker and are worth retrying later."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class ModelUnavailable(ModelError):
+    """The model's circuit breaker is open: no call was made."""
+
+
+# What a person is told when the model (or the CRM) cannot serve their request; the operator's
+# reason is logged and kept with the request.
+UNAVAILABLE = "The assistant is not available right now; your request was not lost."
 
 
 class Model(Protocol):
@@ -88,7 +104,7 @@ class MissingModel:
     async def complete(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]], *,
                        timeout: float | None = None) -> ModelReply:
         raise ModelError("no model server is configured: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL "
-                         "(any OpenAI-compatible server) and restart the bot")
+                         "(any OpenAI-compatible server) and restart the bot", transient=False)
 
     async def aclose(self) -> None:
         return None

@@ -108,11 +108,13 @@ class OpenAIModel:
         except openai.APITimeoutError:
             raise ModelError("the model server did not answer in time") from None
         except openai.AuthenticationError:
-            raise ModelError("the model server refused the API key (check OPENAI_API_KEY)") from None
+            raise ModelError("the model server refused the API key (check OPENAI_API_KEY)", transient=False) from None
         except openai.RateLimitError:
             raise ModelError("the model server is rate limiting requests; try again in a minute") from None
         except openai.APIStatusError as exc:
-            raise ModelError(f"the model server answered with an error (HTTP {exc.status_code})") from None
+            # 4xx other than 408/409/429 is a request the server will refuse again: not transient.
+            raise ModelError(f"the model server answered with an error (HTTP {exc.status_code})",
+                             transient=exc.status_code >= 500 or exc.status_code in (408, 409)) from None
         except openai.APIConnectionError:
             raise ModelError("the model server cannot be reached (check OPENAI_BASE_URL)") from None
         return _reply(raw, self.name)

@@ -21,12 +21,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Literal, Protocol
 
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
 from bot.access.scope import Scope as Readers
 from bot.access.scoped_crm import ScopedCrm
 from bot.config import DigestConfig, SchedulerSection
 from bot.digests import schedule
 from bot.digests.sections import Scope, SectionBuilder
 from bot.records import Digest, RunStatus, RunView, Subscription
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.digests import SqlDigests
 
 log = logging.getLogger(__name__)
@@ -95,7 +98,8 @@ class DigestService:
                  publisher: Publisher | None = None, summarizer: Summarizer | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  configured: Sequence[DigestConfig] = (), audience: Audience | None = None,
-                 owner_ids: OwnerIds | None = None) -> None:
+                 owner_ids: OwnerIds | None = None, letters: SqlDeadLetters | None = None) -> None:
+        self._letters = letters  # the dead-letter list: a digest that could not be posted is kept there
         self.store, self._sections, self._settings, self._groups = store, sections, settings, groups
         self._audience, self._owner_ids = audience, owner_ids
         self._clock, self._instance, self.publisher, self._summarizer, self._sleep = (
@@ -248,20 +252,23 @@ class DigestService:
                                       f"could not build the digest ({type(exc).__name__}: {exc})")
         if self.publisher is None:
             return await self._finish(run, RunStatus.FAILED, 0, "no Slack connection in this process")
-        attempts, wait = 0, self._settings.retry_seconds
-        while True:
-            attempts += 1
-            try:
-                ts, problem = await self.publisher.publish(digest)
-            except PublishError as exc:
-                if not exc.transient or attempts >= self._settings.post_attempts:
-                    log.error("digest %s: posting slot %s failed after %d tries: %s", sub.name, slot, attempts, exc)
-                    return await self._finish(run, RunStatus.FAILED, attempts, str(exc))
-                log.warning("digest %s: posting failed (%s); trying again in %.1f s", sub.name, exc, wait)
-                await self._sleep(wait)
-                wait *= 2
-                continue
-            return await self._finish(run, RunStatus.POSTED, attempts, problem, ts)
+        attempts = 0
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._settings.post_attempts), reraise=True, sleep=self._sleep,
+            wait=wait_exponential(multiplier=self._settings.retry_seconds, exp_base=2),  # retry_seconds, then doubling
+            retry=retry_if_exception(lambda exc: isinstance(exc, PublishError) and exc.transient),
+            before_sleep=lambda state: log.warning(
+                "digest %s: posting failed (%s); trying again in %.1f s", sub.name,
+                state.outcome.exception() if state.outcome else "?", state.upcoming_sleep))
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    ts, problem = await self.publisher.publish(digest)
+        except PublishError as exc:
+            log.error("digest %s: posting slot %s failed after %d tries: %s", sub.name, slot, attempts, exc)
+            return await self._finish(run, RunStatus.FAILED, attempts, str(exc))
+        return await self._finish(run, RunStatus.POSTED, attempts, problem, ts)
 
     async def _with_summary(self, sub: Subscription, digest: Digest) -> Digest:
         if not sub.filters.get("summary") or self._summarizer is None or digest.empty:
@@ -273,6 +280,15 @@ class DigestService:
             return digest
         return replace(digest, summary=text)
 
+    def _keep(self, run: RunView, error: str) -> None:
+        assert self._letters is not None
+        try:
+            self._letters.record("digest", f"{run.digest_name}@{run.scheduled_for.isoformat()}", reason=error,
+                                 payload={"digest": run.digest_name, "slot": run.scheduled_for.isoformat()},
+                                 now=self._clock())
+        except Exception:  # noqa: BLE001 - the run itself records the failure
+            log.exception("digest %s: could not be kept on the dead-letter list", run.digest_name)
+
     async def _finish(self, run: RunView, status: RunStatus, attempts: int, error: str | None,
                       message_ts: str | None = None) -> RunOutcome:
         held = await asyncio.to_thread(self.store.finish, run.id, by=self._instance, status=status, attempts=attempts,
@@ -280,6 +296,8 @@ class DigestService:
         if not held:  # this process outlived its lease and another took the run over
             log.warning("digest %s: the run for %s was taken over by another process while this one posted it",
                         run.digest_name, run.scheduled_for)
+        if status == RunStatus.FAILED and self._letters is not None and held:
+            await asyncio.to_thread(self._keep, run, error or "failed")
         message = "posted" if status == RunStatus.POSTED else f"failed: {error}"
         if status == RunStatus.POSTED and error:
             message += f" ({error})"

@@ -1,6 +1,8 @@
 """The Slack Web API client the bot posts with, and the bot's own user id in the workspace.
 
-Every call retries a 429 after Retry-After and a dropped connection once. `identify` asks
+Every call retries a 429 after Retry-After, a 5xx answer twice with exponential backoff and a
+dropped connection once (slack_sdk's own retry handlers); what still fails is the caller's to keep
+(see bot.slack.kept). `identify` asks
 Slack who the token belongs to before anything is built on it, so a wrong token or an
 unreachable SLACK_API_URL ends start-up with one line instead of failing on the first event.
 """
@@ -14,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,11 +30,12 @@ class SlackUnavailable(Exception):
 
 
 def web_client(token: str, base_url: str | None, allowed_hosts: Iterable[str] = ()) -> AsyncWebClient:
-    """The Web API client: 429s retried after Retry-After, dropped connections retried once, and
+    """The Web API client: 429s retried after Retry-After, 5xx twice, dropped connections once, and
     every message and view guarded (links only to allowed_hosts; see bot.slack.poster)."""
     return GuardedClient(token=token, base_url=base_url or DEFAULT_API_URL, allowed_hosts=allowed_hosts,
                          retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
-                                         AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
+                                         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                                         AsyncServerErrorRetryHandler(max_retry_count=2)])
 
 
 @dataclass(frozen=True)

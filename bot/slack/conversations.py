@@ -21,8 +21,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
 
 from adapters.crm.base import CrmAdapter
 from bot.access.scope import Scope
@@ -47,6 +47,9 @@ from bot.slack.runner import Runner
 from bot.slack.types import Respond, SlackMessage
 from bot.slack.waiting import Waiting
 from bot.store.requests import SqlRequests
+
+if TYPE_CHECKING:
+    from bot.slack.kept import Kept
 
 log = logging.getLogger(__name__)
 PRIVATE_NOTE = ("🔒 <@{user}>, I sent you my answer privately: it uses CRM records that not everyone "
@@ -278,13 +281,14 @@ class Conversations:
     def __init__(self, *, agent: Agent, gateway: Gateway, vaults: Callable[[str], Vault], requests: SqlRequests,
                  runner: Runner, links: Links, crm: CrmAdapter, audience: Audience,
                  max_answer_chars: int = 12_000, waiting_note_seconds: float = 20.0,
-                 journal: Journal | None = None, gate: Gate | None = None) -> None:
+                 journal: Journal | None = None, gate: Gate | None = None, kept: Kept | None = None) -> None:
         self._gate = gate
         self._agent, self._gateway, self._vaults = agent, gateway, vaults
         self._journal = journal or Journal(None, log_decisions=False)
         self._max_answer_chars, self._waiting_note_seconds = max_answer_chars, waiting_note_seconds
         self._requests, self._runner, self._links = requests, runner, links
         self._crm, self._audience = crm, audience
+        self._kept = kept  # the dead-letter list: what could not be finished is kept there
 
     async def accept(self, incoming: Incoming, destination: Destination) -> bool:
         """Claim the request and start it (or refuse it, recorded as refused); False when it was
@@ -309,7 +313,13 @@ class Conversations:
         """True if the bot has taken part in this conversation (so a thread reply is for it)."""
         return await asyncio.to_thread(self._requests.has_conversation, conversation_id)
 
-    async def _run(self, incoming: Incoming, destination: Destination) -> None:
+    async def retry(self, incoming: Incoming, destination: Destination) -> bool:
+        """Run a kept request again (its key already claimed); True when it was answered this time."""
+        await asyncio.to_thread(self._requests.reopen, incoming.key)
+        return await self._run(incoming, destination)
+
+    async def _run(self, incoming: Incoming, destination: Destination) -> bool:
+        result: AgentResult | None = None
         waiting = Waiting(destination.progress, every=self._waiting_note_seconds)
         try:
             ahead = self._runner.waiting
@@ -346,6 +356,9 @@ class Conversations:
             await waiting.stop()
             if self._gate is not None:
                 await self._gate.charge(incoming.user, result.usage)
+            if result.unavailable and self._kept is not None:  # the model or the CRM is down: keep it
+                result = replace(result, answer=await self._kept.turn(incoming, result.error or "unavailable",
+                                                                      partial=bool(result.proposals)))
             if not await self._audience.everyone_may_read(incoming.channel, reader.seen):
                 destination = await destination.privately(incoming.user, PRIVATE_NOTE.format(user=incoming.user))
             note = _note(result)
@@ -359,19 +372,24 @@ class Conversations:
                                    steps=result.steps, error=result.error, stopped=result.stopped)
             await asyncio.to_thread(self._requests.finish, incoming.key,
                                     status="failed" if result.error else "answered", proposals=len(result.proposals),
-                                    error=result.error, summary=summary, tools=tuple(dict.fromkeys(tools)))
+                                    error="the assistant was not available" if result.unavailable else result.error,
+                                    summary=summary, tools=tuple(dict.fromkeys(tools)))
+            return not result.unavailable
         except Exception as exc:
             await waiting.stop()
             log.exception("request %s failed", incoming.key)
             self._journal.crashed(incoming.kind, conversation_id=incoming.conversation_id, error=exc)
             await asyncio.to_thread(self._requests.finish, incoming.key, status="failed",
                                     error=f"internal error ({type(exc).__name__})")
+            said = ("Sorry, something went wrong while answering. Please try again; if it keeps happening, "
+                    "tell the bot's operator.")
+            if self._kept is not None:  # kept: the turn, or only its answer when Slack would not take it
+                said = await self._kept.after_error(incoming, exc, result)
             try:
-                await destination.answer([messages.plain(
-                    "Sorry, something went wrong while answering. Please try again; if it keeps happening, "
-                    "tell the bot's operator.")])
+                await destination.answer([messages.plain(said)])
             except Exception:  # noqa: BLE001 - Slack itself may be what failed
                 log.exception("could not tell the user that request %s failed", incoming.key)
+            return False
 
     def _summary(self, incoming: Incoming) -> str:
         """The question masked, as kept for the App Home (shown unmasked to its asker only)."""

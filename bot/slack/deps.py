@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.crm.base import CrmAdapter
-from bot.access.service import Access
+from bot.access.service import Access, Admitted
 from bot.actions.service import Approvals
 from bot.config import Settings
 from bot.digests.service import DigestService
 from bot.ops import Ops
-from bot.slack.blocks.home import digest_home_blocks, home_view
+from bot.slack.blocks.home import digest_home_blocks, failed_home_blocks, home_view
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.outcomes import request_outcomes
 from bot.limits.service import Limits, Usage
@@ -31,6 +31,7 @@ from bot.slack.members import Members
 from bot.slack.poster import Poster
 from bot.slack.ratings import Ratings
 from bot.slack.runner import Runner
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.requests import SqlRequests
 
 CONTEXT_KEY = "deps"
@@ -57,6 +58,7 @@ class SlackDeps:
     ratings: Ratings
     ops: Ops | None = None  # metrics and the log of decisions (None where nothing watches, as in some tests)
     limits: Limits | None = None
+    letters: SqlDeadLetters | None = None  # the dead-letter list (`/crm failed`, the admins' App Home)
 
     async def publish_home(self, user: str) -> None:
         """Rebuild the user's App Home from the database: it is never stale for long."""
@@ -64,7 +66,7 @@ class SlackDeps:
         recent = await asyncio.to_thread(self.requests.recent, user, limit=15)
         shown = [replace(r, summary=await asyncio.to_thread(self.conversations.shown, r.conversation_id, r.summary))
                  for r in recent]
-        extra = await self._digest_blocks(user)
+        extra = await self._failed_blocks(user) + await self._digest_blocks(user)
         conversations = sorted({r.conversation_id for r in recent if r.proposals and r.conversation_id})
         made = await asyncio.to_thread(self.approvals.related, conversation_ids=conversations)
         top = usage_home_blocks(await self.usage(user)) if self.limits is not None else []
@@ -81,6 +83,15 @@ class SlackDeps:
         except Exception as exc:  # noqa: BLE001 - the counters' storage is down: say so, do not fail the view
             log.warning("usage of %s cannot be read (%s)", user, type(exc).__name__)
             return None
+
+    async def _failed_blocks(self, user: str) -> list[dict[str, Any]]:
+        """For people with the audit right: how many items the dead-letter list holds."""
+        if self.letters is None:
+            return []
+        admitted = await self.access.admit(user)
+        if not isinstance(admitted, Admitted) or not admitted.grant.audit:
+            return []
+        return failed_home_blocks(await asyncio.to_thread(self.letters.count_open))
 
     async def _digest_blocks(self, user: str) -> list[dict[str, Any]]:
         """The digests of the channels the user is in (channels named "#…" in app.toml are shown to all)."""

@@ -1,4 +1,5 @@
-"""Work on a timer: finish what a crash left executing, expire proposals, re-read the CRM's names.
+"""Work on a timer: finish what a crash left executing, expire proposals, retry what the dead-letter
+list holds, re-read the CRM's names.
 
 Every replica runs these; each step is safe to run concurrently because the state changes
 underneath are conditional updates (a proposal expires or recovers once, whoever gets there).
@@ -14,14 +15,16 @@ from datetime import datetime, timedelta
 from bot.config import Settings
 from bot.privacy.known import KnownEntitySource
 from bot.slack.deps import SlackDeps
+from bot.slack.redo import Redo
 
 log = logging.getLogger(__name__)
 
 
 class Housekeeping:
     def __init__(self, deps: SlackDeps, known: KnownEntitySource, settings: Settings,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, redo: Redo | None = None) -> None:
         self._deps, self._known, self._settings, self._clock = deps, known, settings, clock
+        self._redo = redo
         self._tasks: list[asyncio.Task[None]] = []
 
     async def on_start(self) -> None:
@@ -34,6 +37,7 @@ class Housekeeping:
         if decisions:
             log.info("recovered %d proposals left executing", len(decisions))
         await self._close_abandoned()
+        await self.retry_failed()
 
     def start(self) -> None:
         slack = self._settings.slack
@@ -55,6 +59,14 @@ class Housekeeping:
         for proposal in expired:
             await self._deps.decisions.refresh(proposal.id)
         await self._close_abandoned()
+        await self.retry_failed()
+
+    async def retry_failed(self) -> None:
+        """Retry the dead-letter list's items whose time has come (claimed: one replica each)."""
+        if self._redo is not None:
+            finished = await self._redo.sweep()
+            if finished:
+                log.info("%d failed items were retried and finished", finished)
 
     async def refresh_known(self) -> None:
         """Names added or changed outside the bot (imports, other systems) are masked from now on."""

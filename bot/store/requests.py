@@ -70,6 +70,12 @@ class SqlRequests:
         with Session(self._engine) as session, session.begin():
             session.execute(update(SlackRequest).where(SlackRequest.key == key).values(summary=summary[:300]))
 
+    def reopen(self, key: str) -> None:
+        """A kept request runs again (a retry from the dead-letter list)."""
+        with Session(self._engine) as session, session.begin():
+            session.execute(update(SlackRequest).where(SlackRequest.key == key)
+                            .values(status="running", error=None, finished_at=None))
+
     def recent(self, user: str, *, limit: int = 10) -> list[RequestView]:
         query = (select(SlackRequest).where(SlackRequest.user == user)
                  .order_by(SlackRequest.received_at.desc(), SlackRequest.id.desc()).limit(limit))  # type: ignore[attr-defined]

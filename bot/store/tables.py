@@ -215,3 +215,30 @@ class AnswerFeedback(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeadLetter(SQLModel, table=True):
+    """Work accepted from Slack that could not be finished, with its reason and what redoes it.
+
+    One row per piece of work (kind and ref unique: a request key, a proposal id, a digest run), so
+    a second failure of the same work, or the same failure seen by two replicas, updates it. The
+    payload holds references and masked text only, as the request and history tables do; real
+    values stay in the conversation's placeholder vault.
+    """
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (UniqueConstraint("kind", "ref"), Index("ix_dead_letter_status_next", "status", "next_try_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # turn, answer, execution, digest
+    ref: str = Field(max_length=128)
+    status: str = Field(default="failed", max_length=16)  # queued, retrying, failed, done, dropped
+    reason: str = Field(sa_type=Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    user: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=128)
+    next_try_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -14,6 +14,7 @@ from adapters.email.outbox import EmailOutboxRow
 from bot.actions.service import Approvals
 from bot.agent.scripted import ScriptedModel
 from bot.records import PlanError, ProposalStatus
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.tables import Proposal
 from tests.world import World, make_world
 
@@ -155,7 +156,14 @@ def test_a_transient_failure_can_be_retried(world: World, monkeypatch: pytest.Mo
     monkeypatch.setattr(world.crm, "update", flaky)
     failed = world.services.approvals.approve(proposal.id, user="U01ALICE")
     assert failed.outcome == "failed" and failed.proposal.result == {"retryable": True}
+    letters = SqlDeadLetters(world.engine)
+    (kept,) = letters.list()  # on the dead-letter list, with what redoes it through approve()
+    assert (kept.kind, kept.ref, kept.status, kept.payload) == (
+        "execution", proposal.id, "failed", {"proposal_id": proposal.id, "approver": "U01ALICE"})
     assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
+    assert letters.list() == [] and letters.get(kept.id).status == "done"  # type: ignore[union-attr]
+    assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "already_decided"
+    assert len(calls) == 2
 
 
 def test_send_email_goes_to_the_outbox_once(world: World) -> None:

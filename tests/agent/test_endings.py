@@ -164,8 +164,9 @@ def test_a_slow_model_is_stopped_by_the_time_budget_with_its_own_deadline(sqlite
 
 def test_a_model_error_fails_the_run_and_keeps_nothing_in_the_history(sqlite_engine: Engine, tmp_path: Path) -> None:
     result, world, _ = run(sqlite_engine, tmp_path, [SEARCH, ModelError("the model server said 503")])
-    assert result.error == "the model server said 503" and result.stopped is None
-    assert (result.answer, result.masked_answer) == ("Sorry, I could not answer: the model server said 503.", "")
+    assert result.error == "the model server said 503" and result.stopped is None and result.unavailable
+    assert (result.answer, result.masked_answer) == (
+        "The assistant is not available right now; your request was not lost.", "")
     assert (result.steps, result.tool_calls) == (1, 1)
     assert history_of(world) == []
     trail = world.services.audit.trail("C1/1.0")

@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.config import ModelSection
 from bot.store import schema
 from bot.store.engine import make_engine
-from tests.fakes.model_server import ScriptedModelServer, delay, error, raw_tool_call, text, tool_calls
+from tests.fakes.model_server import ScriptedModelServer, delay, error, garbage, raw_tool_call, text, tool_calls
 from tests.world import PLANTED, World, leaked, make_world, seed
 
 TOOL_NAMES = {
@@ -76,13 +76,16 @@ def test_a_429_is_retried_after_retry_after(sqlite_engine: Engine, tmp_path: Pat
         (error(401, "bad key"), "the model server refused the API key (check OPENAI_API_KEY)"),
         (error(429, "quota"), "the model server is rate limiting requests; try again in a minute"),
         (delay(3, text("late")), "the model server did not answer in time"),
+        (garbage(), "the model server sent a reply that is not a chat completion"),
     ],
 )
 def test_model_failures_become_a_clear_error(sqlite_engine: Engine, tmp_path: Path, step: Any, message: str) -> None:
     # The time limit leaves a loaded machine room for the quick failures; the slow step outlasts it.
     with ScriptedModelServer([step]) as server:
         result = ask(world_for(sqlite_engine, tmp_path, server, timeout_seconds=2), "Hello")
-    assert result.error == message and result.answer == f"Sorry, I could not answer: {message}."
+    # The operator's reason is kept; the person is told only that the assistant is unavailable.
+    assert result.error == message and result.unavailable
+    assert result.answer == "The assistant is not available right now; your request was not lost."
 
 
 def test_malformed_arguments_from_the_server_go_back_as_an_error(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -47,14 +47,15 @@ def test_crm_find_from_the_message_box_answers_only_me(stack: Stack, page: Any) 
     expect(page.locator(".msg.ephemeral")).to_have_count(0)
 
 
-def test_a_question_says_which_variable_to_set(stack: Stack, page: Any) -> None:
+def test_a_question_is_told_the_assistant_is_unavailable_not_which_variable_to_set(stack: Stack, page: Any) -> None:
     ws = Workspace(page, stack.dev.url)
     ws.open("bob", channel="D02BOB")
     expect(page.locator("#pane-title")).to_have_text("CRM copilot")
     ws.say("Which deals close this month?")
     ws.open_thread("Which deals close this month?")
-    answer = ws.in_thread("OPENAI_API_KEY")
-    expect(answer).to_contain_text("OPENAI_BASE_URL")
+    answer = ws.in_thread("not available right now")
+    expect(answer).to_contain_text("your request was not lost")
+    expect(answer).not_to_contain_text("OPENAI")  # the variable to set is the operator's business (the log's)
     screenshot(page, "no-model-question")
 
 

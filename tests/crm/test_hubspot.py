@@ -344,10 +344,11 @@ def test_wiring_selects_hubspot_only_when_configured(hub: HubSpotEmulator, tmp_p
 
     config = tmp_path / "app.toml"
     config.write_text("[hubspot]\nportal_id = 4242\nsearch_requests_per_second = 2\n", encoding="utf-8")
-    assert isinstance(build(load_settings(config, env={}), sqlite_engine).crm, LocalCrm)
+    # Whichever CRM is configured sits behind its circuit breaker.
+    assert isinstance(build(load_settings(config, env={}), sqlite_engine).crm.inner, LocalCrm)  # type: ignore[attr-defined]
     env = {"BOT_CRM__ADAPTER": "hubspot", "HUBSPOT_ACCESS_TOKEN": hub.token, "HUBSPOT_API_URL": hub.base_url}
     crm = build(load_settings(config, env=env), sqlite_engine).crm
-    assert isinstance(crm, HubSpotCrm) and crm.record_url("company", 5) is not None
+    assert isinstance(crm.inner, HubSpotCrm) and crm.record_url("company", 5) is not None  # type: ignore[attr-defined]
     assert crm.transport.limits.search_requests_per_second == 2
     hub.store.create("companies", {"name": "Acme"})
     assert [h.title for h in crm.search_companies("acme")] == ["Acme"]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from adapters.crm.local.adapter import LocalCrm
 from bot.digests.service import PublishError
 from bot.records import Subscription
+from bot.store.dead_letters import SqlDeadLetters
 from bot.store.engine import make_engine
 from tests.digests.world import Clock, Publisher, Sleeps, service, stale_deals, utc
 
@@ -62,7 +63,8 @@ def test_empty_sections_are_left_out(engine: Engine) -> None:
 def test_a_transient_slack_failure_is_retried_with_backoff_then_recorded(engine: Engine) -> None:
     clock, sleeps = Clock(utc(2026, 12, 1, 7, 1)), Sleeps()
     publisher = Publisher(failures=[PublishError("Slack refused the digest (500)", transient=True)] * 4)
-    svc = service(engine, clock, publisher=publisher, sleep=sleeps, post_attempts=4, retry_seconds=2)
+    letters = SqlDeadLetters(engine)
+    svc = service(engine, clock, publisher=publisher, sleep=sleeps, post_attempts=4, retry_seconds=2, letters=letters)
     subscribe(svc, created=utc(2026, 11, 30))
     (outcome,) = asyncio.run(svc.run_due())
     assert (outcome.status, outcome.attempts, publisher.calls) == ("failed", 4, 4)
@@ -70,6 +72,9 @@ def test_a_transient_slack_failure_is_retried_with_backoff_then_recorded(engine:
     run = svc.store.last_run("sales-stale")
     assert run is not None and (run.status, run.error) == ("failed", "Slack refused the digest (500)")
     assert asyncio.run(svc.run_due()) == []  # a failed slot is not retried forever; the next slot comes
+    (kept,) = letters.list()  # but it is kept for an operator, with what posts it again
+    assert (kept.kind, kept.status, kept.reason, kept.payload["digest"]) == (
+        "digest", "failed", "Slack refused the digest (500)", "sales-stale")
 
 
 def test_a_transient_failure_that_clears_posts_once(engine: Engine) -> None:

@@ -62,12 +62,13 @@ class Sleeps:
 
 def service(engine: Any, clock: Clock, *, publisher: Publisher | None = None, sleep: Sleeps | None = None,
             instance: str = "test-1", pending: Any = (), audience: Any = None, owner_ids: Any = None,
-            **scheduler: Any) -> DigestService:
+            letters: Any = None, **scheduler: Any) -> DigestService:
     crm = LocalCrm(engine)
     sections = SectionBuilder(crm, lambda: list(pending), DigestSectionsSection())
     return DigestService(SqlDigests(engine), sections, settings=SchedulerSection(**scheduler),
                          groups={"sales": ("U01ALICE", "U02BOB")}, clock=clock, instance=instance,
-                         publisher=publisher, sleep=sleep or Sleeps(), audience=audience, owner_ids=owner_ids)
+                         publisher=publisher, sleep=sleep or Sleeps(), audience=audience, owner_ids=owner_ids,
+                         letters=letters)
 
 
 def utc(*args: int) -> datetime:

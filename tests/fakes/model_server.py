@@ -1,7 +1,7 @@
 """A scripted, OpenAI-compatible Chat Completions server on loopback, for tests and benchmarks.
 
 Strict script: the N-th `POST /v1/chat/completions` gets step N. A step is a `Reply` (built with
-`text`, `tool_calls`, `raw_tool_call`, `error`, `delay`) or a function of the parsed request body
+`text`, `tool_calls`, `raw_tool_call`, `error`, `garbage`, `delay`) or a function of the parsed request body
 returning one (a plain string is shorthand for `text(...)`)::
 
     with ScriptedModelServer([
@@ -57,6 +57,7 @@ class Reply:
     error: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None  # sent as the body instead of JSON (a broken server or proxy)
 
 
 Step = Union[Reply, str, Callable[[dict[str, Any]], Union[Reply, str]]]
@@ -97,6 +98,11 @@ def error(status: int, message: str, retry_after: float | None = None, *,
     headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
     body = {"message": message, "type": type, "param": None, "code": code}
     return Reply(status=status, error=body, headers=headers)
+
+
+def garbage(body: bytes = b"<html><body>502 Bad Gateway</body></html>", status: int = 200) -> Reply:
+    """A reply whose body is not a chat completion (what a misbehaving proxy sends), with `status`."""
+    return Reply(status=status, raw=body)
 
 
 def delay(seconds: float, reply: Step) -> Step:
@@ -345,11 +351,13 @@ class _Connection:
 
     async def _send_reply(self, reply: Reply, body: dict[str, Any] | None = None, request_chars: int = 0, *,
                           close: bool) -> None:
+        if reply.raw is not None:
+            return await self._send(reply.status, reply.raw, reply.headers, close=close)
         payload = {"error": reply.error} if reply.error is not None else _completion(reply, body or {}, request_chars)
         await self._send(reply.status, payload, reply.headers, close=close)
 
     async def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, *, close: bool) -> None:
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", "server: scripted-model-server",
                 f"date: {email.utils.formatdate(usegmt=True)}", "content-type: application/json",
                 f"content-length: {len(data)}", f"x-request-id: req_{secrets.token_hex(8)}",

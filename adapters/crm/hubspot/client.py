@@ -11,7 +11,8 @@ Guarantees:
 
 The SDK's own urllib3 retry is switched off: it would retry a 429 on GET by itself (sleeping
 inside the HTTP layer, invisible to the limiter) but raise it on POST and PATCH, which carry
-search, create and batch reads. One retry layer here treats every method alike and counts attempts. The SDK builds and sends
+search, create and batch reads. One retry layer here (tenacity, as everywhere in the bot) treats
+every method alike and counts attempts. The SDK builds and sends
 each request and raises its errors, but its response models are skipped (`_preload_content=False`,
 the JSON read here): building them costs about 40 ms per 100 records, seven times the rest of the
 request, which a 120,000-record directory read would feel.
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from urllib3.exceptions import HTTPError as TransportError
 from urllib3.util.retry import Retry
 
@@ -120,43 +122,60 @@ class Transport:
     def call(self, name: str, kind: CallKind, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """The JSON answer of fn(*args, **kwargs) (None when empty), with limits and retries; `name`
         labels it in the request counts."""
-        attempt = 0
-        while True:
-            if kind == "search":
-                self.search_limiter.acquire()
-            self.burst.acquire()
-            with self._lock:
-                self.requests[name] += 1
-            try:
-                response = fn(*args, _request_timeout=self.limits.timeout_seconds, _preload_content=False, **kwargs)
-                data = response.data
-                response.release_conn()  # back to the pool: one connection serves many requests
-                return json.loads(data) if data else None
-            except TransportError as exc:
-                if kind == "write" or attempt >= self.limits.max_retries:
-                    log.warning("HubSpot %s failed: %s", name, type(exc).__name__)
-                    raise CrmUnavailable() from None
-                self._sleep(self._backoff(attempt))
-            except Exception as exc:  # noqa: BLE001 - the SDK raises one ApiException class per API package
-                status = getattr(exc, "status", None)
-                if not isinstance(status, int) or not hasattr(exc, "body"):
-                    raise
-                body = _body(exc)
-                if status == 429 and attempt < self.limits.max_retries:
-                    self.burst.pause(_retry_after(getattr(exc, "headers", None) or {}, self.limits.window_seconds))
-                elif status >= 500 and kind != "write" and attempt < self.limits.max_retries:
-                    self._sleep(self._backoff(attempt))
-                elif status in (401, 403):
-                    self._report_auth(status, body)
-                    raise CrmUnavailable() from None
-                elif status == 429 or status >= 500:
-                    log.warning("HubSpot %s failed with %s after %d attempts", name, status, attempt + 1)
-                    raise CrmUnavailable() from None
-                elif status == 400:
-                    raise ValidationFailed(f"HubSpot refused the values: {body.get('message', 'bad request')}") from None
-                else:
-                    raise ApiError(status, body) from None
-            attempt += 1
+        retrying = Retrying(stop=stop_after_attempt(self.limits.max_retries + 1), retry=retry_if_exception_type(_Again),
+                            wait=_waited, sleep=self._pause, reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(name, kind, fn, args, kwargs,
+                                      last=attempt.retry_state.attempt_number > self.limits.max_retries,
+                                      number=attempt.retry_state.attempt_number)
+        except _Again as exc:  # not reached: the last attempt raises CrmUnavailable instead
+            raise CrmUnavailable() from exc
+        raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises
+
+    def _once(self, name: str, kind: CallKind, fn: Callable[..., Any], args: Any, kwargs: Any, *, last: bool,
+              number: int) -> Any:
+        """One attempt: the answer, _Again(seconds to wait) when another attempt may succeed, or the error."""
+        if kind == "search":
+            self.search_limiter.acquire()
+        self.burst.acquire()
+        with self._lock:
+            self.requests[name] += 1
+        try:
+            response = fn(*args, _request_timeout=self.limits.timeout_seconds, _preload_content=False, **kwargs)
+            data = response.data
+            response.release_conn()  # back to the pool: one connection serves many requests
+            return json.loads(data) if data else None
+        except TransportError as exc:
+            if kind == "write" or last:
+                log.warning("HubSpot %s failed: %s", name, type(exc).__name__)
+                raise CrmUnavailable() from None
+            raise _Again(self._backoff(number - 1)) from None
+        except Exception as exc:  # noqa: BLE001 - the SDK raises one ApiException class per API package
+            status = getattr(exc, "status", None)
+            if not isinstance(status, int) or not hasattr(exc, "body"):
+                raise
+            body = _body(exc)
+            if status == 429 and not last:
+                # The limiter holds every caller back for Retry-After, not only this one.
+                self.burst.pause(_retry_after(getattr(exc, "headers", None) or {}, self.limits.window_seconds))
+                raise _Again(0.0) from None
+            if status >= 500 and kind != "write" and not last:
+                raise _Again(self._backoff(number - 1)) from None
+            if status in (401, 403):
+                self._report_auth(status, body)
+                raise CrmUnavailable() from None
+            if status == 429 or status >= 500:
+                log.warning("HubSpot %s failed with %s after %d attempts", name, status, number)
+                raise CrmUnavailable() from None
+            if status == 400:
+                raise ValidationFailed(f"HubSpot refused the values: {body.get('message', 'bad request')}") from None
+            raise ApiError(status, body) from None
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:  # after a 429 the limiter does the waiting, for every caller
+            self._sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
         return self.limits.backoff_seconds * (2**attempt) * (0.5 + random.random() / 2)
@@ -176,6 +195,20 @@ class Transport:
         log.error("HubSpot refused a request (403): the private app lacks the scope%s %s; add %s and update "
                   "HUBSPOT_ACCESS_TOKEN", "s" if len(scopes) > 1 else "", ", ".join(scopes) or "(not named)",
                   "them" if len(scopes) > 1 else "it")
+
+
+class _Again(Exception):
+    """HubSpot did not process the request and another attempt may succeed after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry in {seconds:.2f} s")
+        self.seconds = seconds
+
+
+def _waited(state: RetryCallState) -> float:
+    """tenacity's wait: what the failed attempt asked for (backoff, or nothing after a 429 the limiter holds)."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return exc.seconds if isinstance(exc, _Again) else 0.0
 
 
 def _body(exc: Any) -> dict[str, Any]:

@@ -59,6 +59,15 @@ def home_view(bot_name: str, awaiting: Sequence[ProposalView], requests: Sequenc
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
+def failed_home_blocks(count: int) -> list[dict[str, Any]]:
+    """The operators' line: work that could not be finished and waits on the dead-letter list."""
+    text = ("Nothing is waiting on the failed list." if not count else
+            f"⚠️ *{count} request{'s' if count != 1 else ''} could not be finished* and "
+            f"{'are' if count != 1 else 'is'} kept on the failed list: `/crm failed` lists them.")
+    return [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": "Failed work"}},
+            section(text) if count else context(text)]
+
+
 def digest_home_blocks(subscriptions: Sequence[Any]) -> list[dict[str, Any]]:
     """The "Digests in your channels" part of the Home view."""
     blocks: list[dict[str, Any]] = [{"type": "divider"},

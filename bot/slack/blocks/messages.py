@@ -208,3 +208,25 @@ def pending_list(proposals: Sequence[ProposalView], links: Links, *, permalinks:
         blocks.append(context(f"… and {len(proposals) - limit} more"))
     # The fallback text only counts them: who asked is a mention, which only the blocks render as a name.
     return head, blocks
+
+
+_KINDS = {"turn": "question", "answer": "answer", "execution": "approved change", "digest": "digest"}
+
+
+def failed_list(letters: Sequence[Any]) -> SlackMessage:
+    """`/crm failed`: the dead-letter list, newest first, with why each item failed."""
+    if not letters:
+        text = "Nothing is on the failed list: every request was answered."
+        return text, [section(text)]
+    head = f"{len(letters)} item{'s' if len(letters) != 1 else ''} could not be finished:"
+    lines = []
+    for letter in letters:
+        where = f" in <#{letter.channel}>" if letter.channel else ""
+        who = f" for <@{letter.user}>" if letter.user else ""
+        state = {"queued": "will be retried", "retrying": "being retried", "failed": "failed"}.get(letter.status,
+                                                                                              letter.status)
+        lines.append(f"*{letter.id}* · {_KINDS.get(letter.kind, escape(letter.kind))}{who}{where} · {state} · "
+                     f"{letter.attempts} retr{'y' if letter.attempts == 1 else 'ies'} · {escape_fit(letter.reason, 200)}")
+    blocks = [section(head), *(section(line) for line in lines[:40]),
+              context("`/crm failed retry ID` tries one again; `python -m bot failed` has show and drop.")]
+    return head, blocks

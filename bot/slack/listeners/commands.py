@@ -49,6 +49,8 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
         deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
     elif sub == "usage" and not rest:  # "/crm usage of the API…" is a question
         deps.runner.spawn(lambda: _usage(deps, user, respond), name="crm usage")
+    elif sub == "failed":
+        deps.runner.spawn(lambda: _failed(deps, rest.strip(), respond, asker), name="crm failed")
     else:
         deps.runner.spawn(lambda: _question(deps, command, text, respond, asker), name="crm question")
 
@@ -122,6 +124,23 @@ async def _permalink(deps: SlackDeps, channel: str | None, ts: str | None) -> st
 async def on_open_card(ack: Ack) -> None:
     """A click on an "Open card" link button: Slack opens the URL itself; the app only acknowledges."""
     await ack()
+
+
+async def _failed(deps: SlackDeps, rest: str, respond: Respond, asker: Admitted | None) -> None:
+    """`/crm failed` lists the dead-letter list; `/crm failed retry ID` queues an item for a retry."""
+    if asker is None or not asker.grant.audit or deps.letters is None:
+        await respond(text="Only people who may read audit trails see the failed list.", response_type="ephemeral")
+        return
+    verb, _, ref = rest.partition(" ")
+    if verb == "retry":
+        queued = ref.strip().isdigit() and await asyncio.to_thread(deps.letters.queue, int(ref.strip()))
+        await respond(text=f"Item {escape_fit(ref.strip(), 20)} will be retried within a minute." if queued else
+                      f"There is no failed item {escape_fit(ref.strip(), 20)} waiting to be retried.",
+                      response_type="ephemeral")
+        return
+    letters = await asyncio.to_thread(deps.letters.list, limit=20)
+    text, blocks = messages.failed_list(letters)
+    await respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
 async def _question(deps: SlackDeps, command: dict[str, Any], text: str, respond: Respond,
