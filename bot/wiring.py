@@ -156,10 +156,11 @@ class Services:
 
 def build_ops(settings: Settings, components: Components) -> Ops:
     """Metrics (unless bot.metrics is off), the log of decisions and the health checks of a bot process.
-    The checks: the database answers, its schema is current; `run_slack` adds Slack's."""
+    The checks: the database answers, its schema is current, the model's breaker is not open; `run_slack`
+    adds Slack's. The gauges of the breakers, the dead-letter list and the limits are read at each scrape."""
     from sqlalchemy import text
 
-    from bot.ops.health import Health
+    from bot.ops.health import Check, Health
     from bot.ops.journal import Journal
     from bot.ops.metrics import Metrics
 
@@ -179,17 +180,27 @@ def build_ops(settings: Settings, components: Components) -> Ops:
         current = await asyncio.to_thread(schema.current_revision, engine)
         return None if current == head else f"at {current or 'no revision'}, the code needs {head}: run migrate"
 
-    async def model_breaker() -> str | None:
-        state = components.breakers.model.state
-        return None if state != "open" else "the model's circuit breaker is open (the model server keeps failing)"
-
+    checks: list[tuple[str, Check]] = [("database", database), ("schema", schema_current)]
+    breakers = components.breakers
+    if breakers is not None:
+        async def model_breaker() -> str | None:
+            if breakers.model.state == "open":
+                return "the model's circuit breaker is open (the model server keeps failing)"
+            return None
+        checks.append(("model breaker", model_breaker))
     if metrics is not None:
-        for name, breaker in (("model", components.breakers.model), ("crm", components.breakers.crm)):
-            metrics.watch_breaker(name, lambda b=breaker: b.state.replace("-", "_"))
+        if breakers is not None:
+            for name, breaker in (("model", breakers.model), ("crm", breakers.crm)):
+                metrics.watch_breaker(name, lambda b=breaker: b.state.replace("-", "_"))
         letters = SqlDeadLetters(engine)
-        metrics.watch_dead_letters(lambda: letters.count_open())
-    return Ops(metrics, journal, Health([("database", database), ("schema", schema_current),
-                                         ("model breaker", model_breaker)]))
+
+        def dead_letters() -> float:
+            try:
+                return float(letters.count_open())
+            except Exception:  # noqa: BLE001 - the database is down: the gauge says "unknown", the scrape works
+                return float("nan")
+        metrics.watch_dead_letters(dead_letters)
+    return Ops(metrics, journal, Health(checks))
 
 
 def build_model(settings: Settings) -> Model:
@@ -405,6 +416,9 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     metrics = ops.metrics if ops is not None else None
     limits = limits or build_limits(settings, engine,
                                     on_refusal=metrics.limit_refusal if metrics is not None else None)
+    if metrics is not None:
+        metrics.watch_workspace_tokens(limits.workspace_tokens_today,
+                                       lambda: settings.limits.workspace_tokens_per_day)
     letters = SqlDeadLetters(engine)
     kept = Kept(letters, settings.dead_letters, services.gateway, lambda cid: Vault(cid, vault_store), utcnow)
     conversations = Conversations(agent=services.agent, gateway=services.gateway,

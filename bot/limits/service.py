@@ -117,6 +117,14 @@ class Limits:
                      self._storage.get(_tokens_key(None, day)), settings.workspace_tokens_per_day,
                      self._next_midnight(), self._clock())
 
+    def workspace_tokens_today(self) -> float:
+        """Model tokens the whole workspace used today, for the budget gauge (NaN when the counters
+        cannot be read: a scrape must not fail because the storage is down)."""
+        try:
+            return float(self._storage.get(_tokens_key(None, self._day())))
+        except Exception:  # noqa: BLE001 - whatever the storage raises, the gauge shows "unknown"
+            return float("nan")
+
     def _check(self, user: str, *, count: bool = True) -> Refusal | None:
         settings, day = self._settings, self._day()
         budgets: tuple[tuple[LimitName, int, str | None], ...] = (

@@ -28,7 +28,7 @@ DIGEST_OUTCOMES = ("posted", "failed", "skipped")
 BREAKERS = ("model", "crm")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 LIMITS = ("requests_per_minute", "tokens_per_day", "workspace_tokens_per_day")
-RATINGS = ("good", "bad")
+RATINGS = ("up", "down")  # the feedback buttons under an answer
 
 
 def _one_of(value: str, allowed: Collection[str], other: str = "other") -> str:

@@ -45,7 +45,7 @@ def test_each_object_has_its_own_registry_and_the_global_one_holds_none_of_them(
     (lambda m: m.digest_run("posted"), "digest_runs_total", {"outcome": "posted"}),
     (lambda m: m.limit_refusal("tokens_per_day"), "limit_refusals_total", {"limit": "tokens_per_day"}),
     (lambda m: m.limit_refusal("Bob's limit"), "limit_refusals_total", {"limit": "other"}),
-    (lambda m: m.feedback_given("good"), "feedback_total", {"rating": "good"}),
+    (lambda m: m.feedback_given("up"), "feedback_total", {"rating": "up"}),
     (lambda m: m.model_call("HTTP 502 from https://x", 0.1), "model_calls_total", {"outcome": "error"}),
 ])
 def test_label_values_come_from_closed_sets(record, name: str, labels: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
