@@ -138,7 +138,7 @@ def told(stack: Stack, root: str, needle: str) -> str:
     """The bot's message in the thread that tells the requester an outcome, containing needle."""
     found = stack.emulator.wait_for(
         lambda e: next((m for m in e.messages(SALES, thread_ts=root)
-                        if m.bot_id and needle in text_of(m) and '"text": "Proposal: ' not in text_of(m)), None),
+                        if m.bot_id and needle in text_of(m) and '"block_id": "card:' not in text_of(m)), None),
         20, what=f"the requester told {needle!r}")
     return text_of(found)
 
@@ -201,6 +201,8 @@ def test_a_rejection_is_told_to_the_requester_with_the_reason(stack: Stack) -> N
     stack.emulator.submit_view("U01ALICE", view.id, {"reason": {"value": "too early"}})
     message = told(stack, root, "rejected")
     assert "<@U02BOB>" in message and "<@U01ALICE> rejected" in message and "too early" in message
+
+
 def test_the_edit_forms_record_search_and_submission_offer_only_what_the_editor_may_see(stack: Stack) -> None:
     """Zed (support) may decide on a low-risk change in #general but may not see Bob's contact Zoë:
     the search does not offer her, and a forged submission naming her is refused on the field."""

@@ -154,7 +154,12 @@ def deal_currency(proposal: ProposalView, facts: Facts) -> str | None:
 
 
 def title(proposal: ProposalView, facts: Facts) -> str:
-    """What the proposal does, as a person would write it (plain text)."""
+    """What the proposal does, as a person would write it (plain text); a revert says so first."""
+    said = _title(proposal, facts)
+    return f"Revert: {said}" if proposal.reverts_id else said
+
+
+def _title(proposal: ProposalView, facts: Facts) -> str:
     args, tool = proposal.args, proposal.tool
     named = {k: (facts.records.get((kind, _int(args[k]) or 0)) or f"the {kind}") for k, kind in REFS.items()
              if args.get(k)}
