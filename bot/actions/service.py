@@ -30,7 +30,14 @@ from adapters.crm.base import ConflictError, CrmAdapter, CrmError, RecordKind
 from adapters.crm.basis import moved_fields
 from adapters.email.base import EmailError
 from bot.actions.email_checks import MANAGERS, unknown_recipient
-from bot.actions.followups import check_revertible, reverse_args, stale_error, stale_result, with_clears
+from bot.actions.followups import (
+    UPDATE_TOOLS,
+    check_revertible,
+    reverse_args,
+    stale_error,
+    stale_result,
+    with_clears,
+)
 from bot.actions.operations import Draft, Operation, Targets
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
@@ -286,6 +293,16 @@ class Approvals:
             return
         self._record(proposal, user, proposal.status, None, {"refused": verb}, kind="approval.refused")
         raise PlanError(f"only the requester or someone who may approve it can {verb}")
+
+    def revert_closed(self, since: datetime) -> list[ProposalView]:
+        """Executed updates whose time to revert ended after `since` (up to now): their cards lose the
+        Revert button."""
+        now = self._clock()
+        if self.undo <= timedelta(0) or since >= now:
+            return []
+        return [p for p in self._proposals.list(statuses=(ProposalStatus.EXECUTED,), limit=1000,
+                                                decided_between=(since - self.undo, now - self.undo))
+                if p.tool in UPDATE_TOOLS and p.message_ts]
 
     def mark_told(self, proposal: ProposalView) -> bool:
         """Claim telling the requester of the proposal's final status: True for one caller only."""
