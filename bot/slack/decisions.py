@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 
 from pydantic.json_schema import SkipJsonSchema
 
+from adapters.crm.base import CrmError
 from bot.access.scope import Scope
 from bot.access.service import Access, Admitted
-from bot.actions.service import Actor, Approvals, Decision
-from adapters.crm.base import CrmError
 from bot.actions.followups import revert_until
+from bot.actions.service import Actor, Approvals, Decision
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.slack.blocks.cards import proposal_card
 from bot.slack.blocks.links import Links
