@@ -113,7 +113,8 @@ def with_clears(draft: Draft | None, *, tool: str, risk: str, record: Any, clear
 
 
 class FollowUps:
-    """Propose again and Revert, as methods of the approval service (which provides what is declared here)."""
+    """What follows a decision, as methods of the approval service (which provides what is declared
+    here): Propose again, Revert, and an approved e-mail's delivery as the outbox reports it."""
 
     _proposals: SqlProposals
     _targets: Targets
@@ -195,3 +196,22 @@ class FollowUps:
         return [p for p in self._proposals.list(statuses=(ProposalStatus.EXECUTED,), limit=1000,
                                                 decided_between=(since - self.undo, now - self.undo))
                 if p.tool in UPDATE_TOOLS and p.message_ts]
+
+    def emails_delivered(self, *, days: int = 7) -> list[ProposalView]:
+        """Approved e-mails that were queued and that the outbox now reports sent (or failed), their
+        stored result brought up to date so their cards say so; those of the last `days` days."""
+        now = self._clock()
+        changed = []
+        for proposal in self._proposals.list(statuses=(ProposalStatus.EXECUTED,), limit=1000,
+                                             decided_between=(now - timedelta(days=days), now)):
+            result = proposal.result or {}
+            if proposal.tool != "send_email" or result.get("status") not in ("queued", "sending"):
+                continue
+            status = self._targets.email.status(int(result["email"])) if result.get("email") else None
+            if status in (None, result.get("status")):
+                continue
+            updated = {**result, "status": status}
+            if self._proposals.transition(proposal.id, from_statuses=(ProposalStatus.EXECUTED,),
+                                          to=ProposalStatus.EXECUTED, result=updated):
+                changed.append(replace(proposal, result=updated))
+        return changed

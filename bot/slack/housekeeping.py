@@ -1,5 +1,5 @@
 """Work on a timer: finish what a crash left executing, expire proposals, take the Revert button off
-cards whose time to revert ended, re-read the CRM's names.
+cards whose time to revert ended, show e-mails the outbox delivered as sent, re-read the CRM's names.
 
 Every replica runs these; each step is safe to run concurrently because the state changes
 underneath are conditional updates (a proposal expires or recovers once, whoever gets there).
@@ -60,6 +60,9 @@ class Housekeeping:
         now = self._deps.approvals.now()
         since, self._swept = self._swept or now - timedelta(hours=1), now
         for proposal in await asyncio.to_thread(self._deps.approvals.revert_closed, since):
+            await self._deps.decisions.refresh(proposal.id)
+        # E-mails the outbox has delivered since: their cards go from Queued to Sent.
+        for proposal in await asyncio.to_thread(self._deps.approvals.emails_delivered):
             await self._deps.decisions.refresh(proposal.id)
         await self._close_abandoned()
 

@@ -157,3 +157,22 @@ def test_the_sweep_finds_the_cards_whose_time_to_revert_ended(world: World) -> N
     world.clock.advance(minutes=31)
     assert [p.id for p in approvals.revert_closed(start + timedelta(minutes=30))] == [done.id]
     assert approvals.revert_closed(world.clock.now) == []  # the next sweep does not redraw it again
+
+
+def test_an_e_mail_the_outbox_delivered_later_is_shown_as_sent(world: World) -> None:
+    from sqlalchemy import update as sql_update
+    from sqlmodel import Session
+
+    from adapters.email.outbox import EmailOutboxRow
+
+    approvals: Approvals = world.services.approvals
+    proposal = approvals.propose_call("send_email", {"to": "zoe.muller@acme-logistics.de", "subject": "Hi",
+                                                     "body": "Hello", "contact_id": world.ids["zoe"]},
+                                      requester="U02BOB", channel="C1")
+    done = approvals.approve(proposal.id, user="U01ALICE").proposal
+    assert done.result["status"] == "queued" and approvals.emails_delivered() == []
+    with Session(world.engine) as session, session.begin():  # whoever delivers the outbox marks it sent
+        session.execute(sql_update(EmailOutboxRow).where(EmailOutboxRow.id == done.result["email"]).values(status="sent"))
+    [updated] = approvals.emails_delivered()
+    assert updated.id == proposal.id and approvals.get(proposal.id).result["status"] == "sent"
+    assert approvals.emails_delivered() == []  # once
