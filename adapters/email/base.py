@@ -35,3 +35,7 @@ class EmailSender(Protocol):
     def send(self, message: EmailMessage, *, idempotency_key: str) -> SendResult:
         """Send (or queue) message once; a repeated key returns the first result and sends nothing."""
         ...
+
+    def status(self, outbox_id: int) -> str | None:
+        """Where a message sent earlier stands now (queued, sending, sent, failed); None if unknown."""
+        ...

@@ -73,6 +73,12 @@ class OutboxSender:
         self._mark(outbox_id, "sent", None)
         return SendResult(outbox_id, "sent")
 
+    def status(self, outbox_id: int) -> str | None:
+        """The message's status now: whoever delivers queued messages marks them sent (or failed)."""
+        with Session(self._engine) as session:
+            row = session.get(EmailOutboxRow, outbox_id)
+            return row.status if row is not None else None
+
     def _find(self, key: str) -> EmailOutboxRow | None:
         with Session(self._engine) as session:
             return session.scalars(select(EmailOutboxRow).where(EmailOutboxRow.idempotency_key == key)).first()

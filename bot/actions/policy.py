@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.access.scope import Scope
 from bot.config import ApprovalsSection
 
 # Answers "is this user a member of this channel?"; None where no one can tell (the terminal).
@@ -28,6 +29,16 @@ class Approver:
     groups: frozenset[str] = frozenset()
     owner_id: str | None = None  # their CRM owner identity
     may_see_record: bool = True
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person deciding on a proposal, as the trust model knows them: their groups, their CRM owner
+    identity and the records they may see (None: every record)."""
+
+    groups: frozenset[str] = frozenset()
+    owner_id: str | None = None
+    scope: Scope | None = None
 
 
 @dataclass(frozen=True)

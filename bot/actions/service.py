@@ -27,14 +27,13 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from adapters.crm.base import ConflictError, CrmAdapter, CrmError, RecordKind
-from adapters.crm.basis import moved_fields
 from adapters.email.base import EmailError
 from bot.actions.email_checks import MANAGERS, unknown_recipient
-from bot.actions.followups import check_revertible, reverse_args, stale_error, stale_result, with_clears
+from bot.actions.followups import FollowUps, stale_error, stale_result
 from bot.actions.operations import Draft, Operation, Targets
 from bot.access.scope import Scope
 from bot.access.scoped_crm import ScopedCrm
-from bot.actions.policy import ApprovalPolicy, Approver, ChannelMembers, Verdict
+from bot.actions.policy import Actor, ApprovalPolicy, Approver, ChannelMembers, Verdict
 from bot.records import PlanError, ProposalStatus, ProposalView
 from bot.store.audit import SqlAuditLog
 from bot.store.dead_letters import SqlDeadLetters
@@ -68,16 +67,6 @@ def payload_hash(tool: str, args: Mapping[str, Any], record_kind: str | None, re
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Actor:
-    """A person deciding on a proposal, as the trust model knows them: their groups, their CRM owner
-    identity and the records they may see (None: every record)."""
-
-    groups: frozenset[str] = frozenset()
-    owner_id: str | None = None
-    scope: Scope | None = None
-
-
 def _target(proposal: ProposalView) -> tuple[RecordKind, int] | None:
     if proposal.record_kind and proposal.record_id is not None:
         return proposal.record_kind, proposal.record_id  # type: ignore[return-value]
@@ -88,8 +77,9 @@ def _target(proposal: ProposalView) -> tuple[RecordKind, int] | None:
     return None
 
 
-class Approvals:
-    """Proposes, approves, rejects, edits, expires and recovers proposals."""
+class Approvals(FollowUps):
+    """Proposes, approves, rejects, edits, expires and recovers proposals (and, from FollowUps,
+    proposes a stale one again or an executed one's reverse)."""
 
     def __init__(self, proposals: SqlProposals, audit: SqlAuditLog, operations: Mapping[str, Operation],
                  targets: Targets, policy: ApprovalPolicy, *, expiry: timedelta,
@@ -235,68 +225,7 @@ class Approvals:
                           channel=proposal.channel, supersedes=proposal.id, reverts=proposal.reverts_id)
         return Decision("edited", f"replaced by proposal {new.id}", new)
 
-    # -- follow-ups ---------------------------------------------------------------------------
-
-    def propose_again(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
-                      actor: Actor | None = None) -> ProposalView:
-        """A stale proposal's change planned anew on the record as it is now, by its requester or
-        someone who may approve it; the new proposal (user is its requester, planned through what
-        they may see) needs its own approval. Raises PlanError saying why not."""
-        proposal = self._proposals.get(proposal_id)
-        if proposal is None:
-            raise PlanError(f"proposal {proposal_id} does not exist")
-        if proposal.status != ProposalStatus.STALE:
-            raise PlanError(f"only a proposal that was not applied can be proposed again; this one is {proposal.status}")
-        self._may_follow_up(proposal, user, actor, channel_members, "propose this again")
-        reader, owner = self._as(actor)
-        draft = self._plan(proposal.tool, proposal.args, reader, owner)
-        return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,
-                           supersedes=proposal.id, reverts=proposal.reverts_id)
-
-    def propose_revert(self, proposal_id: str, *, user: str, channel_members: ChannelMembers | None = None,
-                       actor: Actor | None = None) -> ProposalView:
-        """The reverse of an executed update, within `approvals.undo_minutes` of its execution, as a
-        new proposal (user is its requester) on the values the execution wrote. Raises PlanError
-        saying why not (too late, not an update, changed again since, already being reverted)."""
-        proposal = self._proposals.get(proposal_id)
-        if proposal is None:
-            raise PlanError(f"proposal {proposal_id} does not exist")
-        check_revertible(proposal, self._clock(), self.undo)
-        self._may_follow_up(proposal, user, actor, channel_members, "revert this change")
-        open_reverts = [p for p in self._proposals.related(reverts_id=proposal.id)
-                        if p.status in (ProposalStatus.PENDING, ProposalStatus.EXECUTING, ProposalStatus.EXECUTED)]
-        if open_reverts:
-            raise PlanError(f"a revert of this change is already {open_reverts[0].status}")
-        args, written = reverse_args(proposal)
-        reader, owner = self._as(actor)
-        record = (reader or self._targets.crm).get(proposal.record_kind, proposal.record_id)  # type: ignore[arg-type]
-        if record is None:
-            raise PlanError(f"{proposal.record_kind} {proposal.record_id} does not exist")
-        clears = [f for f, v in args.items() if v is None]
-        values = {f: v for f, v in args.items() if v is not None}
-        draft = self._plan(proposal.tool, values, reader, owner) if len(values) > 1 else None
-        draft = with_clears(draft, tool=proposal.tool, risk=self._operations[proposal.tool].risk, record=record,
-                            clears=clears)
-        moved = moved_fields(proposal.record_kind, record, written)  # type: ignore[arg-type]
-        if moved:
-            raise PlanError(f"{', '.join(moved)} changed again since this change was made; reverting would "
-                            "overwrite that, so propose the change you want instead")
-        draft = replace(draft, summary=f"Revert: {draft.summary}")
-        return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,
-                           supersedes=None, reverts=proposal.id)
-
-    def _as(self, actor: Actor | None) -> tuple[CrmAdapter | None, str | None]:
-        """(the CRM as the actor may see it, their CRM owner): what a plan made for them reads through."""
-        if actor is None or actor.scope is None:
-            return None, actor.owner_id if actor else None
-        return ScopedCrm(self._targets.crm, actor.scope), actor.owner_id
-
-    def _may_follow_up(self, proposal: ProposalView, user: str, actor: Actor | None,
-                       channel_members: ChannelMembers | None, verb: str) -> None:
-        if user == proposal.requester or self._verdict(proposal, user, actor, channel_members).allowed:
-            return
-        self._record(proposal, user, proposal.status, None, {"refused": verb}, kind="approval.refused")
-        raise PlanError(f"only the requester or someone who may approve it can {verb}")
+    # -- follow-up bookkeeping --------------------------------------------------------------
 
     def mark_told(self, proposal: ProposalView) -> bool:
         """Claim telling the requester of the proposal's final status: True for one caller only."""

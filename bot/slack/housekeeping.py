@@ -1,5 +1,6 @@
-"""Work on a timer: finish what a crash left executing, expire proposals, retry what the dead-letter
-list holds, re-read the CRM's names.
+"""Work on a timer: finish what a crash left executing, expire proposals, take the Revert button off
+cards whose time to revert ended, show e-mails the outbox delivered as sent, retry what the
+dead-letter list holds, re-read the CRM's names.
 
 Every replica runs these; each step is safe to run concurrently because the state changes
 underneath are conditional updates (a proposal expires or recovers once, whoever gets there).
@@ -26,6 +27,7 @@ class Housekeeping:
         self._deps, self._known, self._settings, self._clock = deps, known, settings, clock
         self._redo = redo
         self._tasks: list[asyncio.Task[None]] = []
+        self._swept: datetime | None = None  # when the last sweep looked at revert windows
 
     async def on_start(self) -> None:
         """Reconcile proposals left executing (never executed twice: the proposal id is the
@@ -57,6 +59,14 @@ class Housekeeping:
         """Expire proposals past their time and update their cards."""
         expired = await asyncio.to_thread(self._deps.approvals.expire_due)
         for proposal in expired:
+            await self._deps.decisions.refresh(proposal.id)
+        # Cards whose Revert window ended since the last sweep (the first one looks back an hour).
+        now = self._deps.approvals.now()
+        since, self._swept = self._swept or now - timedelta(hours=1), now
+        for proposal in await asyncio.to_thread(self._deps.approvals.revert_closed, since):
+            await self._deps.decisions.refresh(proposal.id)
+        # E-mails the outbox has delivered since: their cards go from Queued to Sent.
+        for proposal in await asyncio.to_thread(self._deps.approvals.emails_delivered):
             await self._deps.decisions.refresh(proposal.id)
         await self._close_abandoned()
         await self.retry_failed()

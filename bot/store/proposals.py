@@ -92,8 +92,11 @@ class SqlProposals:
 
     def list(self, *, statuses: Sequence[ProposalStatus] = (ProposalStatus.PENDING,), requester: str | None = None,
              conversation_id: str | None = None, expired_before: datetime | None = None,
-             limit: int = 100) -> list[ProposalView]:
+             decided_between: tuple[datetime, datetime] | None = None, limit: int = 100) -> list[ProposalView]:
         query = select(Proposal).where(Proposal.status.in_(tuple(statuses)))  # type: ignore[attr-defined]
+        if decided_between is not None:  # (after, up to and including)
+            query = query.where(Proposal.decided_at > decided_between[0],  # type: ignore[operator]
+                                Proposal.decided_at <= decided_between[1])  # type: ignore[operator]
         if requester is not None:
             query = query.where(Proposal.requester == requester)
         if conversation_id is not None:

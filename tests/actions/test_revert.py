@@ -4,6 +4,7 @@ requester's, and a sent e-mail is logged on its contact and deal."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,34 @@ def test_a_revert_empties_a_field_the_change_had_filled(world: World) -> None:
     assert approvals.approve(revert.id, user="U01ALICE").outcome == "executed"
     globex = world.crm.get("company", world.ids["globex"])
     assert (globex.industry, globex.employees) == (None, None)  # type: ignore[union-attr]
+
+
+def test_the_sweep_finds_the_cards_whose_time_to_revert_ended(world: World) -> None:
+    approvals: Approvals = world.services.approvals
+    done = executed_amount(world)
+    approvals.card_posted(done.id, channel="C1", message_ts="5.0")
+    start = world.clock.now
+    world.clock.advance(minutes=30)
+    assert approvals.revert_closed(start) == []  # still within the hour
+    world.clock.advance(minutes=31)
+    assert [p.id for p in approvals.revert_closed(start + timedelta(minutes=30))] == [done.id]
+    assert approvals.revert_closed(world.clock.now) == []  # the next sweep does not redraw it again
+
+
+def test_an_e_mail_the_outbox_delivered_later_is_shown_as_sent(world: World) -> None:
+    from sqlalchemy import update as sql_update
+    from sqlmodel import Session
+
+    from adapters.email.outbox import EmailOutboxRow
+
+    approvals: Approvals = world.services.approvals
+    proposal = approvals.propose_call("send_email", {"to": "zoe.muller@acme-logistics.de", "subject": "Hi",
+                                                     "body": "Hello", "contact_id": world.ids["zoe"]},
+                                      requester="U02BOB", channel="C1")
+    done = approvals.approve(proposal.id, user="U01ALICE").proposal
+    assert done.result["status"] == "queued" and approvals.emails_delivered() == []
+    with Session(world.engine) as session, session.begin():  # whoever delivers the outbox marks it sent
+        session.execute(sql_update(EmailOutboxRow).where(EmailOutboxRow.id == done.result["email"]).values(status="sent"))
+    [updated] = approvals.emails_delivered()
+    assert updated.id == proposal.id and approvals.get(proposal.id).result["status"] == "sent"
+    assert approvals.emails_delivered() == []  # once

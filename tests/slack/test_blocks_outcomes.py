@@ -82,7 +82,7 @@ def test_a_create_says_it_is_not_reverted_and_an_email_says_queued_or_sent() -> 
     created = proposal(tool="create_task", record_kind=None, record_id=None, **{**EXECUTED, "result": {
         "record": "activity:9", "version": 1}})
     assert "archive it in the CRM" in json.dumps(followup_blocks(created, now=NOW, revert_until=None))
-    for status, word in (("queued", "Queued"), ("sent", "Sent")):
+    for status, word in (("queued", "Queued"), ("sent", "Sent"), ("failed", "Not delivered")):
         email = proposal(tool="send_email", args={"to": "z@acme.example", "subject": "Hi", "body": "Hello"},
                          status="executed", decided_by="U01ALICE", decided_at=NOW, result={"email": 1, "status": status})
         _, blocks = proposal_card(email, LINKS)

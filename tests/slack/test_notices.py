@@ -171,3 +171,17 @@ def test_the_edit_form_does_not_offer_the_owner_the_plan_fills_in(world: World) 
                                                      requester="U02BOB", owner="U02BOB")
     names = [field.name for field in editable_fields(world.services.approvals, proposal)]
     assert "owner" not in names and "subject" in names
+
+
+def test_the_revert_button_goes_once_its_time_is_over(world: World, decisions: CardDecisions,
+                                                       slack: FakeSlack) -> None:
+    pid = posted(world, decisions, "update_deal", {"deal_id": world.ids["deal"], "stage": "negotiation"})
+    run(decisions.approve(pid, "U01ALICE"))
+    assert "proposal_revert" in json.dumps(slack.made("chat.update")[-1]["blocks"])
+    world.clock.advance(minutes=61)
+    run(decisions.refresh(pid))
+    assert "proposal_revert" not in json.dumps(slack.made("chat.update")[-1]["blocks"])
+    revert = run(decisions.follow_up("revert", pid, "U02BOB", place=Place("C0SALES", THREAD)))
+    assert revert is None
+    [answer] = slack.made("chat.postEphemeral")
+    assert "time to revert this change has passed" in answer["text"] and answer["thread_ts"] == THREAD

@@ -64,15 +64,16 @@ def what_moved(proposal: ProposalView) -> str:
 
 
 def email_state(proposal: ProposalView) -> str:
-    """"Queued" or "Sent", as the outbox said when it was handed over."""
-    return "Sent" if (proposal.result or {}).get("status") == "sent" else "Queued"
+    """"Queued", "Sent" or "Not delivered", as the outbox last said (the sweep keeps it current)."""
+    status = (proposal.result or {}).get("status")
+    return {"sent": "Sent", "failed": "Not delivered"}.get(str(status), "Queued")
 
 
 def email_outcome(proposal: ProposalView, who: str, at: str) -> str:
     """The card's outcome line for an approved e-mail: queued in the outbox or sent, never "executed"."""
     result = proposal.result or {}
     state = email_state(proposal)
-    where = " (in the outbox, for delivery)" if state == "Queued" else ""
+    where = {"Queued": " (in the outbox, for delivery)", "Not delivered": " (the outbox reports it failed)"}.get(state, "")
     logged = " · logged on the contact" if result.get("activity") else ""
     return f"📤 *{state}*{where}: approved{who}{at}{logged}. An e-mail cannot be called back."
 
