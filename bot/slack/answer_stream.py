@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -180,8 +179,3 @@ def slices(text: str, limit: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
-
-
-def blocks_of(parts: Iterable[SlackMessage]) -> list[dict[str, Any]]:
-    """Every block of some messages, in order."""
-    return [block for _text, blocks in parts for block in blocks]

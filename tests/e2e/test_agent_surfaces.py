@@ -179,7 +179,7 @@ def test_personal_data_the_asker_may_not_see_never_appears_in_any_chunk_or_statu
     for value in ("name", "first", "last", "email", "phone"):
         assert PLANTED[value] not in shown, f"{value} of a record Carol may not see was shown to her"
     outputs = [c.get("output") for c in chunks(sent) if c["type"] == "task_update" and c["status"] != "in_progress"]
-    assert outputs == ["no contacts found", "not found or not visible to you"]  # as if it did not exist
+    assert sorted(outputs) == ["no contacts found", "not found or not visible to you"]  # as if it did not exist
     assert "Searching contacts for “Acme”" in shown  # her DM: what she searched for may be quoted to her
     assert bot_replies(stack, "D03CAROL", posted.ts)
 
