@@ -272,7 +272,7 @@ def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_
             for thread in [*burst, restart]:
                 thread.join()
             pg_admin.dispose()  # its pooled connections died with the server
-            # A person whose click met the restart sees the card unchanged and clicks again.
+            # A person whose click met the restart is told so (or sees the card unchanged) and clicks again.
             for card in cards:
                 for attempt in range(5):
                     try:
