@@ -86,10 +86,13 @@ class Approvals(FollowUps):
                  clock: Callable[[], datetime] = utcnow,
                  on_executed: Callable[[ProposalView], None] | None = None,
                  groups: Mapping[str, tuple[str, ...]] | None = None, undo: timedelta = timedelta(minutes=60),
-                 letters: SqlDeadLetters | None = None) -> None:
+                 letters: SqlDeadLetters | None = None,
+                 retry_at: Callable[[int], datetime | None] | None = None) -> None:
         self._proposals, self._policy, self._expiry, self._clock = proposals, policy, expiry, clock
         self.undo = undo  # how long after its execution an update may be reverted
-        self._letters = letters  # the dead-letter list: executions that failed transiently are kept there
+        # The dead-letter list: executions that failed transiently are kept there, and retried at
+        # retry_at(tries so far) (None: they wait for a person, the card's Retry or `failed retry`).
+        self._letters, self._retry_at = letters, retry_at
         self.audit, self._operations, self._targets = audit, operations, targets
         self._on_executed = on_executed
         self._groups = dict(groups or {})  # [people.groups]: the groups of a decider given without an Actor
@@ -376,9 +379,11 @@ class Approvals(FollowUps):
             return
         try:
             if proposal.status == ProposalStatus.FAILED and (proposal.result or {}).get("retryable"):
+                before = self._letters.find("execution", proposal.id)
+                when = self._retry_at(before.attempts if before else 0) if self._retry_at else None
                 durable(self._letters.record, "execution", proposal.id, reason=proposal.error or "failed",
-                                     payload={"proposal_id": proposal.id, "approver": user}, user=proposal.requester,
-                                     channel=proposal.channel, now=self._clock())
+                        payload={"proposal_id": proposal.id, "approver": user}, user=proposal.requester,
+                        channel=proposal.channel, retry_at=when, now=self._clock())
             else:
                 self._letters.settle("execution", proposal.id, now=self._clock())
         except Exception:  # noqa: BLE001 - the outcome is recorded on the proposal whatever happens here

@@ -198,12 +198,20 @@ class CardDecisions:
     async def approve(self, proposal_id: str, user: str, respond: Respond | None = None, *,
                       tell_clicker: bool = True, place: Place | None = None) -> Decision:
         """Approve (or retry a transient failure); the clicker hears back only when nothing visible changed."""
-        proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
-        decision = await self._refuse_outsider(proposal, user)
-        if decision is None:
-            checker = await self._members.checker(proposal.channel if proposal else None)
-            decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user, channel_members=checker,
-                                               actor=await self.actor(user))
+        try:
+            proposal = await asyncio.to_thread(self.approvals.get, proposal_id)
+            decision = await self._refuse_outsider(proposal, user)
+            if decision is None:
+                checker = await self._members.checker(proposal.channel if proposal else None)
+                decision = await asyncio.to_thread(self.approvals.approve, proposal_id, user=user,
+                                                   channel_members=checker, actor=await self.actor(user))
+        except Exception:
+            # The database (or the CRM) did not answer: a click lost silently would leave the person
+            # waiting for a change that never comes. The card still shows where the proposal stands.
+            log.exception("approving proposal %s failed", proposal_id)
+            if tell_clicker and respond is not None:
+                await respond(replace_original=False, response_type="ephemeral", text=CLICK_AGAIN)
+            return Decision("failed", "could not be completed (the database did not answer); try again")
         await self._after(decision, user, respond, tell_clicker=tell_clicker, place=place)
         return decision
 
@@ -294,6 +302,10 @@ class CardDecisions:
         if not tell_clicker or (decision.outcome not in answered and not (place is not None and place.home)):
             return
         await self.notices.answer_click(user, plain(_for_clicker(decision)), place, respond, decision.proposal)
+
+
+CLICK_AGAIN = ("Your approval could not be completed: the bot's database did not answer. The card shows where the "
+               "proposal stands; if it can still be approved, click Approve again in a minute.")
 
 
 def editable_fields(approvals: Approvals, proposal: ProposalView) -> list[FormField]:

@@ -159,7 +159,8 @@ def test_a_transient_failure_can_be_retried(world: World, monkeypatch: pytest.Mo
     letters = SqlDeadLetters(world.engine)
     (kept,) = letters.list()  # on the dead-letter list, with what redoes it through approve()
     assert (kept.kind, kept.ref, kept.status, kept.payload) == (
-        "execution", proposal.id, "failed", {"proposal_id": proposal.id, "approver": "U01ALICE"})
+        "execution", proposal.id, "queued", {"proposal_id": proposal.id, "approver": "U01ALICE"})
+    assert kept.next_try_at is not None  # retried by the bot's sweep (dead_letters.auto_retry), or by a click:
     assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "executed"
     assert letters.list() == [] and letters.get(kept.id).status == "done"  # type: ignore[union-attr]
     assert world.services.approvals.approve(proposal.id, user="U01ALICE").outcome == "already_decided"

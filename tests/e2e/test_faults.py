@@ -25,14 +25,14 @@ import pytest
 from sqlalchemy import create_engine, select, text as sql
 from sqlalchemy.orm import Session
 
-from bot.slack.blocks.cards import APPROVE
+from bot.slack.blocks.cards import APPROVE, RETRY
 from bot.store.audit import SqlAuditLog
 from bot.store.dead_letters import SqlDeadLetters
 from bot.store.requests import SqlRequests
 from bot.store.tables import Proposal
 from slack_emulator import EmulatorThread
 from slack_emulator.records import PostedMessage
-from tests.e2e.cards import proposal_id, wait_for_card_text, wait_for_cards
+from tests.e2e.cards import proposal_id, text_of, wait_for_card_text, wait_for_cards
 from tests.e2e.conftest import Stack, prepare_database
 from tests.e2e.harness import BotProcess, last_user_text
 from tests.fakes.model_server import Reply, ScriptedModelServer, delay, error, garbage, text, tool_calls
@@ -258,8 +258,13 @@ def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_
             pids = [proposal_id(card) for card in cards]
 
             def click(card: PostedMessage, target: str) -> None:
+                # Approve on a pending card, Retry on one whose execution failed transiently.
+                shown = text_of(emulator.message(SALES, card.ts) or card)
+                action = APPROVE if APPROVE in shown else RETRY if RETRY in shown else None
+                if action is None:
+                    return  # decided already
                 try:
-                    emulator.click("U01ALICE", channel=SALES, message_ts=card.ts, action_id=APPROVE, target=target)
+                    emulator.click("U01ALICE", channel=SALES, message_ts=card.ts, action_id=action, target=target)
                 except Exception:  # noqa: BLE001 - a replica that cannot answer now is a click a person repeats
                     pass
 
@@ -272,7 +277,7 @@ def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_
             for thread in [*burst, restart]:
                 thread.join()
             pg_admin.dispose()  # its pooled connections died with the server
-            # A person whose click met the restart sees the card unchanged and clicks again.
+            # A person whose click met the restart is told so (or sees the card unchanged) and clicks again.
             for card in cards:
                 for attempt in range(5):
                     try:
@@ -291,7 +296,9 @@ def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_
     with engine.connect() as conn:
         subjects = conn.execute(sql("SELECT subject FROM crm_activity WHERE subject LIKE 'Burst call %'")).scalars()
         assert sorted(subjects) == sorted(f"Burst call {i}" for i in range(6))  # each written once
-    assert [x for x in SqlDeadLetters(engine).list() if x.kind == "execution"] == []
+    # Executions the restart interrupted were kept and retried (by the sweep or a Retry click): none is open.
+    until(lambda: [x for x in SqlDeadLetters(engine).list() if x.kind == "execution"] == [], 30,
+          "no execution left on the failed list")
     engine.dispose()
 
 

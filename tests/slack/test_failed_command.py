@@ -66,3 +66,21 @@ def test_the_app_home_of_an_auditor_counts_the_failed_items(sqlite_engine: Engin
         asyncio.run(bench.deps.publish_home(user))
         view = json.dumps(bench.slack.made("views.publish")[-1]["view"], ensure_ascii=False)
         assert (expected in view) if expected else "could not be finished" not in view
+
+
+def test_an_approval_the_database_could_not_record_is_answered_not_lost_silently() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.slack.decisions import CLICK_AGAIN, CardDecisions
+
+    class Down:
+        def get(self, proposal_id: str) -> None:
+            raise OperationalError("SELECT", {}, ConnectionError("server closed the connection"))
+
+    bench = make_bench()
+    decisions = CardDecisions(Down(), bench.deps.poster, bench.deps.members, bench.deps.links,  # type: ignore[arg-type]
+                              bench.deps.access)
+    respond = Calls()
+    decision = asyncio.run(decisions.approve("p1", "U01ALICE", respond))
+    assert decision.outcome == "failed"
+    assert respond.calls == [{"replace_original": False, "response_type": "ephemeral", "text": CLICK_AGAIN}]
