@@ -42,6 +42,16 @@ def test_health_check(http_stack: Stack) -> None:
     assert body["ok"] is True and body["mode"] == "http"
 
 
+def test_readiness_on_the_slack_port_and_metrics_only_on_the_ops_port(http_stack: Stack) -> None:
+    with urllib.request.urlopen(f"{http_stack.bot.url}/readyz", timeout=5) as response:
+        assert json.loads(response.read()) == {"ready": True, "checks": {"database": "ok", "schema": "ok"}}
+    with urllib.request.urlopen(f"{http_stack.bot.ops_url}/metrics", timeout=5) as response:
+        assert b"crm_copilot_requests_total" in response.read()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{http_stack.bot.url}/metrics", timeout=5)
+    assert refused.value.code in (404, 405)
+
+
 def test_a_signed_mention_is_acknowledged_at_once_and_answered(http_stack: Stack) -> None:
     http_stack.script.load(text("Answered over HTTP."))
     posted = http_stack.emulator.user_message("U02BOB", SALES, "<@UBOT> hello over http")
