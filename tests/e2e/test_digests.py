@@ -128,7 +128,7 @@ def test_a_channel_subscribed_in_slack_gets_one_digest_per_slot(tmp_path: Path, 
             # The App Home lists the digests of the channels the user is in.
             await asyncio.to_thread(emulator.home_opened, "U01ALICE")
             await asyncio.to_thread(emulator.wait_for, lambda e: (home := e.home("U01ALICE")) is not None
-                                    and "Sales stale" in json.dumps(home.blocks), 20, what="the digest in the App Home")
+                                    and "sales-stale" in json.dumps(home.blocks), 20, what="the digest in the App Home")
         finally:
             stop.set()
             await bot

@@ -44,7 +44,7 @@ def test_health_check(http_stack: Stack) -> None:
 
 def test_readiness_on_the_slack_port_and_metrics_only_on_the_ops_port(http_stack: Stack) -> None:
     with urllib.request.urlopen(f"{http_stack.bot.url}/readyz", timeout=5) as response:
-        assert json.loads(response.read()) == {"ready": True, "checks": {"database": "ok", "schema": "ok"}}
+        assert json.loads(response.read()) == {"ready": True, "checks": {"database": "ok", "schema": "ok", "model breaker": "ok"}}
     with urllib.request.urlopen(f"{http_stack.bot.ops_url}/metrics", timeout=5) as response:
         assert b"crm_copilot_requests_total" in response.read()
     with pytest.raises(urllib.error.HTTPError) as refused:

@@ -68,7 +68,8 @@ def test_health_and_readiness_on_the_ops_port(stack: Stack) -> None:
     assert status == 200 and json.loads(body)["mode"] == "socket"
     status, body = get(stack, "/readyz")
     assert status == 200, body
-    assert json.loads(body) == {"ready": True, "checks": {"database": "ok", "schema": "ok", "slack": "ok"}}
+    assert json.loads(body) == {"ready": True, "checks": {"database": "ok", "schema": "ok", "model breaker": "ok",
+                                                          "slack": "ok"}}
 
 
 def test_a_turn_a_refusal_and_a_decision_are_logged_and_counted(stack: Stack) -> None:
@@ -106,7 +107,7 @@ def test_a_turn_a_refusal_and_a_decision_are_logged_and_counted(stack: Stack) ->
 
 def test_a_failing_model_is_a_warning_per_change_and_each_turn_a_failed_line(stack: Stack) -> None:
     stack.script.load(error(500, "down"), error(500, "down"), text("Back again."))
-    for n, expected in enumerate(("could not answer", "could not answer", "Back again.")):
+    for n, expected in enumerate(("not available right now", "not available right now", "Back again.")):
         root = stack.emulator.user_message("U02BOB", SALES, f"<@UBOT> try {n}")
         stack.emulator.wait_for(lambda e, ts=root.ts, x=expected: any(x in text_of(m) for m in
                                                                       e.messages(SALES, thread_ts=ts)), 20,

@@ -163,7 +163,7 @@ def test_a_stale_change_is_told_with_its_field_and_proposed_again(stack: Stack) 
 
     stack.emulator.click("U02BOB", channel=SALES, message_ts=close_ts, action_id="proposal_propose_again")
     fresh = wait_for_cards(stack.emulator, SALES, root, 3)[-1]
-    assert "2027-03-01" in text_of(fresh) and "2027-01-26" in text_of(fresh)
+    assert "1 Mar 2027" in text_of(fresh) and "26 Jan 2027" in text_of(fresh)  # from the current value to the one asked
     stack.emulator.click("U01ALICE", channel=SALES, message_ts=fresh.ts, action_id=APPROVE)
     wait_for_card_text(stack.emulator, SALES, fresh.ts, "Executed")
     after = stack.crm.get("deal", deal.id)
