@@ -30,7 +30,8 @@ def pg_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[Engine]:
-    engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    # pre-ping: a fault test restarts the server, and the next test must not get a dead pooled connection
+    engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

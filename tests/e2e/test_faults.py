@@ -160,14 +160,19 @@ def test_slack_429_and_5xx_on_posts_are_retried_and_an_answer_it_would_not_take_
     wait_said(stack, first, "Answer to: first while Slack hiccups")
     assert SqlDeadLetters(stack.engine).find("turn", f"{SALES}:{first}") is None  # the client's retries sufficed
 
-    # Slack refuses every post for longer than the client retries: the turn is kept, then finished.
+    # Slack refuses every post (and every stream) for longer than the client retries: the work is
+    # kept (the turn, or only its answer when the model had already answered), then finished.
+    stack.emulator.fail_next("chat.startStream", status=500, count=6)
     stack.emulator.fail_next("chat.postMessage", status=500, count=6)
     second = ask(stack, "second while Slack is down")
     key = f"{SALES}:{second}"
-    until(lambda: SqlDeadLetters(stack.engine).find("turn", key), 30, "the request to be kept")
+
+    def kept() -> Any:
+        letters = SqlDeadLetters(stack.engine)
+        return letters.find("turn", key) or letters.find("answer", key)
+    until(kept, 30, "the request to be kept")
     wait_said(stack, second, "Answer to: second while Slack is down", timeout=60)
-    until(lambda: (x := SqlDeadLetters(stack.engine).find("turn", key)) and x.status == "done", 30,
-          "the kept request to be done")
+    until(lambda: (x := kept()) and x.status == "done", 30, "the kept request to be done")
     answers = [m for m in replies(stack, second) if "Answer to: second" in said(m)]
     assert len(answers) == 1
 
