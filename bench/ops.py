@@ -121,7 +121,8 @@ def _sections(d: dict[str, Any], machine: dict[str, Any]) -> list[dict[str, Any]
         (f"Method: the `slack` suite's load ({d['rate']} actions/s for {d['duration_s']} s, Socket Mode, SQLite) "
          f"{2 * d['rounds']} times in one run of the suite, alternating `BOT_BOT__METRICS=false` and "
          "`BOT_BOT__DECISION_LOG=false` with the defaults (both on, text log); which arm goes first alternates "
-         "by round. Each run starts a new bot process on a fresh copy of the same prepared database. The ops "
+         "by round (`BENCH_OPS_ROUNDS` sets the number of rounds, default 3). Each run starts a new bot process on "
+         "a fresh copy of the same prepared database. The ops "
          "port is not scraped during the load (Prometheus would read it every 15 s or so, one request)."),
         ("With both on, the bot counts every acknowledgement, request, model call, tool call, detection pass and "
          "proposal step, and writes a line per request received, per proposal created, decided and executed."),
