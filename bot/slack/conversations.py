@@ -303,6 +303,7 @@ class Conversations:
                                conversation_id=incoming.conversation_id)
         refused = await self._gate.admit(incoming) if self._gate is not None else None
         if refused is not None and self._gate is not None:
+            self._journal.refused(incoming.kind, user=incoming.user, channel=incoming.channel, reason="over a limit")
             await asyncio.to_thread(self._requests.finish, incoming.key, status="refused", error=refused)
             await self._gate.refuse(incoming, destination, refused)
             return True
