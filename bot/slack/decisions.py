@@ -183,8 +183,8 @@ class CardDecisions:
             return None
         await asyncio.to_thread(self.approvals.audit.record, "approval.refused", actor=user, proposal_id=proposal.id,
                                 data={"refused": "not part of the conversation"})
-        return Decision("refused", "only people in the conversation where it was proposed can decide on it",
-                        proposal)
+        # Without the proposal: its summary names a record, which an outsider is not shown.
+        return Decision("refused", "only people in the conversation where it was proposed can decide on it")
 
     async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
         """A card per proposal in the thread, plus one "Approve all" when several qualify."""
