@@ -62,3 +62,15 @@ def test_revert_clicked_twice_makes_one_revert(world: World, decisions: CardDeci
     assert first is not None and second is None
     assert [p.id for p in world.services.approvals.pending()] == [first.id]
     assert "already pending" in _shown_to(slack, "U02BOB")
+
+
+def test_propose_again_clicked_twice_makes_one_new_proposal(world: World, decisions: CardDecisions,
+                                                            slack: FakeSlack) -> None:
+    pid = posted(world, decisions, "update_deal", {"deal_id": world.ids["deal"], "stage": "negotiation"})
+    outside_change(world, pid)
+    assert run(decisions.approve(pid, "U01ALICE")).outcome == "stale"
+    first = run(decisions.follow_up("again", pid, "U02BOB", place=Place("C0SALES", THREAD)))
+    second = run(decisions.follow_up("again", pid, "U01ALICE", place=Place("C0SALES", THREAD)))
+    assert first is not None and second is None
+    assert [p.id for p in world.services.approvals.pending()] == [first.id]
+    assert "already proposed again" in _shown_to(slack, "U01ALICE")
