@@ -1,0 +1,64 @@
+"""Attacks through the Edit form: its record search and a forged submission. Carol's role sees only
+her own records (she owns none), Bob owns the Acme deal and its contact. What she cannot see is
+neither offered by the search nor accepted from a forged value, and is answered exactly like a
+record that does not exist; an owner picked must be someone with a CRM identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.agent.scripted import ScriptedModel
+from bot.slack.blocks.links import Links
+from bot.slack.decisions import CardDecisions
+from bot.slack.members import Members
+from bot.slack.poster import Poster
+from bot.wiring import build_access
+from tests.slack.fakes import FakeSlack
+from tests.slack.test_notices import run
+from tests.world import World, make_world, settings_for
+
+CAROL = "U03CAROL"
+
+
+@pytest.fixture
+def world(sqlite_engine: Engine, tmp_path: Path) -> World:
+    return make_world(sqlite_engine, tmp_path, ScriptedModel([]),
+                      settings=settings_for(tmp_path, access__roles__rep__see="own"))
+
+
+@pytest.fixture
+def decisions(world: World) -> CardDecisions:
+    slack = FakeSlack({"C0SALES": ["U01ALICE", "U02BOB", CAROL]})
+    access = build_access(world.services.components.settings, world.crm)
+    return CardDecisions(world.services.approvals, Poster(slack), Members(slack), Links(), access, crm=world.crm)
+
+
+@pytest.mark.parametrize(("kind", "typed"), [("deal", "Acme"), ("contact", "Zo"), ("contact", "Müller")])
+def test_the_record_search_offers_only_records_the_typist_may_see(decisions: CardDecisions, kind: str,
+                                                                  typed: str) -> None:
+    assert run(decisions.record_options("U02BOB", kind, typed))  # the owner finds it: the search works
+    assert run(decisions.record_options(CAROL, kind, typed)) == []
+    assert run(decisions.record_options("U09EVE", kind, typed)) == []  # no CRM identity: sees no owned record
+
+
+@pytest.mark.parametrize(("field", "hidden_key"), [("deal_id", "deal"), ("contact_id", "zoe")])
+def test_a_forged_record_in_an_edit_is_answered_like_a_missing_one(world: World, decisions: CardDecisions,
+                                                                   field: str, hidden_key: str) -> None:
+    proposal = world.services.approvals.propose_call(
+        "create_task", {"subject": "Call back", "due_date": "2026-11-10", "company_id": world.ids["globex"]},
+        requester="U01ALICE", channel="C0SALES")
+    hidden = run(decisions.edit(proposal, CAROL, {field: world.ids[hidden_key]}))
+    missing = run(decisions.edit(proposal, CAROL, {field: 987654}))
+    assert hidden.outcome == missing.outcome == "invalid"
+    assert hidden.message.replace(str(world.ids[hidden_key]), "N") == missing.message.replace("987654", "N")
+    assert world.services.approvals.get(proposal.id).status == "pending"  # nothing replaced it
+
+
+@pytest.mark.parametrize("picked", ["U09EVE", "UNOBODY00"])
+def test_an_owner_without_a_crm_identity_is_refused(decisions: CardDecisions, picked: str) -> None:
+    owner, why = run(decisions.owner_for(picked))
+    assert owner is None and "cannot own records" in why
+    assert run(decisions.owner_for("U02BOB"))[0] == "U02BOB"
