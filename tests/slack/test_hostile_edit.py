@@ -62,3 +62,13 @@ def test_an_owner_without_a_crm_identity_is_refused(decisions: CardDecisions, pi
     owner, why = run(decisions.owner_for(picked))
     assert owner is None and "cannot own records" in why
     assert run(decisions.owner_for("U02BOB"))[0] == "U02BOB"
+
+
+def test_pending_lists_name_no_proposal_on_a_record_the_viewer_may_not_see(world: World,
+                                                                           decisions: CardDecisions) -> None:
+    """`/crm pending` and the App Home list what `awaiting` gives: Bob's change to his own deal is
+    not among Carol's, though she is in the channel where it was proposed; Alice (a manager) has it."""
+    world.services.approvals.propose_call("update_deal", {"deal_id": world.ids["deal"], "stage": "negotiation"},
+                                          requester="U02BOB", channel="C0SALES")
+    assert [p.record_id for p in run(decisions.awaiting("U01ALICE"))] == [world.ids["deal"]]
+    assert run(decisions.awaiting(CAROL)) == []
