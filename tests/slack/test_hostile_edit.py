@@ -5,6 +5,7 @@ record that does not exist; an owner picked must be someone with a CRM identity.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,35 @@ def test_pending_lists_name_no_proposal_on_a_record_the_viewer_may_not_see(world
                                           requester="U02BOB", channel="C0SALES")
     assert [p.record_id for p in run(decisions.awaiting("U01ALICE"))] == [world.ids["deal"]]
     assert run(decisions.awaiting(CAROL)) == []
+
+
+def _cards_in(decisions: CardDecisions, channel: str) -> str:
+    slack = decisions._poster.client  # the FakeSlack the fixture built
+    return json.dumps([m for m in slack.made("chat.postMessage") if m["channel"] == channel], ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("target", "in_channel"), [("deal", False), ("globex", True)])
+def test_an_edit_linking_a_record_not_everyone_in_the_channel_may_see_is_shown_to_the_editor_alone(
+        world: World, decisions: CardDecisions, target: str, in_channel: bool) -> None:
+    """The attack: Alice (who sees everything) edits a task proposed in #sales to link it to Bob's
+    deal, which Carol, a member of #sales, may not see. The new card names the deal, so it is not
+    posted in #sales: Alice alone is shown it. Linking a record everyone there sees stays in the thread."""
+    approvals = world.services.approvals
+    proposal = approvals.propose_call("create_task", {"subject": "Call back", "due_date": "2026-11-10",
+                                                      "company_id": world.ids["globex"]},
+                                      requester="U01ALICE", channel="C0SALES")
+    approvals.card_posted(proposal.id, channel="C0SALES", message_ts="5.0", thread_ts="1.0")
+    proposal = approvals.get(proposal.id)
+    field = "deal_id" if target == "deal" else "company_id"
+    changes = {field: world.ids[target]} if target == "deal" else {"subject": "Call back soon"}
+    decision = run(decisions.edit(proposal, "U01ALICE", changes))
+    assert decision.outcome == "edited"
+    run(decisions.after_edit(proposal, decision, "U01ALICE"))
+    slack = decisions._poster.client
+    new_cards = [m for m in slack.made("chat.postMessage") if "Call back" in json.dumps(m)]
+    shown_privately = [m for m in slack.made("chat.postEphemeral") if m["user"] == "U01ALICE"]
+    assert "Acme renewal" not in _cards_in(decisions, "C0SALES")
+    if in_channel:
+        assert new_cards and not shown_privately
+    else:
+        assert not new_cards and shown_privately and "Acme renewal" in json.dumps(shown_privately)
