@@ -289,7 +289,11 @@ class CardDecisions:
         return new
 
     async def _post_next(self, old: ProposalView, new: ProposalView, user: str, place: Place | None) -> None:
-        """The new proposal's card goes where the old one is (its thread), else to the clicker's DM."""
+        """The new proposal's card goes where the old one is (its thread), else to the clicker's DM;
+        to the clicker alone when someone now in the channel may not see a record it names."""
+        if old.channel and old.message_ts and not await self._everyone_here_may_read(old.channel, new):
+            await self._poster.ephemeral(old.channel, user, await self.card(new))
+            return
         if old.channel and old.message_ts:
             thread = old.thread_ts or (thread_of(old.conversation_id) or (None, None))[1] or old.message_ts
             await self.post_cards(old.channel, thread, [new])

@@ -105,3 +105,27 @@ def test_an_edit_linking_a_record_not_everyone_in_the_channel_may_see_is_shown_t
         assert new_cards and not shown_privately
     else:
         assert not new_cards and shown_privately and "Acme renewal" in json.dumps(shown_privately)
+
+
+def test_revert_of_someone_elses_change_to_a_record_one_may_not_see_is_refused(world: World,
+                                                                               decisions: CardDecisions) -> None:
+    """Carol is in #sales but may not see Bob's deal: she cannot revert Alice's approved change to it
+    (nor learn its values); Bob, its requester, can."""
+    from bot.slack.notices import Place
+
+    approvals = world.services.approvals
+    proposal = approvals.propose_call("update_deal", {"deal_id": world.ids["deal"], "stage": "negotiation"},
+                                      requester="U02BOB", channel="C0SALES")
+    approvals.card_posted(proposal.id, channel="C0SALES", message_ts="5.0", thread_ts="1.0")
+    assert run(decisions.approve(proposal.id, "U01ALICE")).outcome == "executed"
+    assert run(decisions.follow_up("revert", proposal.id, CAROL, place=Place("C0SALES", "1.0"))) is None
+    slack = decisions._poster.client
+    [refusal] = [m for m in slack.made("chat.postEphemeral") if m["user"] == CAROL]
+    assert "only the requester or someone who may approve" in refusal["text"] and "Acme" not in json.dumps(refusal)
+    assert approvals.pending() == []
+    posted_before = len(slack.made("chat.postMessage"))
+    assert run(decisions.follow_up("revert", proposal.id, "U02BOB", place=Place("C0SALES", "1.0"))) is not None
+    # The revert's card names Bob's deal, which Carol (in #sales) may not see: Bob alone is shown it.
+    assert "Revert" not in json.dumps(slack.made("chat.postMessage")[posted_before:])
+    assert any("Acme" in json.dumps(m, ensure_ascii=False) for m in slack.made("chat.postEphemeral")
+               if m["user"] == "U02BOB")
