@@ -54,9 +54,9 @@ class CardDecisions:
     """Decides on a clicked proposal through the approval service and keeps its card in step."""
 
     def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access, *,
-                 crm: CrmAdapter | None = None, timezone: str = "UTC") -> None:
+                 crm: CrmAdapter | None = None, timezone: str = "UTC", bot_user_id: str = "") -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
-        self._access, self._crm, self._timezone = access, crm, timezone
+        self._access, self._crm, self._timezone, self._bot = access, crm, timezone, bot_user_id
         self.notices = Notices(approvals, poster, links)
 
     async def actor(self, user: str) -> Actor:
@@ -121,7 +121,7 @@ class CardDecisions:
         owners = await asyncio.to_thread(self._owners_named, proposal)
         if not owners:
             return True
-        members = await self._members.of(channel)
+        members = await self._members.of(channel) - {self._bot}  # the bot is not a reader
         return bool(members) and await self._access.everyone_sees(members, owners)
 
     def _owners_named(self, proposal: ProposalView) -> set[str | None]:

@@ -32,9 +32,10 @@ def world(sqlite_engine: Engine, tmp_path: Path) -> World:
 
 @pytest.fixture
 def decisions(world: World) -> CardDecisions:
-    slack = FakeSlack({"C0SALES": ["U01ALICE", "U02BOB", CAROL]})
+    slack = FakeSlack({"C0SALES": ["U01ALICE", "U02BOB", CAROL, "UBOT"]})  # the bot is a member, not a reader
     access = build_access(world.services.components.settings, world.crm)
-    return CardDecisions(world.services.approvals, Poster(slack), Members(slack), Links(), access, crm=world.crm)
+    return CardDecisions(world.services.approvals, Poster(slack), Members(slack), Links(), access, crm=world.crm,
+                         bot_user_id="UBOT")
 
 
 @pytest.mark.parametrize(("kind", "typed"), [("deal", "Acme"), ("contact", "Zo"), ("contact", "Müller")])
