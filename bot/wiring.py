@@ -443,7 +443,8 @@ def build_slack_deps(settings: Settings, services: Services, client: AsyncWebCli
     return SlackDeps(settings=settings, bot_user_id=bot_user_id, access=access, approvals=services.approvals,
                      crm=services.components.crm, digests=digests, conversations=conversations,
                      decisions=CardDecisions(services.approvals, poster, members, links, access,
-                                             crm=services.components.crm, timezone=slack.timezone), members=members,
+                                             crm=services.components.crm, timezone=slack.timezone,
+                                             bot_user_id=bot_user_id), members=members,
                      poster=poster, requests=requests, runner=runner, links=links, ratings=ratings, ops=ops,
                      limits=limits, letters=letters)
 

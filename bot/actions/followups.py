@@ -137,6 +137,8 @@ class FollowUps:
         if proposal.status != ProposalStatus.STALE:
             raise PlanError(f"only a proposal that was not applied can be proposed again; this one is {proposal.status}")
         self._may_follow_up(proposal, user, actor, channel_members, "propose this again")
+        if self._proposals.related(supersedes_id=proposal.id):  # a second click (or a second person)
+            raise PlanError("this was already proposed again: its new card is in the same thread")
         reader, owner = self._as(actor)
         draft = self._plan(proposal.tool, proposal.args, reader, owner)
         return self._store(draft, requester=user, conversation_id=proposal.conversation_id, channel=proposal.channel,

@@ -54,9 +54,9 @@ class CardDecisions:
     """Decides on a clicked proposal through the approval service and keeps its card in step."""
 
     def __init__(self, approvals: Approvals, poster: Poster, members: Members, links: Links, access: Access, *,
-                 crm: CrmAdapter | None = None, timezone: str = "UTC") -> None:
+                 crm: CrmAdapter | None = None, timezone: str = "UTC", bot_user_id: str = "") -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
-        self._access, self._crm, self._timezone = access, crm, timezone
+        self._access, self._crm, self._timezone, self._bot = access, crm, timezone, bot_user_id
         self.notices = Notices(approvals, poster, links)
 
     async def actor(self, user: str) -> Actor:
@@ -100,21 +100,9 @@ class CardDecisions:
                ) -> tuple[dict[tuple[str, int], str], dict[int, str]]:
         """(kind, id) -> name of every record the proposals (and the updated record now) refer to,
         and deal id -> currency."""
-        wanted: set[tuple[str, int]] = {(kind, v) for k, kind in REFS.items()
-                                        if isinstance(v := (current or {}).get(k), int)}
-        for p in proposals:
-            if p.record_kind and p.record_id is not None:
-                wanted.add((p.record_kind, p.record_id))
-            made_kind, _, made_id = str((p.result or {}).get("record") or "").partition(":")
-            if made_id.isdigit():  # what an executed create made
-                wanted.add((made_kind, int(made_id)))
-            values = [(k, p.args.get(k)) for k in REFS] + [(d.get("field"), d.get(side)) for d in p.diff
-                                                         for side in ("before", "after")]
-            wanted.update((REFS[k], int(v)) for k, v in values if k in REFS and isinstance(v, (int, str))
-                          and str(v).isdigit())
         names: dict[tuple[str, int], str] = {}
         currencies: dict[int, str] = {}
-        for kind, record_id in sorted(wanted)[:20] if self._crm is not None else ():
+        for kind, record_id in sorted(_named(proposals, current))[:20] if self._crm is not None else ():
             try:
                 record = self._crm.get(kind, record_id)  # type: ignore[arg-type, union-attr]
             except CrmError:
@@ -124,6 +112,32 @@ class CardDecisions:
                 if isinstance(record, Deal):
                     currencies[record_id] = record.currency
         return names, currencies
+
+    async def _everyone_here_may_read(self, channel: str, proposal: ProposalView) -> bool:
+        """May every member of the channel read each record the proposal's card names? (A DM has
+        one reader; an unknown membership counts as "not everyone".)"""
+        if self._crm is None or channel.startswith("D"):
+            return True
+        owners = await asyncio.to_thread(self._owners_named, proposal)
+        if not owners:
+            return True
+        members = await self._members.of(channel) - {self._bot}  # the bot is not a reader
+        return bool(members) and await self._access.everyone_sees(members, owners)
+
+    def _owners_named(self, proposal: ProposalView) -> set[str | None]:
+        """The effective owners of the records a proposal's card names."""
+        assert self._crm is not None
+        everything = ScopedCrm(self._crm, Scope.everything())
+        owners: set[str | None] = set()
+        for kind, record_id in sorted(_named([proposal], self._current(proposal)))[:20]:
+            try:
+                record = self._crm.get(kind, record_id)  # type: ignore[arg-type]
+            except CrmError:
+                owners.add("?")  # unknown: not everyone may be assumed to see it
+                continue
+            if record is not None:
+                owners.add(everything.owner_of(record))
+        return owners
 
     async def part_of(self, proposal: ProposalView, user: str) -> bool:
         """Is the person part of the conversation the proposal was made in (membership read now)?
@@ -183,8 +197,8 @@ class CardDecisions:
             return None
         await asyncio.to_thread(self.approvals.audit.record, "approval.refused", actor=user, proposal_id=proposal.id,
                                 data={"refused": "not part of the conversation"})
-        return Decision("refused", "only people in the conversation where it was proposed can decide on it",
-                        proposal)
+        # Without the proposal: its summary names a record, which an outsider is not shown.
+        return Decision("refused", "only people in the conversation where it was proposed can decide on it")
 
     async def post_cards(self, channel: str, thread_ts: str | None, proposals: Sequence[ProposalView]) -> None:
         """A card per proposal in the thread, plus one "Approve all" when several qualify."""
@@ -232,10 +246,13 @@ class CardDecisions:
         new = decision.proposal
         if decision.outcome != "edited" or new is None or not old.channel:
             return
-        if old.message_ts:
+        # An edit may link the proposal to a record some members of the channel may not see: then
+        # the new card is shown to the editor alone, as a /crm card is (approvers find it in their
+        # App Home and `/crm pending`, which list only what they may see).
+        if old.message_ts and await self._everyone_here_may_read(old.channel, new):
             thread = thread_of(old.conversation_id)
             await self.post_cards(old.channel, thread[1] if thread else None, [new])
-        else:  # the old card was ephemeral (/crm): so is the new one
+        else:  # the old card was ephemeral (/crm), or the new one names what not everyone here may see
             await self._poster.ephemeral(old.channel, user, await self.card(new))
 
     async def approve_all(self, proposal_ids: Sequence[str], user: str, respond: Respond | None = None,
@@ -272,7 +289,11 @@ class CardDecisions:
         return new
 
     async def _post_next(self, old: ProposalView, new: ProposalView, user: str, place: Place | None) -> None:
-        """The new proposal's card goes where the old one is (its thread), else to the clicker's DM."""
+        """The new proposal's card goes where the old one is (its thread), else to the clicker's DM;
+        to the clicker alone when someone now in the channel may not see a record it names."""
+        if old.channel and old.message_ts and not await self._everyone_here_may_read(old.channel, new):
+            await self._poster.ephemeral(old.channel, user, await self.card(new))
+            return
         if old.channel and old.message_ts:
             thread = old.thread_ts or (thread_of(old.conversation_id) or (None, None))[1] or old.message_ts
             await self.post_cards(old.channel, thread, [new])
@@ -337,6 +358,23 @@ def _form_field(name: str, annotation: Any) -> FormField:
         if base is python_type:
             return FormField(name, kind)  # type: ignore[arg-type]
     return FormField(name, "long" if name in LONG else "text")
+
+
+def _named(proposals: Sequence[ProposalView], current: dict[str, Any] | None = None) -> set[tuple[str, int]]:
+    """(kind, id) of every record the proposals (and the updated record now) refer to."""
+    wanted: set[tuple[str, int]] = {(kind, v) for k, kind in REFS.items()
+                                    if isinstance(v := (current or {}).get(k), int)}
+    for p in proposals:
+        if p.record_kind and p.record_id is not None:
+            wanted.add((p.record_kind, p.record_id))
+        made_kind, _, made_id = str((p.result or {}).get("record") or "").partition(":")
+        if made_id.isdigit():  # what an executed create made
+            wanted.add((made_kind, int(made_id)))
+        values = [(k, p.args.get(k)) for k in REFS] + [(d.get("field"), d.get(side)) for d in p.diff
+                                                     for side in ("before", "after")]
+        wanted.update((REFS[k], int(v)) for k, v in values if k in REFS and isinstance(v, (int, str))
+                      and str(v).isdigit())
+    return wanted
 
 
 def _search(reader: ScopedCrm, kind: str, query: str, limit: int) -> list[tuple[int, str]]:

@@ -38,6 +38,9 @@ _URL_END = re.compile(r"&(?:gt|lt|quot);|\x00")
 _TRAILING = ".,;:!?)]}'*_~"
 
 
+SLACK_HOSTS = ("slack.com",)  # Slack's own pages: permalinks to messages in the workspace
+
+
 def host_allowed(url: str, allowed: Iterable[str]) -> bool:
     """True if url is http(s) on one of the allowed hosts or a subdomain of one."""
     try:
@@ -154,6 +157,10 @@ def guard_blocks(value: Any, allowed_hosts: Iterable[str]) -> Any:
     out = {k: guard_blocks(v, allowed_hosts) for k, v in value.items()}
     if isinstance(out.get("text"), str) and out.get("type") in ("mrkdwn", "plain_text"):
         out["text"] = (guard if out["type"] == "mrkdwn" else scrub_urls)(out["text"], allowed_hosts)
+    # A link button's URL is a link too: kept only to an allowed host or Slack's own pages (a
+    # card's permalink); otherwise the button stays, without the link.
+    if isinstance(out.get("url"), str) and not host_allowed(out["url"], (*allowed_hosts, *SLACK_HOSTS)):
+        del out["url"]
     return out
 
 

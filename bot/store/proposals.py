@@ -74,17 +74,19 @@ class SqlProposals:
             return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
 
     def related(self, *, group_ts: str | None = None, reverts_id: str | None = None,
-                conversation_ids: Sequence[str] = ()) -> list[ProposalView]:
-        """Proposals in any status: of one "Approve all" message, reverting one proposal, or of
-        some conversations; oldest first."""
+                conversation_ids: Sequence[str] = (), supersedes_id: str | None = None) -> list[ProposalView]:
+        """Proposals in any status: of one "Approve all" message, reverting one proposal, replacing
+        one proposal, or of some conversations; oldest first."""
         query = select(Proposal)
         if group_ts is not None:
             query = query.where(Proposal.group_ts == group_ts)
         if reverts_id is not None:
             query = query.where(Proposal.reverts_id == reverts_id)
+        if supersedes_id is not None:
+            query = query.where(Proposal.supersedes_id == supersedes_id)
         if conversation_ids:
             query = query.where(Proposal.conversation_id.in_(tuple(conversation_ids)))  # type: ignore[union-attr]
-        if group_ts is None and reverts_id is None and not conversation_ids:
+        if group_ts is None and reverts_id is None and supersedes_id is None and not conversation_ids:
             return []
         with Session(self._engine) as session:
             rows = session.scalars(query.order_by(Proposal.created_at, Proposal.id).limit(500)).all()

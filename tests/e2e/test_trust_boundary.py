@@ -462,3 +462,24 @@ def test_dm_proposals_do_not_appear_in_other_peoples_pending_lists_or_app_home(s
     eventually(lambda: "approval.refused" in audit_kinds(stack.engine, dm_pid, ALICE), "Alice's approval refused")
     assert proposal_row(stack.engine, dm_pid).status == "pending"
     assert stack.crm.get("deal", deal).name == "Acme renewal 2027"
+
+
+# -- copied proposal ids ---------------------------------------------------------------------------
+
+
+def test_an_approve_click_carrying_a_copied_id_names_nothing_of_the_proposal(stack: Stack) -> None:
+    """The attack: Carol is not in #deals. She clicks Approve on a card in #sales with the button's
+    value swapped for the id of a card in #deals. She is refused, and her answer does not name the
+    proposal (its summary names the deal); nothing is decided."""
+    deal = unowned_deal(stack, "trust-copied-id", "Initech takeover")
+    _, (deals_card,) = propose(stack, BOB, DEALS, ("update_deal", {"deal_id": deal, "stage": "negotiation"}))
+    copied = proposal_id(stack.emulator.message(DEALS, deals_card))
+    _, (sales_card,) = propose(stack, ALICE, SALES, ("log_activity", {"kind": "call", "subject": "Sales call",
+                                                                      "company_id": stack.ids["globex"]}))
+    seen = len(stack.emulator.ephemerals(CAROL))
+
+    stack.emulator.click(CAROL, channel=SALES, message_ts=sales_card, action_id=APPROVE, value=copied)
+    answer = told(stack.emulator, CAROL, "only people in the conversation", after=seen)
+    assert "Initech" not in shown(answer) and "negotiation" not in shown(answer), shown(answer)
+    assert proposal_row(stack.engine, copied).status == "pending"
+    assert "approval.refused" in audit_kinds(stack.engine, copied, CAROL)

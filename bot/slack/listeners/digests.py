@@ -107,6 +107,11 @@ async def _command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Re
         await respond(text=f"`{name}` posts in {digest_blocks.channel_ref(sub.channel)}: use this command there.",
                       response_type="ephemeral")
         return
+    if verb in ("preview", "run") and sub.filters.get("summary"):
+        refusal = await _over_limit(deps, str(body.get("user_id", "")))
+        if refusal:
+            await respond(text=refusal, response_type="ephemeral")
+            return
     if verb == "unsubscribe":
         if await asyncio.to_thread(service.store.unsubscribe, sub.name):
             await respond(text=f"<@{body['user_id']}> unsubscribed `{name}`.", response_type="in_channel")
@@ -122,6 +127,15 @@ async def _command(deps: SlackDeps, body: dict[str, Any], text: str, respond: Re
     else:
         outcome = await service.run_now(sub.name)
         await respond(text=f"Digest `{name}`: {escape(outcome.message)}", response_type="ephemeral")
+
+
+async def _over_limit(deps: SlackDeps, user: str) -> str | None:
+    """A digest with a model-written summary costs a model call on each preview or run: it counts as
+    a request of the person asking, so the per-minute limit cannot be dodged through it."""
+    if deps.limits is None:
+        return None
+    refusal = await asyncio.to_thread(deps.limits.admit, user)
+    return refusal.message if refusal is not None else None
 
 
 def _here(sub: Subscription, body: dict[str, Any]) -> bool:
