@@ -283,7 +283,10 @@ def test_help_is_the_acknowledgement_itself(bench: Bench, text: str, answer: str
                                            # one word, or a subcommand's word starting a question: the agent's
                                            ("Acme", "crm question"), ("pipeline", "crm question"),
                                            ("frobnicate", "crm question"), ("help me with Acme", "crm question"),
-                                           ("pending deals at Acme?", "crm question"), ("find", "crm find")])
+                                           ("pending deals at Acme?", "crm question"), ("find", "crm find"),
+                                           ("usage", "crm usage"), ("failed", "crm failed"),
+                                           ("failed retry 12", "crm failed"),
+                                           ("failed deals last quarter?", "crm question")])
 def test_other_commands_are_acknowledged_then_run_in_the_background(bench: Bench, text: str, job: str) -> None:
     ack = Calls()
     run(commands.on_crm(ack=ack, command=command(text), respond=Calls(), context=bench.context))
