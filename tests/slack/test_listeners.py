@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.actions.service import Decision
+from bot.slack.blocks import messages
 from bot.slack.blocks.edit_form import CURRENCIES, EDIT_VIEW, RECORD, VALUE
 from bot.slack.blocks.modals import REJECT_VIEW
 from bot.slack.listeners import actions, commands, events
@@ -276,6 +277,11 @@ def test_help_is_the_acknowledgement_itself(bench: Bench, text: str, answer: str
     [acked] = ack.calls
     assert acked["text"].startswith(answer) and acked["response_type"] == "ephemeral"
     assert bench.runner.jobs == []
+
+
+@pytest.mark.parametrize("sub", ["find", "pending", "usage", "digest", "failed", "help"])
+def test_the_help_names_every_subcommand(sub: str) -> None:
+    assert f"`/crm {sub}" in messages.HELP
 
 
 @pytest.mark.parametrize(("text", "job"), [("find acme", "crm find"), ("pending", "crm pending"),
