@@ -106,8 +106,7 @@ class Redo:
         deps = self._deps
         if isinstance(thread_ts, str) and thread_ts:
             return ThreadDestination(deps.poster, deps.decisions, channel, thread_ts, False)
-        opened = await deps.poster.client.conversations_open(users=user)
-        return ThreadDestination(deps.poster, deps.decisions, opened["channel"]["id"], None, False)
+        return ThreadDestination(deps.poster, deps.decisions, await deps.poster.dm(user), None, False)
 
     def _real(self, conversation_id: str, masked: str) -> str:
         """Masked text with its real values back, from the conversation's vault (blocking)."""
