@@ -20,7 +20,7 @@ from bot.agent.model import UNAVAILABLE
 from bot.config import DeadLettersSection
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
-from bot.store.dead_letters import Kind, SqlDeadLetters, backoff
+from bot.store.dead_letters import Kind, SqlDeadLetters, next_try
 
 log = logging.getLogger(__name__)
 WILL_RETRY = UNAVAILABLE.rstrip(".") + ": it is saved and will be retried."
@@ -80,11 +80,10 @@ class Kept:
         before = self.letters.find(kind, request.key)
         attempts = before.attempts if before is not None else 0
         now = self._clock()
-        retry = automatic and self._settings.auto_retry and attempts < self._settings.max_attempts
+        retry_at = next_try(self._settings, attempts, now) if automatic else None
+        retry = retry_at is not None
         letter = self.letters.record(kind, request.key, reason=reason, payload=payload, user=request.user,
-                                     channel=request.channel,
-                                     retry_at=now + backoff(attempts + 1, self._settings.retry_seconds) if retry else None,
-                                     now=now)
+                                     channel=request.channel, retry_at=retry_at, now=now)
         log.warning("request %s kept as failed item %d (%s): %s", request.key, letter, kind,
                     "will be retried" if retry else "listed as failed")
         return WILL_RETRY if retry else LISTED
