@@ -153,3 +153,32 @@ def test_a_turn_that_made_proposals_before_the_model_failed_is_listed_not_retrie
     assert "it is listed as failed" in before and finished == 0  # a rerun could propose the change twice
     (letter,) = SqlDeadLetters(sqlite_engine).list()
     assert letter.status == "failed" and "after making proposals" in letter.reason
+
+
+def test_a_retry_that_does_not_finish_and_records_nothing_is_listed_as_failed_not_retried_forever(
+        sqlite_engine: Engine) -> None:
+    """A digest removed since it failed: run_now answers "unknown" and keeps nothing. Left
+    "retrying", the item would be requeued as stuck and posted again and again."""
+    from types import SimpleNamespace
+
+    from bot.breaker import Breakers
+    from bot.config import Settings
+    from bot.digests.service import RunOutcome
+
+    letters = SqlDeadLetters(sqlite_engine)
+    letters.record("digest", "weekly@2026-11-21T09:00:00+00:00", reason="HTTP 500",
+                   payload={"digest": "weekly"}, retry_at=LATER - timedelta(hours=1))
+    runs: list[str] = []
+
+    class Digests:
+        async def run_now(self, name: str) -> RunOutcome:
+            runs.append(name)
+            return RunOutcome(name, None, "unknown", f'no digest named "{name}"')
+
+    deps = SimpleNamespace(settings=Settings(), digests=Digests())
+    for later in (LATER, LATER + timedelta(days=1)):  # the second sweep: long past any stuck claim
+        asyncio.run(Redo(deps, letters, Breakers(threshold=5, cooldown=30), instance="t",  # type: ignore[arg-type]
+                         clock=lambda later=later: later).sweep())
+    assert runs == ["weekly"]
+    (letter,) = letters.list()
+    assert (letter.status, letter.attempts) == ("failed", 1) and letter.reason == "retried, not finished: HTTP 500"
