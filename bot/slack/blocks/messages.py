@@ -31,7 +31,7 @@ HELP = (
     "• `/crm pending`: proposals you can approve or reject\n"
     "• `/crm usage`: your requests this minute and model tokens today, with their limits\n"
     "• `/crm digest`: scheduled digests for a channel (subscribe, list, preview, run now)\n"
-    "• `/crm failed`: work that could not be finished, and `/crm failed retry ID` (roles that read audit trails)\n"
+    "• `/crm failed`: the failed list, and `/crm failed retry ID` (roles that may read audit trails)\n"
     "• `/crm help`: this help\n"
     "Changes I suggest are posted as cards: nothing happens until someone allowed to clicks *Approve*."
 )
