@@ -58,7 +58,7 @@ class Kept:
         """Keep what an error interrupted: the answer, when the agent had one (Slack refused it), else the turn."""
         if result is not None and getattr(result, "unavailable", False):
             return str(result.answer)  # the turn was kept already, with the reason that matters
-        reason = f"{type(exc).__name__}: {_first_line(exc)}"
+        reason = _what_failed(exc)
         if result is not None and not getattr(result, "unavailable", False) and result.masked_answer:
             return await self._keep("answer", request, f"posting the answer failed ({reason})", lambda vault: {
                 "answer": result.masked_answer, "citations": list(result.citations)})
@@ -89,6 +89,8 @@ class Kept:
         return WILL_RETRY if retry else LISTED
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
+def _what_failed(exc: BaseException) -> str:
+    """The exception's type, and Slack's error code when Slack refused: never its text, which may
+    quote the question or a record (the reason is stored unmasked and shown by `/crm failed`)."""
+    code = getattr(getattr(exc, "response", None), "get", lambda _key: None)("error")
+    return f"{type(exc).__name__}: {code}" if isinstance(code, str) and code.isidentifier() else type(exc).__name__
