@@ -45,7 +45,7 @@ from bot.privacy.vault import Vault
 from bot.records import ProposalView
 from bot.store import schema
 from bot.store.audit import SqlAuditLog
-from bot.store.dead_letters import SqlDeadLetters, backoff
+from bot.store.dead_letters import SqlDeadLetters, next_try
 from bot.store.engine import make_engine
 from bot.store.history import SqlHistory
 from bot.store.proposals import SqlProposals
@@ -239,13 +239,10 @@ def build_approvals(components: Components, *, clock: Callable[[], datetime] = u
     targets = Targets(crm=components.crm, email=build_email(settings, engine), email_sender=settings.email.sender,
                       clock=clock, amount_threshold=Decimal(str(settings.approvals.amount_threshold)),
                       find_known=_finder(known) if known is not None and settings.privacy.known_entities else None)
-    kept = settings.dead_letters
 
     def retry_at(tries: int) -> datetime | None:
         """When a transiently failed execution is approved again (by its approver, through the service)."""
-        if not kept.auto_retry or tries >= kept.max_attempts:
-            return None
-        return clock() + backoff(tries + 1, kept.retry_seconds)
+        return next_try(settings.dead_letters, tries, clock())
 
     audit = SqlAuditLog(engine, on_recorded=ops.journal.audited if ops is not None else None)
     return Approvals(SqlProposals(engine), audit, operations(), targets,

@@ -129,10 +129,6 @@ class Metrics:
     def feedback_given(self, rating: str) -> None:
         self.feedback.labels(_one_of(rating, RATINGS)).inc()
 
-    def breaker_state(self, breaker: str, state: str) -> None:
-        """Set a breaker's state by name: closed, half_open or open."""
-        self.breaker.labels(_one_of(breaker, BREAKERS)).set(BREAKER_STATES[state])
-
     # -- values read when scraped ------------------------------------------------------------------
 
     def watch_waiting(self, read: Callable[[], float]) -> None:

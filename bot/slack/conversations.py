@@ -236,8 +236,7 @@ class ThreadDestination:
     async def privately(self, user: str, note: str) -> Destination:
         """The thread gets the note (in place of the status message); the answer goes to the asker's DM."""
         await self.answer([messages.plain(note)])
-        opened = await self._poster.client.conversations_open(users=user)
-        return ThreadDestination(self._poster, self._decisions, opened["channel"]["id"], None, False, private=True)
+        return ThreadDestination(self._poster, self._decisions, await self._poster.dm(user), None, False, private=True)
 
 
 class EphemeralDestination:

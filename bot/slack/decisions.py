@@ -298,8 +298,7 @@ class CardDecisions:
             thread = old.thread_ts or (thread_of(old.conversation_id) or (None, None))[1] or old.message_ts
             await self.post_cards(old.channel, thread, [new])
             return
-        opened = await self._poster.client.conversations_open(users=user)
-        await self.post_cards(opened["channel"]["id"], None, [new])
+        await self.post_cards(await self._poster.dm(user), None, [new])
 
     async def refresh(self, proposal_id: str, respond: Respond | None = None) -> None:
         """Redraw the card from the database (skipped while executing: the executor will redraw it)."""

@@ -20,7 +20,7 @@ from bot.agent.model import UNAVAILABLE
 from bot.config import DeadLettersSection
 from bot.privacy.gateway import Gateway
 from bot.privacy.vault import Vault
-from bot.store.dead_letters import Kind, SqlDeadLetters, backoff
+from bot.store.dead_letters import Kind, SqlDeadLetters, next_try
 
 log = logging.getLogger(__name__)
 WILL_RETRY = UNAVAILABLE.rstrip(".") + ": it is saved and will be retried."
@@ -58,7 +58,7 @@ class Kept:
         """Keep what an error interrupted: the answer, when the agent had one (Slack refused it), else the turn."""
         if result is not None and getattr(result, "unavailable", False):
             return str(result.answer)  # the turn was kept already, with the reason that matters
-        reason = f"{type(exc).__name__}: {_first_line(exc)}"
+        reason = _what_failed(exc)
         if result is not None and not getattr(result, "unavailable", False) and result.masked_answer:
             return await self._keep("answer", request, f"posting the answer failed ({reason})", lambda vault: {
                 "answer": result.masked_answer, "citations": list(result.citations)})
@@ -80,16 +80,17 @@ class Kept:
         before = self.letters.find(kind, request.key)
         attempts = before.attempts if before is not None else 0
         now = self._clock()
-        retry = automatic and self._settings.auto_retry and attempts < self._settings.max_attempts
+        retry_at = next_try(self._settings, attempts, now) if automatic else None
+        retry = retry_at is not None
         letter = self.letters.record(kind, request.key, reason=reason, payload=payload, user=request.user,
-                                     channel=request.channel,
-                                     retry_at=now + backoff(attempts + 1, self._settings.retry_seconds) if retry else None,
-                                     now=now)
+                                     channel=request.channel, retry_at=retry_at, now=now)
         log.warning("request %s kept as failed item %d (%s): %s", request.key, letter, kind,
                     "will be retried" if retry else "listed as failed")
         return WILL_RETRY if retry else LISTED
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
+def _what_failed(exc: BaseException) -> str:
+    """The exception's type, and Slack's error code when Slack refused: never its text, which may
+    quote the question or a record (the reason is stored unmasked and shown by `/crm failed`)."""
+    code = getattr(getattr(exc, "response", None), "get", lambda _key: None)("error")
+    return f"{type(exc).__name__}: {code}" if isinstance(code, str) and code.isidentifier() else type(exc).__name__

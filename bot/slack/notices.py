@@ -86,8 +86,7 @@ class Notices:
 
     async def direct(self, user: str, message: SlackMessage) -> None:
         """A message in the person's DM with the bot."""
-        opened = await self._poster.client.conversations_open(users=user)
-        await self._poster.post(opened["channel"]["id"], message)
+        await self._poster.post(await self._poster.dm(user), message)
 
     async def answer_click(self, user: str, message: SlackMessage, place: Place | None, respond: Respond | None,
                            proposal: ProposalView | None = None) -> None:

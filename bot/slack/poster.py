@@ -121,6 +121,11 @@ class Poster:
         guarded = guard_payload({"text": message[0], "blocks": message[1]}, self.allowed_hosts)
         return guarded["text"], guarded["blocks"]
 
+    async def dm(self, user: str) -> str:
+        """The id of the person's DM with the bot (opened if need be): where what is theirs alone goes."""
+        opened = await self.client.conversations_open(users=user)
+        return str(opened["channel"]["id"])
+
     async def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None) -> str:
         """Post and return the new message's ts."""
         text, blocks = self._safe(message)

@@ -25,6 +25,7 @@ from bot.slack.mrkdwn import from_model
 from bot.store.dead_letters import Letter, SqlDeadLetters
 
 log = logging.getLogger(__name__)
+UNFINISHED = "retried, not finished"
 
 
 class Redo:
@@ -56,7 +57,20 @@ class Redo:
             if done:
                 await asyncio.to_thread(self._letters.done, letter.id, now=self._clock())
                 finished += 1
+            else:
+                await asyncio.to_thread(self._unfinished, letter)
         return finished
+
+    def _unfinished(self, letter: Letter) -> None:
+        """A retry that did not finish and that nothing recorded again (a digest that no longer
+        exists or failed as a run of its own, an approval the database did not answer) is listed as
+        failed: left "retrying", it would be requeued as stuck and tried again without end."""
+        current = self._letters.get(letter.id)
+        if current is None or current.status != "retrying":
+            return
+        reason = current.reason if current.reason.startswith(UNFINISHED) else f"{UNFINISHED}: {current.reason}"
+        self._letters.record(letter.kind, letter.ref, reason=reason, payload=letter.payload,  # type: ignore[arg-type]
+                             user=letter.user, channel=letter.channel, now=self._clock())
 
     async def redo(self, letter: Letter) -> bool:
         """One retry; True when the work is done now. A failure records itself again (with its reason)."""
@@ -106,8 +120,7 @@ class Redo:
         deps = self._deps
         if isinstance(thread_ts, str) and thread_ts:
             return ThreadDestination(deps.poster, deps.decisions, channel, thread_ts, False)
-        opened = await deps.poster.client.conversations_open(users=user)
-        return ThreadDestination(deps.poster, deps.decisions, opened["channel"]["id"], None, False)
+        return ThreadDestination(deps.poster, deps.decisions, await deps.poster.dm(user), None, False)
 
     def _real(self, conversation_id: str, masked: str) -> str:
         """Masked text with its real values back, from the conversation's vault (blocking)."""

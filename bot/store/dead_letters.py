@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -153,3 +153,19 @@ class SqlDeadLetters:
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """Wait before automatic try number attempts+1: base, 2x, 4x ... capped at one hour."""
     return timedelta(seconds=min(base_seconds * 2 ** max(0, attempts - 1), 3_600))
+
+
+class RetryPolicy(Protocol):
+    """What decides automatic retries ([dead_letters] in app.toml)."""
+
+    auto_retry: bool
+    max_attempts: int
+    retry_seconds: float
+
+
+def next_try(policy: RetryPolicy, attempts: int, now: datetime) -> datetime | None:
+    """When an item tried `attempts` times so far is tried again automatically; None: it is listed
+    as failed for an operator (automatic retries off, or its tries used up)."""
+    if not policy.auto_retry or attempts >= policy.max_attempts:
+        return None
+    return now + backoff(attempts + 1, policy.retry_seconds)

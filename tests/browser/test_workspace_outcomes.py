@@ -58,7 +58,7 @@ def test_stale_propose_again_told_and_revert(stack: Stack, page: Any) -> None:
     ws.switch_to("bob")
     ws.button(ws.cards().nth(1), PROPOSE_AGAIN).click()
     expect(ws.cards()).to_have_count(3)
-    expect(ws.cards().nth(2)).to_contain_text("Mon 1 Mar 2027")
+    expect(ws.cards().nth(2)).to_contain_text("Close date: Mon 1 Mar 2027 → Tue 26 Jan 2027")
     ws.cards().nth(2).scroll_into_view_if_needed()
     screenshot(page, "outcomes-2-proposed-again")
 

@@ -67,11 +67,11 @@ def test_model_calls_count_latency_and_tokens() -> None:
 
 def test_gauges_read_their_values_when_scraped() -> None:
     metrics = Metrics()
-    waiting, letters, breaker = [3], [7], ["open"]
+    waiting, letters, breaker, crm = [3], [7], ["open"], ["half_open"]
     metrics.watch_waiting(lambda: waiting[0])
     metrics.watch_dead_letters(lambda: letters[0])
     metrics.watch_breaker("model", lambda: breaker[0])
-    metrics.breaker_state("crm", "half_open")
+    metrics.watch_breaker("crm", lambda: crm[0])
     metrics.watch_workspace_tokens(lambda: 900, lambda: 1000)
     assert value(metrics, f"{PREFIX}runs_waiting") == 3
     assert value(metrics, f"{PREFIX}breaker_state", breaker="model") == 2

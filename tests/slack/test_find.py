@@ -89,3 +89,13 @@ def test_one_match_is_one_match(crm: LocalCrm) -> None:
     seed(crm)
     text, _ = messages.find_results("Harbourne", find(ScopedCrm(crm, Scope.everything()), "Harbourne", 20), LINKS)
     assert text.startswith("1 match for")
+
+
+def test_a_deal_amount_reads_as_on_its_card_and_in_digests(crm: LocalCrm) -> None:
+    """One formatter for amounts: cents are kept (1,234.50 GBP), not rounded away as a second one did."""
+    ids = seed(crm)
+    crm.create("deal", {"name": "Harbour spares", "company_id": ids["harbour"], "amount": "1234.50",
+                        "currency": "GBP", "stage": "proposal", "owner": "bob"}, idempotency_key="d3")
+    out = shown(find(ScopedCrm(crm, Scope.everything()), "Harbour", 20))
+    assert ": 1,234.50 GBP, Proposal" in out
+    assert ": 24,000 GBP, Negotiation" in out

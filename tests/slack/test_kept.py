@@ -153,3 +153,60 @@ def test_a_turn_that_made_proposals_before_the_model_failed_is_listed_not_retrie
     assert "it is listed as failed" in before and finished == 0  # a rerun could propose the change twice
     (letter,) = SqlDeadLetters(sqlite_engine).list()
     assert letter.status == "failed" and "after making proposals" in letter.reason
+
+
+def test_a_retry_that_does_not_finish_and_records_nothing_is_listed_as_failed_not_retried_forever(
+        sqlite_engine: Engine) -> None:
+    """A digest removed since it failed: run_now answers "unknown" and keeps nothing. Left
+    "retrying", the item would be requeued as stuck and posted again and again."""
+    from types import SimpleNamespace
+
+    from bot.breaker import Breakers
+    from bot.config import Settings
+    from bot.digests.service import RunOutcome
+
+    letters = SqlDeadLetters(sqlite_engine)
+    letters.record("digest", "weekly@2026-11-21T09:00:00+00:00", reason="HTTP 500",
+                   payload={"digest": "weekly"}, retry_at=LATER - timedelta(hours=1))
+    runs: list[str] = []
+
+    class Digests:
+        async def run_now(self, name: str) -> RunOutcome:
+            runs.append(name)
+            return RunOutcome(name, None, "unknown", f'no digest named "{name}"')
+
+    deps = SimpleNamespace(settings=Settings(), digests=Digests())
+    for later in (LATER, LATER + timedelta(days=1)):  # the second sweep: long past any stuck claim
+        asyncio.run(Redo(deps, letters, Breakers(threshold=5, cooldown=30), instance="t",  # type: ignore[arg-type]
+                         clock=lambda later=later: later).sweep())
+    assert runs == ["weekly"]
+    (letter,) = letters.list()
+    assert (letter.status, letter.attempts) == ("failed", 1) and letter.reason == "retried, not finished: HTTP 500"
+
+
+def test_the_kept_reason_names_the_error_never_its_text(sqlite_engine: Engine) -> None:
+    """The attack: an exception whose text quotes the question's personal data. The reason is stored
+    unmasked and shown by `/crm failed`: it keeps the exception's type (and Slack's error code)."""
+    from types import SimpleNamespace
+
+    from bot.config import DeadLettersSection
+    from bot.slack.kept import Kept
+
+    class Masking:
+        def mask_user_text(self, vault: Any, text: str) -> str:
+            return "<masked>"
+
+    letters = SqlDeadLetters(sqlite_engine)
+    kept = Kept(letters, DeadLettersSection(auto_retry=False), Masking(), lambda cid: None,  # type: ignore[arg-type]
+                lambda: LATER)
+    request = SimpleNamespace(key="C0SALES:5.0", kind="mention", user="U02BOB", channel="C0SALES",
+                              text=f"mail {PLANTED['name']}", conversation_id="C0SALES:5.0", thread_ts="5.0")
+    asyncio.run(kept.after_error(request, ValueError(f"no contact {PLANTED['name']} <henry@example.com>"), None))
+    refused = SlackApiError(f"{PLANTED['name']}", AsyncSlackResponse(
+        client=None, http_verb="POST", api_url="chat.postMessage", req_args={},  # type: ignore[arg-type]
+        data={"ok": False, "error": "service_unavailable"}, headers={}, status_code=503))
+    answered = SimpleNamespace(unavailable=False, masked_answer="<PERSON_1> leads support.", citations=())
+    request.key = "C0SALES:6.0"
+    asyncio.run(kept.after_error(request, refused, answered))
+    reasons = sorted(x.reason for x in letters.list())
+    assert reasons == ["internal error (ValueError)", "posting the answer failed (SlackApiError: service_unavailable)"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.actions.service import Decision
+from bot.slack.blocks import messages
 from bot.slack.blocks.edit_form import CURRENCIES, EDIT_VIEW, RECORD, VALUE
 from bot.slack.blocks.modals import REJECT_VIEW
 from bot.slack.listeners import actions, commands, events
@@ -278,12 +279,20 @@ def test_help_is_the_acknowledgement_itself(bench: Bench, text: str, answer: str
     assert bench.runner.jobs == []
 
 
+@pytest.mark.parametrize("sub", ["find", "pending", "usage", "digest", "failed", "help"])
+def test_the_help_names_every_subcommand(sub: str) -> None:
+    assert f"`/crm {sub}" in messages.HELP
+
+
 @pytest.mark.parametrize(("text", "job"), [("find acme", "crm find"), ("pending", "crm pending"),
                                            ("digest list", "crm digest"), ("who owns Acme?", "crm question"),
                                            # one word, or a subcommand's word starting a question: the agent's
                                            ("Acme", "crm question"), ("pipeline", "crm question"),
                                            ("frobnicate", "crm question"), ("help me with Acme", "crm question"),
-                                           ("pending deals at Acme?", "crm question"), ("find", "crm find")])
+                                           ("pending deals at Acme?", "crm question"), ("find", "crm find"),
+                                           ("usage", "crm usage"), ("failed", "crm failed"),
+                                           ("failed retry 12", "crm failed"),
+                                           ("failed deals last quarter?", "crm question")])
 def test_other_commands_are_acknowledged_then_run_in_the_background(bench: Bench, text: str, job: str) -> None:
     ack = Calls()
     run(commands.on_crm(ack=ack, command=command(text), respond=Calls(), context=bench.context))

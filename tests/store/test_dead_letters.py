@@ -5,9 +5,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import Engine
 
-from bot.store.dead_letters import SqlDeadLetters, backoff
+from bot.config import DeadLettersSection
+from bot.store.dead_letters import SqlDeadLetters, backoff, next_try
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 
@@ -55,3 +57,12 @@ def test_retry_drop_and_settle_move_only_open_items(engine: Engine) -> None:
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n, 30).total_seconds() for n in (1, 2, 3, 10)] == [30, 60, 120, 3600]
+
+
+@pytest.mark.parametrize(("auto_retry", "attempts", "after"), [
+    (True, 0, 30), (True, 1, 60), (True, 2, 120), (True, 3, None), (True, 9, None), (False, 0, None)])
+def test_one_retry_policy_for_turns_answers_and_executions(auto_retry: bool, attempts: int,
+                                                           after: int | None) -> None:
+    policy = DeadLettersSection(auto_retry=auto_retry, max_attempts=3, retry_seconds=30)
+    expected = T0 + timedelta(seconds=after) if after is not None else None
+    assert next_try(policy, attempts, T0) == expected

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from adapters.crm.base import Company, Deal, SearchHit
+from bot.formats import money
 from bot.records import ProposalView
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, link, split, truncate
@@ -31,6 +31,7 @@ HELP = (
     "• `/crm pending`: proposals you can approve or reject\n"
     "• `/crm usage`: your requests this minute and model tokens today, with their limits\n"
     "• `/crm digest`: scheduled digests for a channel (subscribe, list, preview, run now)\n"
+    "• `/crm failed`: the failed list, and `/crm failed retry ID` (roles that may read audit trails)\n"
     "• `/crm help`: this help\n"
     "Changes I suggest are posted as cards: nothing happens until someone allowed to clicks *Approve*."
 )
@@ -138,11 +139,6 @@ class Found:
     company_url: str | None = None
     deal_urls: Mapping[int, str | None] = field(default_factory=dict)
     subtitle: str | None = None  # in place of the search's own (a contact's title, e-mail, phone)
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount as the digests print it: "24,000 GBP"."""
-    return f"{amount:,.0f} {currency}"
 
 
 def stage_label(stage: str) -> str:

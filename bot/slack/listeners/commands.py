@@ -49,10 +49,16 @@ async def on_crm(ack: Ack, command: dict[str, Any], respond: Respond, context: d
         deps.runner.spawn(lambda: _pending(deps, user, respond), name="crm pending")
     elif sub == "usage" and not rest:  # "/crm usage of the API…" is a question
         deps.runner.spawn(lambda: _usage(deps, user, respond), name="crm usage")
-    elif sub == "failed":
+    elif sub == "failed" and _failed_words(rest):  # "/crm failed deals this month?" is a question
         deps.runner.spawn(lambda: _failed(deps, rest.strip(), respond, asker), name="crm failed")
     else:
         deps.runner.spawn(lambda: _question(deps, command, text, respond, asker), name="crm question")
+
+
+def _failed_words(rest: str) -> bool:
+    """`/crm failed` alone, or `/crm failed retry ID`."""
+    words = rest.split()
+    return not words or (len(words) == 2 and words[0].lower() == "retry")
 
 
 async def _find(deps: SlackDeps, query: str, respond: Respond, asker: Admitted | None) -> None:
