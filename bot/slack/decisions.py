@@ -57,7 +57,7 @@ class CardDecisions:
                  crm: CrmAdapter | None = None, timezone: str = "UTC", bot_user_id: str = "") -> None:
         self.approvals, self._poster, self._members, self._links = approvals, poster, members, links
         self._access, self._crm, self._timezone, self._bot = access, crm, timezone, bot_user_id
-        self.notices = Notices(approvals, poster, links)
+        self.notices = Notices(approvals, poster, links, facts=self.facts)
 
     async def actor(self, user: str) -> Actor:
         """The person deciding, as the approval policy needs them (groups, CRM owner, what they see).

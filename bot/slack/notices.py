@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
 from bot.actions.service import Approvals
 from bot.records import ProposalView
+from bot.slack.blocks.describe import Facts
 from bot.slack.blocks.links import Links
 from bot.slack.blocks.outcomes import TOLD, group_message, outcome_message
 from bot.slack.ids import thread_of
@@ -51,8 +53,10 @@ def place_of(body: dict) -> Place:  # type: ignore[type-arg]
 class Notices:
     """Posts outcome messages and keeps "Approve all" messages in step with their proposals."""
 
-    def __init__(self, approvals: Approvals, poster: Poster, links: Links) -> None:
+    def __init__(self, approvals: Approvals, poster: Poster, links: Links,
+                 facts: Callable[[ProposalView], Awaitable[Facts]] | None = None) -> None:
         self._approvals, self._poster, self._links = approvals, poster, links
+        self._facts = facts  # the names a card shows, so the requester reads the card's own title
 
     async def tell_requester(self, proposal: ProposalView) -> None:
         """The requester hears of an end state once (not of a decision they made themselves)."""
@@ -60,7 +64,7 @@ class Notices:
             return
         if not await asyncio.to_thread(self._approvals.mark_told, proposal):
             return  # told already, by this or another replica
-        message = outcome_message(proposal, self._links)
+        message = outcome_message(proposal, self._links, await self._facts(proposal) if self._facts else None)
         channel, thread = self._thread(proposal)
         try:
             if channel is None:

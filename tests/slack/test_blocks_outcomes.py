@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.slack.blocks.cards import proposal_card
+from bot.slack.blocks.describe import Facts
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.outcomes import (
     PROPOSE_AGAIN,
@@ -122,3 +123,14 @@ def test_the_app_home_shows_each_requests_real_outcome() -> None:
                         "r3": "2 proposals: 1 waiting for a decision, 1 done"}
     view = json.dumps(home_view("Bot", [], requests, LINKS, outcomes=outcomes), ensure_ascii=False)
     assert "rejected by <@U01ALICE>" in view and "answered · 1 proposal\\n" not in view
+
+
+def test_the_requester_reads_the_cards_own_title_and_the_record_by_name() -> None:
+    """Told with the card's names, the message calls the change what its card calls it, not the
+    stored summary with its raw field and stage names."""
+    done = proposal(**EXECUTED)
+    facts = Facts(LINKS, records={("deal", 7): "Acme renewal 2027"})
+    dump = text_of(outcome_message(done, LINKS, facts))
+    card_title = json.loads(json.dumps(proposal_card(done, LINKS, facts=facts)[1][0]))["text"]["text"]
+    assert card_title in dump and "|Acme renewal 2027>" in dump
+    assert done.summary not in dump

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.records import ProposalStatus, ProposalView
+from bot.slack.blocks.describe import Facts, record_link, title
 from bot.slack.blocks.links import Links, when
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 from bot.slack.types import SlackMessage
@@ -99,13 +100,16 @@ def followup_blocks(proposal: ProposalView, *, now: datetime, revert_until: date
     return []
 
 
-def outcome_message(proposal: ProposalView, links: Links) -> SlackMessage:
-    """What the requester is told of an end state: who decided, why, with a link to the record."""
+def outcome_message(proposal: ProposalView, links: Links, facts: Facts | None = None) -> SlackMessage:
+    """What the requester is told of an end state: who decided, why, with a link to the record.
+    With `facts` (the card's names) the proposal is called what its card calls it."""
     who = f"<@{proposal.decided_by}>" if proposal.decided_by and proposal.decided_by != "recovery" else "someone"
     you = f"<@{proposal.requester}>"
-    what = f"*{name(proposal)}*"
+    what = f"*{escape_fit(title(proposal, facts), 200)}*" if facts is not None else f"*{name(proposal)}*"
     result = proposal.result or {}
-    record = f": {links.record_ref(result['record'])}" if result.get("record") else ""
+    kind, _, made = str(result.get("record") or "").partition(":")
+    record = (f": {record_link(kind, made, facts)}" if facts is not None and made else
+              f": {links.record_ref(result['record'])}" if result.get("record") else "")
     blocks: list[dict[str, Any]] = []
     status = proposal.status
     if status == ProposalStatus.EXECUTED and proposal.tool == "send_email":
