@@ -483,7 +483,7 @@ async def run_slack(settings: Settings, services: Services, *, port: int, clock:
 
             ops = ops or build_ops(settings, services.components)
             ops_server = OpsServer(ops.health, ops.metrics, host=ops_address[0], port=ops_address[1])
-        redo = Redo(deps, SqlDeadLetters(services.components.engine), services.breakers,
+        redo = Redo(deps, deps.letters or SqlDeadLetters(services.components.engine), services.breakers,
                     instance=f"{socket.gethostname()}:{os.getpid()}", clock=clock)
         await serve(app, deps, Housekeeping(deps, services.known, settings, clock, redo=redo),
                     DigestScheduler(digests, tick_seconds=settings.scheduler.tick_seconds, metrics=metrics),

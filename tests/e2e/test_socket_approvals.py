@@ -158,8 +158,8 @@ def test_a_stale_change_is_told_with_its_field_and_proposed_again(stack: Stack) 
                      idempotency_key="outside-close-date")
     stack.emulator.click("U01ALICE", channel=SALES, message_ts=close_ts, action_id=APPROVE)
     card = wait_for_card_text(stack.emulator, SALES, close_ts, "Propose again with current values")
-    assert "changed from" in text_of(card) and "to 2027-03-01" in text_of(card)
-    assert "not applied" in told(stack, root, "to 2027-03-01")
+    assert "changed from" in text_of(card) and "to Mon 1 Mar 2027" in text_of(card)
+    assert "not applied" in told(stack, root, "to Mon 1 Mar 2027")
 
     stack.emulator.click("U02BOB", channel=SALES, message_ts=close_ts, action_id="proposal_propose_again")
     fresh = wait_for_cards(stack.emulator, SALES, root, 3)[-1]

@@ -43,7 +43,7 @@ def text_of(message: tuple[str, list[dict[str, Any]]]) -> str:
     (dict(status="rejected", decided_by="U01ALICE", decided_at=NOW, reason="wrong deal"),
      ["🚫", "<@U01ALICE> rejected", "Reason: wrong deal"], []),
     (dict(status="rejected", decided_by="U01ALICE", decided_at=NOW, reason=None), ["No reason was given"], []),
-    (STALE, ["⚠️", "not applied", "*close date* changed from 2026-11-30 to 2027-02-10", PROPOSE_AGAIN,
+    (STALE, ["⚠️", "not applied", "*close date* changed from Mon 30 Nov 2026 to Wed 10 Feb 2027", PROPOSE_AGAIN,
              "Propose again with current values"], []),
     (dict(status="failed", decided_by="U01ALICE", decided_at=NOW, error="the CRM is not reachable",
           result={"retryable": True}), ["❌", "failed", "the CRM is not reachable", "Retry"], []),
@@ -68,7 +68,7 @@ def test_a_stale_card_names_the_field_from_what_to_what_and_offers_to_propose_ag
     stale = proposal(**STALE)
     _, blocks = proposal_card(stale, LINKS, followups=followup_blocks(stale, now=NOW, revert_until=None))
     dump = json.dumps(blocks, ensure_ascii=False)
-    assert "*close date* changed from 2026-11-30 to 2027-02-10" in dump
+    assert "*close date* changed from Mon 30 Nov 2026 to Wed 10 Feb 2027" in dump
     assert [b["action_id"] for b in buttons(blocks)] == [PROPOSE_AGAIN] and buttons(blocks)[0]["value"] == "p1"
 
 

@@ -84,7 +84,7 @@ END_STATES: list[tuple[str, Callable[..., Any] | None, Callable[[CardDecisions, 
     ("executed", None, lambda d, pid: d.approve(pid, "U01ALICE"), ["<@U01ALICE> approved", "done"]),
     ("rejected", None, lambda d, pid: d.reject(pid, "U01ALICE", "wrong deal"), ["<@U01ALICE> rejected", "wrong deal"]),
     ("stale", outside_change, lambda d, pid: d.approve(pid, "U01ALICE"),
-     ["not applied", "*stage* changed from proposal to qualified", "proposal_propose_again"]),
+     ["not applied", "*stage* changed from Proposal to Qualified", "proposal_propose_again"]),
     ("failed", tamper, lambda d, pid: d.approve(pid, "U01ALICE"), ["failed", "does not match"]),
 ]
 

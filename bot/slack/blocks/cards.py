@@ -19,22 +19,12 @@ from bot.records import ProposalStatus, ProposalView
 from bot.slack.blocks import describe, email, outcomes
 from bot.slack.blocks.describe import Facts
 from bot.slack.blocks.links import Links, when
+from bot.slack.blocks.messages import button
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 
 APPROVE, REJECT, EDIT, RETRY, APPROVE_ALL = (
     "proposal_approve", "proposal_reject", "proposal_edit", "proposal_retry", "proposal_approve_all")
 OwnerName = Callable[[str], str]  # CRM owner id -> the owner's name (the id itself when unknown)
-
-
-def button(text: str, action_id: str, value: str, style: str | None = None,
-            confirm: dict[str, Any] | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
-                              "action_id": action_id, "value": value}
-    if style:
-        button["style"] = style
-    if confirm:
-        button["confirm"] = confirm
-    return button
 
 
 def _high_risk_confirm(proposal: ProposalView, facts: Facts) -> dict[str, Any]:

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.records import Digest, Line, RunView, Section, Subscription
-from bot.slack.blocks.cards import button
 from bot.slack.blocks.links import Links, when
-from bot.slack.blocks.messages import context, section
+from bot.slack.blocks.messages import button, context, section
 from bot.slack.mrkdwn import escape, escape_fit, from_model, split, truncate
 from bot.slack.types import SlackMessage
 

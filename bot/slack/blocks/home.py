@@ -9,10 +9,10 @@ from bot.cron import describe
 from bot.digests.sections import TITLES
 from bot.records import ProposalView, Subscription
 from bot.slack.blocks import email
-from bot.slack.blocks.cards import APPROVE, REJECT, button
+from bot.slack.blocks.cards import APPROVE, REJECT
 from bot.slack.blocks.digest import channel_ref
 from bot.slack.blocks.links import Links, when
-from bot.slack.blocks.messages import HELP, context, section
+from bot.slack.blocks.messages import HELP, button, context, section
 from bot.slack.mrkdwn import escape, escape_fit, truncate
 from bot.store.requests import RequestView
 

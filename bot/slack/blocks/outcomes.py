@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.records import ProposalStatus, ProposalView
-from bot.slack.blocks.describe import Facts, record_link, title
+from bot.slack.blocks.describe import LABELS, Facts, record_link, title, value_text
 from bot.slack.blocks.links import Links, when
+from bot.slack.blocks.messages import button
 from bot.slack.mrkdwn import SECTION_LIMIT, escape, escape_fit, truncate
 from bot.slack.types import SlackMessage
 
@@ -29,14 +30,6 @@ _WORD = {"executed": "done", "rejected": "rejected", "stale": "not applied", "fa
          "superseded": "replaced by an edit"}
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
-                              "action_id": action_id, "value": value}
-    if style:
-        button["style"] = style
-    return button
-
-
 def name(proposal: ProposalView, limit: int = 200) -> str:
     """The proposal as a person names it: its summary, escaped and cut."""
     return escape_fit(proposal.summary, limit)
@@ -47,10 +40,11 @@ def label(field: str) -> str:
     return field.replace("_id", "").replace("_", " ")
 
 
-def _value(value: Any) -> str:
+def _value(field: str, value: Any, proposal: ProposalView) -> str:
+    """A field's value as its card prints it (a date as a date, an amount with its currency)."""
     if value is None or value == "":
         return "nothing"
-    return escape_fit(" ".join(str(value).split()), 120)
+    return truncate(value_text(field, value, proposal, Facts()), 120)
 
 
 def what_moved(proposal: ProposalView) -> str:
@@ -59,7 +53,8 @@ def what_moved(proposal: ProposalView) -> str:
     kind = escape(proposal.record_kind or "record")
     if not moved:
         return f"the {kind} changed since it was proposed"
-    parts = [f"*{escape(label(m['field']))}* changed from {_value(m.get('planned'))} to {_value(m.get('now'))}"
+    parts = [f"*{escape(LABELS.get(m['field'], label(m['field'])).lower())}* changed from "
+             f"{_value(m['field'], m.get('planned'), proposal)} to {_value(m['field'], m.get('now'), proposal)}"
              for m in moved[:10]]
     return f"since it was proposed, the {kind}'s " + "; ".join(parts)
 
@@ -87,11 +82,11 @@ def followup_blocks(proposal: ProposalView, *, now: datetime, revert_until: date
         return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(
                     f"Why: {what_moved(proposal)}.", SECTION_LIMIT)}},
                 {"type": "actions", "block_id": block_id,
-                 "elements": [_button("Propose again with current values", PROPOSE_AGAIN, proposal.id, "primary")]}]
+                 "elements": [button("Propose again with current values", PROPOSE_AGAIN, proposal.id, "primary")]}]
     if proposal.status != ProposalStatus.EXECUTED:
         return []
     if revert_until is not None and now <= revert_until:
-        return [{"type": "actions", "block_id": block_id, "elements": [_button("Revert", REVERT, proposal.id)]},
+        return [{"type": "actions", "block_id": block_id, "elements": [button("Revert", REVERT, proposal.id)]},
                 {"type": "context", "elements": [{"type": "mrkdwn", "text":
                     f"Revert proposes the old values back (same approval) until {when(revert_until)}."}]}]
     if proposal.tool.startswith("create_") or proposal.tool == "log_activity":
@@ -122,7 +117,7 @@ def outcome_message(proposal: ProposalView, links: Links, facts: Facts | None = 
     elif status == ProposalStatus.STALE:
         text = f"⚠️ {you}, {what} was approved by {who} but not applied: {what_moved(proposal)}."
         blocks.append({"type": "actions", "block_id": f"told:{proposal.id}", "elements": [
-            _button("Propose again with current values", PROPOSE_AGAIN, proposal.id, "primary")]})
+            button("Propose again with current values", PROPOSE_AGAIN, proposal.id, "primary")]})
     elif status == ProposalStatus.FAILED:
         retry = " Its card has a Retry button." if result.get("retryable") else ""
         text = f"❌ {you}, {what} failed after {who} approved it: {escape_fit(proposal.error or 'unknown error', 300)}.{retry}"
@@ -150,7 +145,7 @@ def group_message(proposals: Sequence[ProposalView]) -> SlackMessage | None:
         blocks: list[dict[str, Any]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": truncate(head + "\n" + "\n".join(lines), SECTION_LIMIT)}},
             {"type": "actions", "block_id": "approve_all", "elements": [
-                _button(f"Approve all {len(pending)}", APPROVE_ALL, ",".join(p.id for p in pending), "primary")]}]
+                button(f"Approve all {len(pending)}", APPROVE_ALL, ",".join(p.id for p in pending), "primary")]}]
         return f"{len(pending)} proposals can be approved together", blocks
     head = "*All decided:*" if not pending else "*Decided; the one left needs its own click on its card:*"
     return "Proposals decided", [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(
