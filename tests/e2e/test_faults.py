@@ -244,6 +244,11 @@ def restart_postgresql() -> None:
     subprocess.run(command, check=True, capture_output=True, timeout=120)
 
 
+# Kept executions are retried after 1 s, and the sweep that recovers interrupted executions and
+# retries kept ones runs every 2 s (not 60), so recovery from the restart fits the test's waits.
+FAST_SWEEP = {"BOT_DEAD_LETTERS__RETRY_SECONDS": "1", "BOT_SLACK__SWEEP_SECONDS": "2"}
+
+
 def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_each_proposal_once(
         tmp_path: Path, pg_url: str, pg_admin: Any) -> None:
     """Run sparingly: every test using the PostgreSQL server sees it restart."""
@@ -252,7 +257,7 @@ def test_postgresql_restarting_in_a_burst_of_approvals_on_two_replicas_executes_
     with EmulatorThread() as emulator, ScriptedModelServer([tool_calls(*calls), text("Proposed.")]) as server:
         emulator.default_mode = "http"
         replicas = [BotProcess(emulator, server.base_url, pg_url, tmp_path / "kb", tmp_path / f"replica{i}.log",
-                               socket_mode=False, extra_env={"BOT_DEAD_LETTERS__RETRY_SECONDS": "1"}) for i in (1, 2)]
+                               socket_mode=False, extra_env=FAST_SWEEP) for i in (1, 2)]
         try:
             for replica in replicas:
                 replica.wait_ready()
